@@ -1,0 +1,326 @@
+"""The built-in perception critic: pixels → object states → checks.
+
+For one clip and its sub-action it checks, from pixels only:
+
+* **action** – the sub-action's post-conditions hold in the last frame (else
+  ``missing_action`` if the subject never moved, ``incomplete_action`` if it moved but
+  fell short);
+* **permanence** – every registered object is visible in every frame (a brief
+  occlusion by a carried object is allowed); a vanished object is a ``physical_violation``;
+* **no_hallucination** – no second copy of an object and no new object appears
+  (``hallucinated_object``);
+* **continuity** – no object jumps between consecutive frames and the scene does not cut
+  (``sudden_switch``);
+* **identity** – each object's colour matches its appearance in the *first frame of the
+  episode* (the memory's registry), not only the previous segment (``identity_drift``);
+* **stillness** – objects the step should not move stay where they were
+  (``physical_violation``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
+from spiral.worlds.tabletop.perception import Blob, Percept, dup_area, foreground_near, perceive
+from spiral.worlds.tabletop.predicates import describe, holds
+
+PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",
+            "incomplete_action", "physical_violation")
+
+
+@functools.lru_cache(maxsize=1)
+def feedback_templates() -> dict[str, str]:
+    text = resources.files("spiral.agents").joinpath("prompts/critic_feedback.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def chroma(rgb: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+    """Colour with brightness divided out: shading and lighting keep it, drift changes it."""
+    v = np.asarray(rgb, np.float64)
+    return v / max(float(v.max()), 1.0)
+
+
+def _name(oid: str) -> str:
+    return oid.replace("_", " ")
+
+
+class PerceptionCritic:
+    """Judges tabletop clips from pixels. Thresholds are in table units unless noted."""
+
+    name = "perception"
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        jump_threshold: float = Field(default=0.08, gt=0, description="per-frame jump of an object")
+        jump_ratio: float = Field(default=2.5, gt=1, description="jump must exceed this x the next largest step")
+        cut_threshold: float = Field(default=28.0, gt=0, description="mean abs frame difference (0-255) of a cut")
+        still_tolerance: float = Field(default=0.045, gt=0, description="how far a non-target may drift")
+        moved_threshold: float = Field(default=0.02, gt=0, description="displacement that counts as moving")
+        drift_threshold: float = Field(default=0.2, gt=0, description="chromaticity distance of identity drift")
+
+    def __init__(self, config: "PerceptionCritic.Config | None" = None):
+        self.cfg = config or self.Config()
+
+    @classmethod
+    def from_config(cls, cfg: "PerceptionCritic.Config", **_: Any) -> "PerceptionCritic":
+        return cls(cfg)
+
+    # -- perception helpers ---------------------------------------------------------------
+    def observe(self, frame: np.ndarray) -> list[dict[str, Any]]:
+        """The object registry entries for a first frame (appearance included)."""
+        p = perceive(frame)
+        if p.scene is None:
+            return []
+        out = []
+        for o in p.scene.objects:
+            b = p.blobs[o.color]
+            out.append({"id": o.id, "kind": o.kind, "color": o.color, "x": round(o.x, 4), "y": round(o.y, 4),
+                        "mean_rgb": [round(c, 2) for c in b.mean_rgb], "area": b.area,
+                        "chroma": [round(float(c), 4) for c in chroma(b.mean_rgb)],
+                        "on": o.on, "in": o.in_})
+        return out
+
+    def perceive_scene(self, frame: np.ndarray, memory: Any = None):
+        known = memory.known_kinds() if memory is not None else None
+        return perceive(frame, known=known or None).scene
+
+    def precheck(self, frame: np.ndarray, sub_action: SubAction, memory: Any = None) -> list[Condition]:
+        """Pre-conditions of ``sub_action`` that do not hold in the perceived ``frame``."""
+        scene = self.perceive_scene(frame, memory)
+        if scene is None:
+            return list(sub_action.preconditions)
+        return [c for c in sub_action.preconditions if not holds(c, scene)]
+
+    def evaluate(self, frame: np.ndarray, conditions: list[Condition], memory: Any = None) -> dict[str, Any]:
+        """Does the goal hold in ``frame``? (used for the episode's final result)."""
+        scene = self.perceive_scene(frame, memory)
+        registry = memory.objects() if memory is not None else []
+        present = {o.color for o in scene.objects} if scene else set()
+        missing = [o["id"] for o in registry if o["color"] not in present]
+        unmet = [str(c) for c in conditions if scene is None or not holds(c, scene)]
+        met = len(conditions) - len(unmet)
+        return {"satisfied": not unmet and not missing, "unmet": unmet, "missing_objects": missing,
+                "conditions_met": met, "conditions_total": len(conditions)}
+
+    # -- the verdict --------------------------------------------------------------------
+    def critique(self, clip: Clip, sub_action: SubAction, memory: Any = None) -> Verdict:  # noqa: C901
+        cfg = self.cfg
+        frames = clip.frames
+        T, size = frames.shape[0], frames.shape[1]
+        registry = memory.objects() if memory is not None else self.observe(frames[0])
+        known = {o["color"]: o["kind"] for o in registry}
+        by_color = {o["color"]: o for o in registry}
+        ref_chroma = {c: np.asarray(o.get("chroma") or chroma(o["mean_rgb"])) for c, o in by_color.items()}
+        percepts: list[Percept] = [perceive(f, known=known) for f in frames]
+        tmpl = feedback_templates()
+        found: list[tuple[str, Failure, str]] = []  # (priority key, failure, feedback)
+
+        def add(key: str, ftype: str, detail: str, text: str, objects=(), fr=()) -> None:
+            found.append((key, Failure(type=ftype, detail=detail, objects=list(objects), frames=list(fr)), text))
+
+        # 1. Tracks: per object, the component of its colour nearest to where it was.
+        track: dict[str, list[Blob | None]] = {c: [None] * T for c in known}
+        used: list[set[int]] = [set() for _ in range(T)]
+        for c in known:
+            prev = None
+            for t in range(T):
+                cands = percepts[t].all_blobs.get(c, [])
+                if not cands:
+                    continue
+                if prev is None:
+                    b = cands[0]
+                else:
+                    b = min(cands, key=lambda x: math.hypot(x.cx - prev.cx, x.cy - prev.cy) - 0.02 * x.area)
+                track[c][t] = b
+                used[t].add(id(b))
+                prev = b
+
+        def pos(b: Blob) -> tuple[float, float]:
+            return b.cx / size, b.cy / size
+
+        start_scene = percepts[0].scene
+        movers = set(sub_action.moving())
+        carried = set()
+        if start_scene is not None:
+            for o in start_scene.objects:
+                if o.in_ in movers or o.on in movers:
+                    carried.add(o.id)
+        moving_colors = {by_color_id(registry, m) for m in movers | carried} - {None}
+
+        # 2. Identity and permanence: a missing object either changed colour (something
+        #    else is where it was) or vanished (nothing is, and nothing moving hides it).
+        drifted: dict[str, int] = {}
+        missing: dict[str, list[int]] = {}
+        explained: list[set[int]] = [set() for _ in range(T)]  # blobs that are a drifted object
+        for c in known:
+            last, t_last = None, 0
+            for t in range(T):
+                b = track[c][t]
+                if b is not None:
+                    last, t_last = b, t
+                    if float(np.abs(chroma(b.mean_rgb) - ref_chroma[c]).max()) > cfg.drift_threshold:
+                        drifted.setdefault(c, t)
+                    continue
+                if last is None:
+                    continue
+                lx, ly = pos(last)
+                reach = 0.08 + 0.12 * (t - t_last)
+                pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in used[t]]
+                pool += percepts[t].unnamed
+                other = [x for x in pool if x.area >= 0.3 * last.area
+                         and math.hypot(x.cx / size - lx, x.cy / size - ly) < reach]
+                if other:
+                    drifted.setdefault(c, t)
+                    explained[t] |= {id(x) for x in other}
+                    continue
+                if self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
+                    continue
+                n, _ = foreground_near(frames[t], lx, ly, 0.06, percepts[t].labels, c)
+                if n >= 0.4 * last.area:
+                    drifted.setdefault(c, t)
+                    continue
+                missing.setdefault(c, []).append(t)
+        for c, t in sorted(drifted.items()):
+            oid = by_color[c]["id"]
+            add("identity_drift", "identity_drift", f"{oid} changes colour from frame {t}",
+                tmpl["drift"].format(obj=_name(oid)), [oid], [t])
+        for c, ts in sorted(missing.items()):
+            oid = by_color[c]["id"]
+            add("vanished", "physical_violation", f"{oid} not visible in frames {ts[0]}..{ts[-1]}",
+                tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
+
+        # 3. Hallucination: large components that are no tracked object and no drifted one.
+        halluc = False
+        for t in range(1, T):
+            for color, bl in percepts[t].all_blobs.items():
+                for b in bl:
+                    if id(b) in used[t] or id(b) in explained[t]:
+                        continue
+                    if b.area < dup_area(size):
+                        continue
+                    if color in known:
+                        oid = by_color[color]["id"]
+                        add("hallucinated_object", "hallucinated_object", f"second {oid} in frame {t}",
+                            tmpl["duplicated"].format(obj=_name(oid), frame=t), [oid], [t])
+                    else:
+                        add("hallucinated_object", "hallucinated_object", f"new {color} object in frame {t}",
+                            tmpl["new_object"].format(color=color, frame=t), [], [t])
+                    halluc = True
+                    break
+                if halluc:
+                    break
+            if halluc:
+                break
+
+        # 4. Continuity: one step far larger than the rest, or a scene cut.
+        for c, tr in track.items():
+            if c in drifted:
+                continue
+            steps = [(math.hypot(tr[t].cx - tr[t - 1].cx, tr[t].cy - tr[t - 1].cy) / size, t)
+                     for t in range(1, T) if tr[t] is not None and tr[t - 1] is not None]
+            if not steps:
+                continue
+            ordered = sorted(steps, reverse=True)
+            top, t = ordered[0]
+            second = ordered[1][0] if len(ordered) > 1 else 0.0
+            if top > cfg.jump_threshold and top > cfg.jump_ratio * max(second, 0.01):
+                oid = by_color[c]["id"]
+                add("sudden_switch", "sudden_switch", f"{oid} jumps {top:.2f} between frames {t - 1} and {t}",
+                    tmpl["jump"].format(obj=_name(oid), a=t - 1, b=t), [oid], [t - 1, t])
+                break
+        diffs = np.abs(np.diff(frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3))
+        if len(diffs) and diffs.max() > cfg.cut_threshold:
+            cut = int(np.argmax(diffs))
+            add("sudden_switch", "sudden_switch", f"scene cut between frames {cut} and {cut + 1}",
+                tmpl["scene_cut"].format(a=cut, b=cut + 1), [], [cut, cut + 1])
+
+        # 5. Action: post-conditions in the last frame.
+        end_scene = percepts[-1].scene
+        post = sub_action.postconditions
+        met = [bool(end_scene is not None and holds(c, end_scene)) for c in post]
+        action_score = float(np.mean(met)) if post else 1.0
+
+        def displacement(c: str) -> float:
+            tr = [b for b in track[c] if b is not None]
+            if track[c][0] is None or len(tr) < 2:
+                return 0.0
+            b0 = track[c][0]
+            return max(math.hypot(b.cx - b0.cx, b.cy - b0.cy) for b in tr) / size
+
+        subject_c = by_color_id(registry, sub_action.subject)
+        goal_text = " and ".join(describe(c) for c in post) or "the step is done"
+        if not all(met):
+            subject_moved = any(displacement(by_color_id(registry, m) or "") >= cfg.moved_threshold
+                                for m in movers if by_color_id(registry, m))
+            others = [c for c in known if c not in moving_colors and displacement(c) > cfg.still_tolerance]
+            if not subject_moved and others:
+                oid = by_color[others[0]]["id"]
+                add("missing_action", "missing_action", f"{oid} moved instead of {sub_action.subject}",
+                    tmpl["wrong_object"].format(other=_name(oid), subject=_name(sub_action.subject), goal=goal_text),
+                    [sub_action.subject, oid])
+            elif not subject_moved:
+                add("missing_action", "missing_action", f"{sub_action.subject} did not move",
+                    tmpl["missing_action"].format(subject=_name(sub_action.subject), goal=goal_text),
+                    [sub_action.subject])
+            else:
+                unmet = [str(c) for c, ok in zip(post, met) if not ok]
+                add("incomplete_action", "incomplete_action", f"unmet: {', '.join(unmet)}",
+                    tmpl["incomplete_action"].format(subject=_name(sub_action.subject), goal=goal_text),
+                    [sub_action.subject])
+        del subject_c
+
+        # 6. Stillness of the objects this step should not move.
+        worst, worst_c = 0.0, None
+        for c in known:
+            if c in moving_colors or c in drifted or track[c][0] is None:
+                continue
+            b0 = track[c][0]
+            for t in range(1, T):
+                b = track[c][t]
+                if b is None or b.area < 0.7 * b0.area:
+                    continue  # unseen or partly hidden: its centre is unreliable
+                d = math.hypot(b.cx - b0.cx, b.cy - b0.cy) / size
+                if d > cfg.still_tolerance and d > worst:
+                    worst, worst_c = d, c
+        if worst_c is not None:
+            oid = by_color[worst_c]["id"]
+            add("physical_violation", "physical_violation", f"{oid} moved {worst:.2f} but should stay still",
+                tmpl["nontarget"].format(obj=_name(oid)), [oid])
+        stillness = float(max(0.0, 1.0 - worst / 0.2)) if worst_c else 1.0
+
+        n_obj_frames = max(1, len(known) * T)
+        permanence = 1.0 - sum(len(v) for v in missing.values()) / n_obj_frames
+        scores = {"action": round(action_score, 4), "permanence": round(permanence, 4),
+                  "stillness": round(stillness, 4),
+                  "continuity": 0.0 if any(f[0] == "sudden_switch" for f in found) else 1.0,
+                  "identity": 0.0 if drifted else 1.0, "no_hallucination": 0.0 if halluc else 1.0}
+        found.sort(key=lambda f: PRIORITY.index(f[0]))
+        failures = [f[1] for f in found]
+        perceived = {"final": [o.id for o in end_scene.objects] if end_scene else [],
+                     "postconditions_met": [str(c) for c, ok in zip(post, met) if ok]}
+        return Verdict(passed=not failures, scores=scores,
+                       failure_type=failures[0].type if failures else None, failures=failures,
+                       feedback=found[0][2] if found else "The step looks correct.",
+                       perceived=perceived, critic=self.name)
+
+    @staticmethod
+    def _occluded(p: Percept, pos: tuple[float, float], moving: set[str], size: int) -> bool:
+        """Is the last known place of an object covered by a moving object's component?"""
+        x, y = pos[0] * size, pos[1] * size
+        for c in moving:
+            for b in p.all_blobs.get(c, []):
+                if b.x0 - 3 <= x <= b.x1 + 3 and b.y0 - 3 <= y <= b.y1 + 3:
+                    return True
+        return False
+
+
+def by_color_id(registry: list[dict[str, Any]], oid: str) -> str | None:
+    return next((o["color"] for o in registry if o["id"] == oid), None)

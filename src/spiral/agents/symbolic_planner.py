@@ -1,0 +1,77 @@
+"""The built-in symbolic planner of the tabletop world.
+
+It reads the first frame through perception (pixels only, never the simulator's state),
+parses the goal into clauses and expands them into object-centric sub-actions whose
+pre-conditions hold in order. ``replan`` re-expands the remaining clauses from the
+perceived current state, choosing other free spots than before (``variant``) so that a
+retry is a genuinely different plan.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from spiral.core.types import Plan
+from spiral.errors import ImpossibleGoalError
+from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
+from spiral.worlds.tabletop.perception import perceive
+from spiral.worlds.tabletop.scene import Scene
+
+log = logging.getLogger(__name__)
+
+
+def scene_objects(scene: Scene) -> list[dict[str, Any]]:
+    return [{"id": o.id, "kind": o.kind, "color": o.color, "x": round(o.x, 4), "y": round(o.y, 4),
+             "on": o.on, "in": o.in_} for o in scene.objects]
+
+
+class SymbolicPlanner:
+    """Goal text + first frame → :class:`~spiral.core.types.Plan` over the tabletop schema."""
+
+    name = "symbolic"
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        max_steps: int = Field(default=24, ge=1, le=200, description="most sub-actions in a plan")
+
+    def __init__(self, max_steps: int = 24):
+        self.max_steps = max_steps
+
+    @classmethod
+    def from_config(cls, cfg: "SymbolicPlanner.Config", **_: Any) -> "SymbolicPlanner":
+        return cls(max_steps=cfg.max_steps)
+
+    def perceive(self, observation: np.ndarray, memory: Any = None) -> Scene:
+        known = memory.known_kinds() if memory is not None and hasattr(memory, "known_kinds") else None
+        scene = perceive(observation, known=known or None).scene
+        if scene is None:
+            raise ImpossibleGoalError("no objects are visible in the frame",
+                                      "use a tabletop scene (--scene-seed/--scene) or an image of one")
+        return scene
+
+    def plan(self, goal: str, observation: np.ndarray, memory: Any = None) -> Plan:
+        scene = self.perceive(observation, memory)
+        clauses = parse_goal(goal, scene)
+        steps, conds, _ = plan_clauses(scene, clauses, variant=0, max_steps=self.max_steps)
+        log.info("planned %d sub-actions for %r", len(steps), goal)
+        return Plan(goal=goal, steps=steps, goal_conditions=conds, objects=scene_objects(scene),
+                    clauses=clauses, version=0)
+
+    def replan(self, plan: Plan, from_step: int, observation: np.ndarray, memory: Any = None,
+               feedback: str = "") -> Plan:
+        scene = self.perceive(observation, memory)
+        first = plan.steps[from_step].clause if from_step < len(plan.steps) else len(plan.clauses)
+        clauses = copy.deepcopy(plan.clauses)
+        rest = clauses[first:]
+        steps, _, _ = plan_clauses(scene, rest, variant=plan.version + 1, max_steps=self.max_steps)
+        for s in steps:
+            s.clause += first
+        log.info("replanned from step %d: %d new sub-actions", from_step, len(steps))
+        return Plan(goal=plan.goal, steps=list(plan.steps[:from_step]) + steps,
+                    goal_conditions=plan.goal_conditions, objects=plan.objects, clauses=clauses,
+                    version=plan.version + 1, notes=feedback)

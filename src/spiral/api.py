@@ -1,0 +1,124 @@
+"""Run the loop from a config: the library entry point behind ``spiral run``.
+
+>>> from spiral.config import build_config
+>>> from spiral.api import run
+>>> result, run_dir = run(build_config(overrides={"goal": "stack all the cubes"}), "runs/demo")
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spiral.config import RunConfig
+from spiral.core.loop import EpisodeResult, Loop
+from spiral.core.memory import EpisodeMemory, ExperienceStore
+from spiral.core.rundir import MEMORY, REPORT, TRACE, VIDEO, RunDir
+from spiral.core.trace import Trace
+from spiral.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEMO_GOAL = "stack the green cube on the blue one, then put the red ball in the bowl"
+
+
+def demo_scene_path() -> Path:
+    return Path(str(resources.files("spiral.worlds.tabletop").joinpath("scenes/demo.json")))
+
+
+def with_defaults(cfg: RunConfig) -> RunConfig:
+    """No goal and no scene given: the built-in demo (scene file + goal)."""
+    if not cfg.goal.strip() and not (cfg.scene.file or cfg.scene.image or cfg.scene.seed is not None):
+        return cfg.model_copy(update={"goal": DEMO_GOAL,
+                                      "scene": cfg.scene.model_copy(update={"file": "builtin:demo"})})
+    if not cfg.goal.strip():
+        raise ConfigError("no goal given", 'pass a goal, e.g. spiral run "put the red cube in the blue bowl"')
+    return cfg
+
+
+def first_frame(cfg: RunConfig) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+    """The episode's first frame, the exact scene behind it when known, and where it came from."""
+    from spiral.worlds.tabletop.render import render_scene
+    from spiral.worlds.tabletop.scene import Scene, SceneSpec, random_scene
+
+    size = cfg.scene.size
+    if cfg.scene.image:
+        from spiral.io.video import load_image
+
+        return load_image(cfg.scene.image, size), None, {"source": "image", "path": cfg.scene.image}
+    if cfg.scene.file:
+        path = demo_scene_path() if cfg.scene.file == "builtin:demo" else cfg.scene.file
+        scene = Scene.load(path)
+        return render_scene(scene, size), scene.model_dump(by_alias=True), {"source": "file",
+                                                                            "path": cfg.scene.file}
+    seed = cfg.scene.seed if cfg.scene.seed is not None else cfg.seed
+    scene = random_scene(seed, SceneSpec(min_objects=cfg.scene.min_objects, max_objects=cfg.scene.max_objects))
+    return render_scene(scene, size), scene.model_dump(by_alias=True), {"source": "seed", "seed": seed}
+
+
+def default_out(cfg: RunConfig, root: str | Path = "runs") -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", cfg.goal.lower()).strip("-")[:40] or "run"
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{stamp}-{slug}"
+    out, k = base, 2
+    while out.exists():
+        out, k = Path(f"{base}-{k}"), k + 1
+    return out
+
+
+def build_components(cfg: RunConfig) -> tuple[Any, Any, Any]:
+    from spiral.registry import build
+
+    planner = build("planner", cfg.planner, config=cfg)
+    generator = build("generator", cfg.generator, config=cfg)
+    critic = build("critic", cfg.critic, config=cfg)
+    return planner, generator, critic
+
+
+def run(cfg: RunConfig, out: str | Path, resume: bool = False,
+        listeners: list[Callable[[dict[str, Any]], None]] | None = None,
+        components: tuple[Any, Any, Any] | None = None) -> tuple[EpisodeResult, RunDir]:
+    """Run one episode into ``out`` (or resume it); writes the whole run directory."""
+    cfg = with_defaults(cfg)
+    frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
+    planner, generator, critic = components or build_components(cfg)
+    rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
+    fresh = rd.load_state() is None
+    if fresh:  # nothing checkpointed yet: start clean (a kill before the plan was saved)
+        for name in (TRACE, MEMORY):
+            if (rd.path / name).exists():
+                (rd.path / name).unlink()
+    trace = Trace(rd.file(TRACE), resume=not fresh)
+    for fn in listeners or []:
+        trace.listeners.append(fn)
+    memory = EpisodeMemory(rd.file(MEMORY))
+    experience = ExperienceStore(cfg.memory.experience_path) if cfg.memory.experience_path else None
+    loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
+    try:
+        result = loop.run(cfg.goal, frame, state, info, resume=not fresh)
+        write_outputs(rd, cfg, loop)
+    finally:
+        trace.close()
+        memory.close()
+    return result, rd
+
+
+def write_outputs(rd: RunDir, cfg: RunConfig, loop: Loop) -> None:
+    from spiral.io.video import write_mp4
+
+    if loop.plan is None:  # an already-finished run: rebuild from its state
+        st = rd.load_state() or {}
+        loop.segments = st.get("segments", [])
+    frames = loop.stitched()
+    write_mp4(rd.file(VIDEO), frames, fps=cfg.loop.fps, scale=cfg.output.video_scale)
+    if cfg.output.report:
+        from spiral.report.html import write_run_report
+
+        write_run_report(rd.path, rd.file(REPORT))

@@ -1,0 +1,325 @@
+"""The ``spiral`` command.
+
+Exit codes: 0 success · 2 bad input (the message names the problem and the fix) ·
+3 the loop stopped before the goal (budget exhausted; partial result written) ·
+1 unexpected internal error · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spiral import __version__
+from spiral.errors import SpiralError
+
+app = typer.Typer(
+    name="spiral",
+    help="SPIRAL: closed-loop action world models. Plan sub-actions, generate each segment, "
+         "critique it, refine or replan, and write the video with a full trace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+EXIT_BAD_INPUT = 2
+EXIT_STOPPED = 3
+
+
+def _fail(exc: SpiralError) -> None:
+    console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    if exc.hint:
+        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _setup_logging(verbose: int) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)],
+                        force=True)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out_console.print(f"spiral {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """SPIRAL command line."""
+
+
+@app.command()
+def run(
+    goal: Optional[str] = typer.Argument(None, help="High-level goal, e.g. \"stack all the cubes\". "
+                                         "Omitted together with the scene options: the built-in demo."),
+    scene_seed: Optional[int] = typer.Option(None, "--scene-seed", help="Random tabletop scene from this seed."),
+    scene: Optional[Path] = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
+    image: Optional[Path] = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
+    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend (e.g. sim, sim-faulty)."),
+    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend (e.g. symbolic)."),
+    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend (e.g. perception)."),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m", help="closed-loop (default), plan-only or open-loop."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML)."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: --set loop.max_attempts=3 "
+                                   "(repeatable; values parse as JSON)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<time>-<goal>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last accepted segment."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Run seed (default 0)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-v, -vv)."),
+) -> None:
+    """Run the loop on one goal and write the run directory (video, trace, report)."""
+    _setup_logging(verbose)
+    from spiral.config import build_config
+
+    overrides: dict[str, Any] = {}
+    if goal is not None:
+        overrides["goal"] = goal
+    if seed is not None:
+        overrides["seed"] = seed
+    if mode is not None:
+        overrides["mode"] = mode
+    sc: dict[str, Any] = {}
+    if scene_seed is not None:
+        sc["seed"] = scene_seed
+    if scene is not None:
+        sc["file"] = str(scene)
+    if image is not None:
+        sc["image"] = str(image)
+    if sc:
+        overrides["scene"] = sc
+    for role, name in (("generator", generator), ("planner", planner), ("critic", critic)):
+        if name is not None:
+            overrides[role] = {"name": name}
+    try:
+        if resume and out is not None and config is None and (out / "config.json").exists():
+            config = out / "config.json"
+        if sum(x is not None for x in (scene_seed, scene, image)) > 1:
+            raise SpiralError("give only one of --scene-seed, --scene and --image", "drop the others")
+        if goal is not None and not goal.strip():
+            from spiral.errors import GoalParseError
+
+            raise GoalParseError("the goal is empty", 'give a goal, e.g. spiral run "put the red cube in the blue bowl"')
+        cfg = build_config(config, overrides, set_)
+        from spiral.api import default_out, run as run_episode, with_defaults
+
+        cfg = with_defaults(cfg)
+        if resume and out is None:
+            raise SpiralError("--resume needs --out: the run directory to continue", "pass --out DIR")
+        out_dir = out or default_out(cfg)
+        listeners = []
+        progress = None
+        if not quiet:
+            progress = _Progress(cfg.mode)
+            listeners.append(progress.on_event)
+        try:
+            if progress:
+                progress.start()
+            result, rd = run_episode(cfg, out_dir, resume=resume, listeners=listeners)
+        finally:
+            if progress:
+                progress.stop()
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: resume with --resume --out DIR")
+        raise typer.Exit(130) from None
+    if not quiet:
+        _summary(result, rd.path)
+    if result.status != "completed":
+        raise typer.Exit(EXIT_STOPPED)
+
+
+class _Progress:
+    """A rich progress bar fed by trace events."""
+
+    def __init__(self, mode: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.p = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                          console=console, transient=False)
+        self.task = self.p.add_task("planning", total=None, status="")
+        self.mode = mode
+
+    def start(self) -> None:
+        self.p.start()
+
+    def stop(self) -> None:
+        self.p.stop()
+
+    def on_event(self, e: dict[str, Any]) -> None:
+        ev = e["event"]
+        if ev == "plan":
+            self.p.update(self.task, description="sub-actions", total=len(e["steps"]), completed=0)
+        elif ev == "replan":
+            self.p.update(self.task, total=e["step"] + len(e["steps"]), status=f"[magenta]replan v{e['to_version']}")
+        elif ev == "resume":
+            self.p.update(self.task, completed=e["segments"], status="[cyan]resumed")
+        elif ev == "request":
+            self.p.update(self.task, status=f"step {e['step']} attempt {e['attempt'] + 1}")
+        elif ev == "verdict":
+            v = e["verdict"]
+            self.p.update(self.task, status="[green]pass" if v["passed"] else f"[red]{v['failure_type']}")
+        elif ev == "accept":
+            self.p.update(self.task, completed=e["step"] + 1)
+
+
+def _summary(result: Any, path: Path) -> None:
+    ok = result.goal and result.goal.get("satisfied")
+    colour = "green" if result.status == "completed" and ok else "yellow" if result.status == "completed" else "red"
+    console.print(f"[{colour}]{result.status}[/]: {result.reason}", highlight=False)
+    if result.goal is not None:
+        console.print(("goal reached" if ok else f"goal not reached (unmet: {', '.join(result.goal['unmet']) or '-'}"
+                       f"{'; missing: ' + ', '.join(result.goal['missing_objects']) if result.goal['missing_objects'] else ''})"),
+                      highlight=False)
+    console.print(f"{result.segments} segments · {result.generator_calls} generator calls · {result.retries} retries · "
+                  f"{result.replans} replans · {result.wall_s:.1f} s", highlight=False)
+    out_console.print(f"run directory: {path}\n  video:  {path / 'video.mp4'}\n  report: {path / 'report.html'}",
+                      highlight=False)
+
+
+@app.command()
+def show(run_dir: Path = typer.Argument(..., help="A run directory written by `spiral run`."),
+         events: bool = typer.Option(False, "--events", help="Also print every trace event as JSON.")) -> None:
+    """Print a run's plan, attempts and verdicts."""
+    from spiral.core.rundir import CONFIG, TRACE
+    from spiral.report.html import collect
+
+    if not (run_dir / CONFIG).exists():
+        _fail(SpiralError(f"{run_dir} is not a SPIRAL run directory (no config.json)", "pass a directory made by `spiral run`"))
+    try:
+        info = collect(run_dir)
+    except (json.JSONDecodeError, KeyError, OSError) as exc:
+        _fail(SpiralError(f"cannot read run {run_dir}: {exc}", "is the run directory complete?"))
+        return
+    out_console.print(f"[bold]{info['goal']}[/]  [dim]mode {info['mode']} · generator {info['generator']} · "
+                      f"seed {info['seed']}[/]")
+    for p in info["plans"]:
+        t = Table(title="initial plan" if p["version"] == 0 else f"replan v{p['version']} from step {p['step']}",
+                  title_justify="left")
+        for col in ("#", "sub-action", "post-conditions"):
+            t.add_column(col)
+        for s in p["steps"]:
+            t.add_row(str(s["index"]), s["prompt"], s["post"])
+        out_console.print(t)
+    t = Table(title="attempts", title_justify="left")
+    for col in ("step", "try", "prompt", "verdict", "failure", "decision"):
+        t.add_column(col)
+    for st in info["steps"]:
+        for a in st["attempts"]:
+            v = a["verdict"]
+            verdict = "—" if v is None else ("[green]pass" if v["passed"] else "[red]fail")
+            t.add_row(str(st["step"]), str(a["attempt"]), a["prompt"][:60], verdict,
+                      (v or {}).get("failure_type") or "", (a["decision"] or "") + (f" ({a['strategy']})" if a["strategy"] else ""))
+    out_console.print(t)
+    r = info["result"]
+    if r:
+        goal = "reached" if r.get("goal") and r["goal"].get("satisfied") else "not reached"
+        out_console.print(f"{r['status']}: {r['reason']} · goal {goal} · {r['generator_calls']} calls · "
+                          f"{r['retries']} retries · {r['replans']} replans")
+    else:
+        out_console.print("[yellow]the run has not finished; continue it with --resume[/]")
+    if events:
+        for line in (run_dir / TRACE).read_text().splitlines():
+            out_console.print(line, highlight=False, markup=False)
+
+
+@app.command("config")
+def config_cmd(generator: Optional[str] = typer.Option(None, "--generator", help="Also list this generator's options."),
+               planner: Optional[str] = typer.Option(None, "--planner"),
+               critic: Optional[str] = typer.Option(None, "--critic")) -> None:
+    """Print every config key with its default (and a backend's own options)."""
+    from spiral.config import RunConfig
+    from spiral.registry import available, load_class
+
+    out_console.print_json(json.dumps(RunConfig().model_dump(mode="json")))
+    for role, name in (("generator", generator), ("planner", planner), ("critic", critic)):
+        if name is None:
+            continue
+        try:
+            cls = load_class(role, name)
+        except SpiralError as exc:
+            _fail(exc)
+            return
+        t = Table(title=f"{role} {name!r} options (set with --set {role}.KEY=VALUE)", title_justify="left")
+        for col in ("key", "default", "description"):
+            t.add_column(col)
+        for k, f in getattr(cls, "Config").model_fields.items():
+            default = f.default_factory() if f.default_factory else f.default
+            t.add_row(k, json.dumps(default, default=str), f.description or "")
+        out_console.print(t)
+    for role in ("generator", "planner", "critic"):
+        out_console.print(f"{role}s: {', '.join(sorted(available(role)))}")
+
+
+scene_app = typer.Typer(help="Make and inspect tabletop scenes.", no_args_is_help=True)
+app.add_typer(scene_app, name="scene")
+
+
+@scene_app.command("new")
+def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSON."),
+              seed: int = typer.Option(0, "--seed", help="Scene seed."),
+              png: Optional[Path] = typer.Option(None, "--png", help="Also render it to this PNG."),
+              size: int = typer.Option(256, "--size", help="PNG size in pixels.")) -> None:
+    """Write a seeded random scene as JSON (edit it, then `spiral run --scene FILE`)."""
+    from spiral.io.video import save_png
+    from spiral.worlds.tabletop.render import render_scene
+    from spiral.worlds.tabletop.scene import random_scene
+
+    sc = random_scene(seed)
+    try:
+        sc.save(out)
+        if png:
+            save_png(png, render_scene(sc, size))
+    except OSError as exc:
+        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable path"))
+    out_console.print(f"wrote {out}: " + ", ".join(o.name for o in sc.objects))
+
+
+@scene_app.command("render")
+def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
+                 out: Path = typer.Argument(..., help="PNG to write."),
+                 size: int = typer.Option(256, "--size", help="Size in pixels (>= 32).")) -> None:
+    """Render a scene file to a PNG."""
+    from spiral.io.video import save_png
+    from spiral.worlds.tabletop.render import render_scene
+    from spiral.worlds.tabletop.scene import Scene
+
+    try:
+        sc = Scene.load(scene)
+        if size < 32:
+            raise SpiralError(f"--size must be at least 32, got {size}", "use --size 64 or more")
+        save_png(out, render_scene(sc, size))
+    except SpiralError as exc:
+        _fail(exc)
+    out_console.print(f"wrote {out}")
+
+
+def entry() -> None:  # pragma: no cover - console script
+    try:
+        app()
+    except SpiralError as exc:
+        console.print(f"[bold red]error:[/] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]hint:[/] {exc.hint}")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,231 @@
+"""Typed run configuration.
+
+A run is described by a :class:`RunConfig`, built from (lowest to highest precedence) the
+defaults, a ``--config`` file (JSON or YAML), the CLI options, and ``--set key=value``
+overrides. Unknown keys and wrong types are errors that name the key and the fix.
+Backend sections (``generator``, ``planner``, ``critic``) carry a ``name`` plus the
+backend's own options, validated by that backend's ``Config`` class.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from spiral.errors import ConfigError, InputFileError
+
+Mode = Literal["closed-loop", "plan-only", "open-loop"]
+MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
+SECRET_RE = re.compile(r"(api[_-]?key|token|secret|password)", re.I)
+DEFAULT_GENERATOR = "sim-faulty"
+
+
+class ComponentConfig(BaseModel):
+    """A backend chosen by ``name``; other keys are the backend's options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SceneConfig(BaseModel):
+    """Where the first frame comes from: a seeded random scene, a scene file or an image."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int | None = Field(default=None, description="random scene seed (default: the run seed)")
+    file: str | None = Field(default=None, description="scene JSON file")
+    image: str | None = Field(default=None, description="first-frame image (PNG/JPEG)")
+    size: int = Field(default=64, ge=32, le=1024, description="frame size in pixels")
+    min_objects: int = Field(default=3, ge=2, le=6)
+    max_objects: int = Field(default=5, ge=2, le=6)
+
+
+class LoopConfig(BaseModel):
+    """Budgets and refinement policy of the loop."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_attempts: int = Field(default=4, ge=1, le=64, description="generator attempts per sub-action")
+    max_replans: int = Field(default=2, ge=0, le=32, description="replans per episode")
+    max_generator_calls: int = Field(default=64, ge=1, description="generator calls per episode")
+    max_wall_time_s: float = Field(default=1800.0, gt=0, description="wall-time budget per episode")
+    frames_per_segment: int = Field(default=12, ge=2, le=256)
+    fps: int = Field(default=8, ge=1, le=120)
+    steps: int | None = Field(default=None, ge=1, description="sampling steps (generator default if unset)")
+    max_steps: int = Field(default=64, ge=1, description="cap for the more_steps refinement")
+    guidance: float | None = None
+    negative_prompt: str | None = None
+    strategies: list[Literal["rewrite_prompt", "reseed", "more_steps"]] = Field(
+        default_factory=lambda: ["reseed", "rewrite_prompt", "more_steps"])
+    keyframe_conditioning: bool = Field(default=True, description="also pass the first frame to the generator")
+    precheck: bool = Field(default=True, description="check pre-conditions before each sub-action")
+
+
+class MemoryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    experience_path: str | None = Field(default=None, description="cross-episode experience SQLite file")
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    video_scale: int = Field(default=4, ge=1, le=16, description="upscale factor of video.mp4")
+    report: bool = True
+
+
+class RunConfig(BaseModel):
+    """Everything that determines a run (with the seed, the same config gives the same run)."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: str = ""
+    seed: int = 0
+    mode: Mode = "closed-loop"
+    scene: SceneConfig = Field(default_factory=SceneConfig)
+    generator: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_GENERATOR))
+    planner: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="symbolic"))
+    critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="perception"))
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as written next to outputs: secrets removed."""
+        return scrub(self.model_dump(mode="json"))
+
+    def identity(self) -> str:
+        """Hash of what determines the result (output options excluded)."""
+        d = self.public_dict()
+        d.pop("output", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scrub(obj: Any) -> Any:
+    """Drop secret-looking keys (api_key, token, …) from nested dicts."""
+    if isinstance(obj, dict):
+        return {k: scrub(v) for k, v in obj.items() if not SECRET_RE.search(str(k))}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
+
+
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _section_model(key: str) -> type[BaseModel] | None:
+    field = RunConfig.model_fields.get(key)
+    ann = field.annotation if field else None
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def parse_value(raw: str) -> Any:
+    """``--set`` values: JSON when they parse (numbers, booleans, lists, null), else strings."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def apply_set(data: dict[str, Any], item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r} is not key=value", "write e.g. --set loop.max_attempts=3")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    parts = key.split(".")
+    if not all(parts):
+        raise ConfigError(f"--set: bad key {key!r}", "write e.g. --set loop.max_attempts=3")
+    top = parts[0]
+    if top not in RunConfig.model_fields:
+        raise ConfigError(f"unknown config key {key!r}" + _suggest(top, _valid_keys(RunConfig)),
+                          f"top-level keys: {', '.join(_valid_keys(RunConfig))}")
+    section = _section_model(top)
+    if len(parts) > 1 and section is not None and section is not ComponentConfig:
+        if parts[1] not in section.model_fields:
+            raise ConfigError(f"unknown config key {key!r}" + _suggest(parts[1], _valid_keys(section)),
+                              f"keys under {top}: {', '.join(_valid_keys(section))}")
+    if len(parts) > 1 and section is None:
+        raise ConfigError(f"config key {top!r} has no sub-keys (got {key!r})", f"write --set {top}=VALUE")
+    cur = data
+    for p in parts[:-1]:
+        nxt = cur.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set {key!r}: {p!r} is not a section", "check the key path")
+        cur = nxt
+    cur[parts[-1]] = parse_value(raw)
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"config file not found: {p}", "pass an existing JSON or YAML file to --config")
+    text = p.read_text()
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse error is a bad file
+        raise InputFileError(f"config file {p} does not parse: {exc}", "fix the file's syntax") from exc
+    if isinstance(data, dict) and "config" in data and "config_hash" in data:
+        data = data["config"]  # a run's config.json
+    if not isinstance(data, dict):
+        raise InputFileError(f"config file {p} must hold a mapping at top level", "see docs/config.md")
+    return data
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def validate(data: dict[str, Any]) -> RunConfig:
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e["loc"])
+            if e["type"] == "extra_forbidden":
+                parent = e["loc"][0] if len(e["loc"]) > 1 else None
+                section = _section_model(str(parent)) if parent else RunConfig
+                opts = _valid_keys(section) if section else []
+                lines.append(f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts))
+            else:
+                lines.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
+                          "run `spiral config` to see every key with its default") from None
+    if cfg.scene.min_objects > cfg.scene.max_objects:
+        raise ConfigError("scene.min_objects is larger than scene.max_objects", "lower min_objects")
+    sources = [x for x in (cfg.scene.file, cfg.scene.image) if x]
+    if len(sources) > 1:
+        raise ConfigError("give either a scene file or an image, not both", "drop --scene or --image")
+    return cfg
+
+
+def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                 sets: list[str] | None = None) -> RunConfig:
+    data: dict[str, Any] = {}
+    if file:
+        data = load_config_file(file)
+    data = merge(data, overrides or {})
+    for item in sets or []:
+        apply_set(data, item)
+    return validate(data)

@@ -1,0 +1,432 @@
+"""The think–act–reflect loop.
+
+```
+plan ─► for each sub-action: generate from the last accepted frame ─► critique
+          ├─ pass ............ accept the segment, update memory, next sub-action
+          ├─ local failure ... refine (rewrite prompt / reseed / more steps) and regenerate
+          └─ global drift .... replan the rest of the goal from the perceived state
+        stop gracefully (partial result + reason) when a budget runs out
+```
+
+The loop knows only the protocols of :mod:`spiral.core.protocols`. Modes:
+``closed-loop`` (the above), ``plan-only`` (planner + generator, every clip accepted) and
+``open-loop`` (the generator alone, given the whole goal, for as many segments as the plan
+has). Every decision goes to the trace; every accepted segment is checkpointed, so a
+killed run resumes from its last accepted segment and, by construction of the seeds,
+reproduces exactly what an uninterrupted run would have produced.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from spiral.config import RunConfig
+from spiral.core.memory import EpisodeMemory, ExperienceStore
+from spiral.core.rundir import RunDir
+from spiral.core.trace import Trace
+from spiral.core.types import Clip, GenerationRequest, Plan, SubAction, Verdict
+from spiral.errors import RunDirError, SpiralError
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def refine_rules() -> dict[str, Any]:
+    text = resources.files("spiral.agents").joinpath("prompts/refine.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def derive_seed(base: int, *parts: Any) -> int:
+    """A 31-bit seed from the run seed and a path of labels (same inputs, same seed)."""
+    key = ":".join(str(p) for p in (base, *parts))
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+@dataclass
+class EpisodeResult:
+    status: str  # "completed" | "stopped"
+    reason: str
+    goal: dict[str, Any] | None
+    segments: int
+    generator_calls: int
+    nfe: int
+    retries: int
+    replans: int
+    wall_s: float
+    timing: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return bool(self.goal and self.goal.get("satisfied"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Loop:
+    """One episode of the loop over injected components."""
+
+    def __init__(self, planner: Any, generator: Any, critic: Any, memory: EpisodeMemory, config: RunConfig,
+                 run: RunDir | None = None, trace: Trace | None = None,
+                 experience: ExperienceStore | None = None):
+        self.planner = planner
+        self.generator = generator
+        self.critic = critic
+        self.memory = memory
+        self.cfg = config
+        self.run_dir = run
+        self.trace = trace or Trace(None)
+        self.experience = experience
+        self.mode = config.mode
+        # episode state
+        self.plan: Plan | None = None
+        self.step = 0
+        self.segments: list[dict[str, Any]] = []
+        self.calls = self.nfe = self.retries = self.replans = 0
+        self.first_frame: np.ndarray | None = None
+        self.last_frame: np.ndarray | None = None
+        self.last_state: dict[str, Any] | None = None
+        self.timing = {"plan_s": 0.0, "generate_s": 0.0, "critic_s": 0.0, "memory_io_s": 0.0}
+        self.t_start = time.perf_counter()
+        self.elapsed_before = 0.0
+
+    # -- public -------------------------------------------------------------------------
+    def run(self, goal: str, first_frame: np.ndarray, scene_state: dict[str, Any] | None = None,
+            scene_info: dict[str, Any] | None = None, resume: bool = False) -> EpisodeResult:
+        self.first_frame = np.asarray(first_frame, np.uint8)
+        self.last_frame = self.first_frame
+        self.last_state = scene_state
+        restored = self._restore() if resume else None
+        if restored is not None and restored.get("status") in ("completed", "stopped"):
+            log.info("run already finished: %s", restored.get("reason"))
+            return EpisodeResult(**restored["result"])
+        if restored is None:
+            self._start(goal, scene_info or {})
+        try:
+            if self.mode == "open-loop":
+                self._open_loop(goal)
+            else:
+                self._closed_loop()
+            status, reason = "completed", "all sub-actions accepted" if self.mode != "open-loop" else \
+                "all open-loop segments generated"
+        except _Stop as stop:
+            status, reason = "stopped", stop.reason
+            log.warning("stopped: %s", reason)
+        return self._finish(status, reason)
+
+    # -- phases -------------------------------------------------------------------------
+    def _start(self, goal: str, scene_info: dict[str, Any]) -> None:
+        cfg = self.cfg
+        self.trace.emit("run_start", goal=goal, mode=self.mode, seed=cfg.seed, generator=cfg.generator.name,
+                        planner=cfg.planner.name, critic=cfg.critic.name, config_hash=cfg.identity())
+        t0 = time.perf_counter()
+        objects = self.critic.observe(self.first_frame) if hasattr(self.critic, "observe") else []
+        if objects:
+            self.memory.register_objects(objects, self.first_frame)
+        self.timing["memory_io_s"] += time.perf_counter() - t0
+        self.trace.emit("scene", **scene_info, objects=objects)
+        t0 = time.perf_counter()
+        plan = self.planner.plan(goal, self.first_frame, self.memory)
+        self.timing["plan_s"] += time.perf_counter() - t0
+        if not objects and plan.objects:
+            self.memory.register_objects(plan.objects, self.first_frame)
+        self.plan = plan
+        self.trace.emit("plan", version=plan.version, steps=[s.model_dump(mode="json") for s in plan.steps],
+                        goal_conditions=[c.model_dump(mode="json", exclude_none=True) for c in plan.goal_conditions],
+                        timing={"plan_s": round(time.perf_counter() - t0, 5)})
+        self._checkpoint("running")
+
+    def _closed_loop(self) -> None:
+        assert self.plan is not None
+        while self.step < len(self.plan.steps):
+            sub = self.plan.steps[self.step]
+            if self.mode == "closed-loop" and self.cfg.loop.precheck and hasattr(self.critic, "precheck"):
+                t0 = time.perf_counter()
+                unmet = self.critic.precheck(self.last_frame, sub, self.memory)
+                self.timing["critic_s"] += time.perf_counter() - t0
+                if unmet:
+                    text = ", ".join(map(str, unmet))
+                    self.trace.emit("precheck", step=self.step, unmet=[str(c) for c in unmet])
+                    self._replan(f"pre-conditions of step {self.step} do not hold: {text}")
+                    continue
+            if not self._attempt_step(sub):
+                self._replan(self._last_feedback)
+
+    def _attempt_step(self, sub: SubAction) -> bool:
+        cfg = self.cfg.loop
+        req = self._request(sub, attempt=0)
+        tried: list[str] = []
+        prev: tuple[int, str, str] | None = None  # (failure id, failure type, strategy)
+        self._last_feedback = ""
+        for attempt in range(cfg.max_attempts):
+            clip = self._generate(req, attempt)
+            if self.mode == "plan-only":
+                self._decide("accept", attempt, reason="plan-only mode accepts every clip")
+                self._accept(sub, clip, req)
+                return True
+            verdict = self._critique(clip, sub, attempt)
+            if prev is not None:
+                fid, ftype, strategy = prev
+                if self.experience is not None:
+                    self.experience.record(ftype, strategy, verdict.passed)
+                if verdict.passed:
+                    self.memory.mark_fixed(fid, strategy)
+            if verdict.passed:
+                self._decide("accept", attempt, reason="the critic passed the clip")
+                self._accept(sub, clip, req)
+                return True
+            self._last_feedback = verdict.feedback
+            if verdict.scope == "global":
+                self.memory.log_failure(self.step, attempt, verdict, "replan", self.plan.version)
+                self._decide("replan", attempt, reason=f"global drift: {verdict.feedback}")
+                return False
+            if attempt + 1 < cfg.max_attempts:
+                strategy = self._choose(verdict.failure_type or "missing_action", tried)
+                fid = self.memory.log_failure(self.step, attempt, verdict, strategy, self.plan.version)
+                new = self._refine(req, strategy, verdict, sub, attempt + 1)
+                tried.append(strategy)
+                prev = (fid, verdict.failure_type or "missing_action", strategy)
+                self.retries += 1
+                self._decide("refine", attempt, strategy=strategy, reason=verdict.feedback,
+                             changes=_diff(req, new))
+                req = new
+            else:
+                self.memory.log_failure(self.step, attempt, verdict, None, self.plan.version)
+                self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt,
+                             reason=f"{cfg.max_attempts} attempts failed; last: {verdict.feedback}")
+        return False
+
+    def _open_loop(self, goal: str) -> None:
+        assert self.plan is not None
+        n = len(self.plan.steps)
+        while self.step < n:
+            req = self._base_request(prompt=goal, action=None, seed=derive_seed(self.cfg.seed, "open", self.step))
+            clip = self._generate(req, 0)
+            self._decide("accept", 0, reason="open-loop mode accepts every clip")
+            self._accept(None, clip, req)
+
+    # -- pieces -------------------------------------------------------------------------
+    def _base_request(self, prompt: str, action: SubAction | None, seed: int, attempt: int = 0) -> GenerationRequest:
+        cfg, size = self.cfg.loop, self.cfg.scene.size
+        return GenerationRequest(
+            prompt=prompt, cond_frame=self.last_frame,
+            keyframes=[self.first_frame] if cfg.keyframe_conditioning else [],
+            negative_prompt=cfg.negative_prompt, num_frames=cfg.frames_per_segment, fps=cfg.fps,
+            height=size, width=size, steps=cfg.steps, guidance=cfg.guidance, seed=seed, action=action,
+            segment_index=self.step,
+            context={"scene": self.last_state, "plan_version": self.plan.version if self.plan else 0,
+                     "attempt": attempt, "known_kinds": self.memory.known_kinds()})
+
+    def _request(self, sub: SubAction, attempt: int) -> GenerationRequest:
+        return self._base_request(sub.prompt, sub, derive_seed(self.cfg.seed, self.plan.version, self.step, attempt),
+                                  attempt)
+
+    def _check_budgets(self) -> None:
+        cfg = self.cfg.loop
+        if self.calls >= cfg.max_generator_calls:
+            raise _Stop(f"generator-call budget exhausted ({cfg.max_generator_calls} calls) at step {self.step}")
+        elapsed = self.elapsed_before + time.perf_counter() - self.t_start
+        if elapsed >= cfg.max_wall_time_s:
+            raise _Stop(f"wall-time budget exhausted ({cfg.max_wall_time_s:.0f} s) at step {self.step}")
+
+    def _generate(self, req: GenerationRequest, attempt: int) -> Clip:
+        self._check_budgets()
+        self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe())
+        t0 = time.perf_counter()
+        clip = self.generator.generate([req])[0]
+        dt = time.perf_counter() - t0
+        self.timing["generate_s"] += dt
+        self.calls += 1
+        nfe = int(clip.meta.get("nfe", req.steps or 1))
+        self.nfe += nfe
+        meta = {k: v for k, v in clip.meta.items() if k != "gen_s" and not k.endswith("_s")}
+        thumb = None
+        if self.run_dir is not None:
+            t1 = time.perf_counter()
+            thumb = self.run_dir.write_filmstrip(
+                f"v{self.plan.version if self.plan else 0}-s{self.step:03d}-a{attempt}", clip.frames)
+            self.timing["memory_io_s"] += time.perf_counter() - t1
+        self.trace.emit("clip", step=self.step, attempt=attempt, frames=int(clip.frames.shape[0]),
+                        shape=list(clip.frames.shape), nfe=nfe, meta=meta, thumb=thumb,
+                        frames_sha256=hashlib.sha256(clip.frames.tobytes()).hexdigest()[:16],
+                        timing={"generate_s": round(dt, 5)})
+        return clip
+
+    def _critique(self, clip: Clip, sub: SubAction, attempt: int) -> Verdict:
+        t0 = time.perf_counter()
+        # the critic sees pixels only: no privileged states, no generator metadata
+        verdict = self.critic.critique(Clip(frames=clip.frames, fps=clip.fps), sub, self.memory)
+        dt = time.perf_counter() - t0
+        self.timing["critic_s"] += dt
+        self.trace.emit("verdict", step=self.step, attempt=attempt, verdict=verdict.model_dump(mode="json"),
+                        timing={"critic_s": round(dt, 5)})
+        return verdict
+
+    def _decide(self, action: str, attempt: int, **fields: Any) -> None:
+        self.trace.emit("decision", step=self.step, attempt=attempt, action=action, **fields)
+
+    def _choose(self, failure_type: str, tried: list[str]) -> str:
+        allowed = list(self.cfg.loop.strategies)
+        order = [s for s in refine_rules()["order"].get(failure_type, allowed) if s in allowed]
+        order += [s for s in allowed if s not in order]
+        if self.experience is not None:
+            order = self.experience.rank(failure_type, order)
+        fresh = [s for s in order if s not in tried]
+        return fresh[0] if fresh else order[len(tried) % len(order)]
+
+    def _refine(self, req: GenerationRequest, strategy: str, verdict: Verdict, sub: SubAction,
+                attempt: int) -> GenerationRequest:
+        upd: dict[str, Any] = {"context": {**req.context, "attempt": attempt}}
+        reseed = derive_seed(self.cfg.seed, self.plan.version, self.step, attempt, "reseed")
+        if strategy == "reseed":
+            upd["seed"] = reseed
+        elif strategy == "more_steps":
+            cur = req.steps or int(getattr(self.generator, "default_steps", 8))
+            new = min(cur * 2, self.cfg.loop.max_steps)
+            upd["steps"] = new
+            if new == cur:
+                upd["seed"] = reseed
+        elif strategy == "rewrite_prompt":
+            tmpl = refine_rules()["rewrite"].get(verdict.failure_type or "", "{prompt}. {feedback}")
+            upd["prompt"] = tmpl.format(prompt=sub.prompt, feedback=verdict.feedback)
+            if upd["prompt"] == req.prompt:
+                upd["seed"] = reseed
+        else:  # pragma: no cover - config validation restricts strategies
+            raise ValueError(strategy)
+        return req.model_copy(update=upd)
+
+    def _accept(self, sub: SubAction | None, clip: Clip, req: GenerationRequest) -> None:
+        t0 = time.perf_counter()
+        idx = len(self.segments)
+        meta = {"index": idx, "step": self.step, "prompt": req.prompt, "seed": req.seed, "steps": req.steps,
+                "fps": clip.fps, "shape": list(clip.frames.shape),
+                "sub_action": sub.model_dump(mode="json") if sub else None}
+        if self.run_dir is not None:
+            path, sha = self.run_dir.write_segment(idx, clip.frames, meta)
+        else:
+            path, sha = "", hashlib.sha256(clip.frames.tobytes()).hexdigest()
+            self._mem_segments = getattr(self, "_mem_segments", []) + [clip.frames]
+        if sub is not None:
+            self.memory.add_segment(idx, sub, path, sha, clip.frames[-1])
+        self.segments.append({"index": idx, "step": self.step, "path": path, "sha256": sha,
+                              "prompt": req.prompt, "seed": req.seed})
+        self.last_frame = clip.frames[-1]
+        self.last_state = clip.final_state
+        self.step += 1
+        self.timing["memory_io_s"] += time.perf_counter() - t0
+        self.trace.emit("accept", step=self.step - 1, segment=idx, path=path, sha256=sha)
+        self._checkpoint("running")
+
+    def _replan(self, feedback: str) -> None:
+        if self.replans >= self.cfg.loop.max_replans:
+            raise _Stop(f"step {self.step} failed and the replan budget ({self.cfg.loop.max_replans}) is spent; "
+                        f"last feedback: {feedback}")
+        self.replans += 1
+        t0 = time.perf_counter()
+        old = self.plan
+        try:
+            new = self.planner.replan(old, self.step, self.last_frame, self.memory, feedback=feedback)
+        except SpiralError as exc:
+            raise _Stop(f"replanning from step {self.step} failed: {exc.message}") from None
+        self.timing["plan_s"] += time.perf_counter() - t0
+        self.plan = new
+        self.trace.emit("replan", step=self.step, from_version=old.version, to_version=new.version,
+                        feedback=feedback, steps=[s.model_dump(mode="json") for s in new.steps[self.step:]],
+                        timing={"plan_s": round(time.perf_counter() - t0, 5)})
+        self._checkpoint("running")
+
+    # -- checkpoint / resume / finish --------------------------------------------------------
+    def _state(self, status: str) -> dict[str, Any]:
+        return {"status": status, "mode": self.mode, "plan": self.plan.model_dump(mode="json") if self.plan else None,
+                "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
+                "retries": self.retries, "replans": self.replans, "last_state": self.last_state,
+                "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq}
+
+    def _checkpoint(self, status: str, extra: dict[str, Any] | None = None) -> None:
+        if self.run_dir is None:
+            return
+        t0 = time.perf_counter()
+        self.trace.sync()
+        self.run_dir.save_state({**self._state(status), **(extra or {})})
+        self.timing["memory_io_s"] += time.perf_counter() - t0
+
+    def _restore(self) -> dict[str, Any] | None:
+        if self.run_dir is None:
+            return None
+        st = self.run_dir.load_state()
+        if st is None:
+            return None
+        from spiral.core.rundir import sha256_file
+
+        for seg in st["segments"]:
+            p = self.run_dir.path / seg["path"]
+            if not p.exists() or sha256_file(p) != seg["sha256"]:
+                raise RunDirError(f"accepted segment {p} is missing or was modified",
+                                  "restore it, or start the run again in a new --out")
+        if st.get("status") in ("completed", "stopped"):
+            return st
+        self.plan = Plan.model_validate(st["plan"])
+        self.step = st["next_step"]
+        self.segments = st["segments"]
+        self.calls, self.nfe = st["calls"], st["nfe"]
+        self.retries, self.replans = st["retries"], st["replans"]
+        self.last_state = st.get("last_state")
+        self.elapsed_before = st.get("elapsed_s", 0.0)
+        if self.segments:
+            self.last_frame = self.run_dir.read_segment(self.segments[-1]["index"])[-1]
+        self.memory.truncate(len(self.segments))
+        self.trace.emit("resume", step=self.step, segments=len(self.segments))
+        return st
+
+    def stitched(self) -> np.ndarray:
+        """All accepted segments as one clip (each segment's first frame repeats the
+        previous segment's last, so it is dropped)."""
+        parts = []
+        if self.run_dir is not None:
+            clips = [self.run_dir.read_segment(s["index"]) for s in self.segments]
+        else:
+            clips = getattr(self, "_mem_segments", [])
+        for k, c in enumerate(clips):
+            parts.append(c if k == 0 else c[1:])
+        if not parts:
+            return self.first_frame[None]
+        return np.concatenate(parts, axis=0)
+
+    def _finish(self, status: str, reason: str) -> EpisodeResult:
+        t0 = time.perf_counter()
+        goal = None
+        if hasattr(self.critic, "evaluate") and self.plan is not None:
+            goal = self.critic.evaluate(self.last_frame, self.plan.goal_conditions, self.memory)
+        self.timing["critic_s"] += time.perf_counter() - t0
+        wall = self.elapsed_before + time.perf_counter() - self.t_start
+        result = EpisodeResult(status=status, reason=reason, goal=goal, segments=len(self.segments),
+                               generator_calls=self.calls, nfe=self.nfe, retries=self.retries,
+                               replans=self.replans, wall_s=round(wall, 4),
+                               timing={k: round(v, 5) for k, v in self.timing.items()})
+        counts = {k: v for k, v in result.to_dict().items() if k not in ("wall_s", "timing")}
+        self.trace.emit("episode_end", **counts, timing={**result.timing, "wall_s": result.wall_s})
+        self._checkpoint(status, {"reason": reason, "result": result.to_dict()})
+        return result
+
+
+def _diff(old: GenerationRequest, new: GenerationRequest) -> dict[str, Any]:
+    out = {}
+    for k in ("prompt", "seed", "steps", "guidance"):
+        if getattr(old, k) != getattr(new, k):
+            out[k] = getattr(new, k)
+    return out

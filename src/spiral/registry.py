@@ -1,0 +1,100 @@
+"""Backends by name, imported lazily.
+
+``import spiral`` imports no backend: each entry is a ``"module:Class"`` string that is
+imported only when that backend is built. Third-party packages can add backends through
+the entry-point groups ``spiral.generators``, ``spiral.planners`` and ``spiral.critics``,
+or by calling :func:`register`.
+
+A backend class has a nested pydantic ``Config`` (its options, ``extra="forbid"``) and a
+``from_config(config, **context)`` classmethod; it can always also be constructed
+directly from ready objects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib import metadata
+from typing import Any
+
+from pydantic import ValidationError
+
+from spiral.config import ComponentConfig
+from spiral.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("generator", "planner", "critic")
+_BUILTIN: dict[str, dict[str, str]] = {
+    "generator": {
+        "sim": "spiral.generators.sim:SimGenerator",
+        "sim-faulty": "spiral.generators.sim_faulty:FaultySimGenerator",
+    },
+    "planner": {
+        "symbolic": "spiral.agents.symbolic_planner:SymbolicPlanner",
+    },
+    "critic": {
+        "perception": "spiral.agents.perception_critic:PerceptionCritic",
+    },
+}
+_EXTRA: dict[str, dict[str, str]] = {r: {} for r in ROLES}
+
+
+def register(role: str, name: str, target: str) -> None:
+    """Register ``"module:Class"`` as backend ``name`` for ``role``."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    _EXTRA[role][name] = target
+
+
+def _entry_points(role: str) -> dict[str, str]:
+    try:
+        eps = metadata.entry_points(group=f"spiral.{role}s")
+    except Exception:  # pragma: no cover - broken metadata should not break the CLI
+        return {}
+    return {ep.name: ep.value for ep in eps}
+
+
+def available(role: str) -> dict[str, str]:
+    return {**_entry_points(role), **_BUILTIN[role], **_EXTRA[role]}
+
+
+def load_class(role: str, name: str) -> type:
+    table = available(role)
+    if name not in table:
+        raise ConfigError(f"unknown {role} {name!r}", f"available {role}s: {', '.join(sorted(table))}")
+    module, _, attr = table[name].partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        extra = {"generator": "diffusers", "planner": "agents", "critic": "agents"}[role]
+        raise ConfigError(f"{role} {name!r} needs packages that are not installed: {exc}",
+                          f"pip install 'spiral-actwm[{extra}]'") from exc
+    return getattr(mod, attr)
+
+
+def build(role: str, cfg: ComponentConfig | dict[str, Any] | str, **context: Any) -> Any:
+    """Construct backend ``cfg.name`` for ``role`` with its validated options."""
+    if isinstance(cfg, str):
+        cfg = ComponentConfig(name=cfg)
+    elif isinstance(cfg, dict):
+        cfg = ComponentConfig(**cfg)
+    cls = load_class(role, cfg.name)
+    config_cls = getattr(cls, "Config", None)
+    opts = cfg.options()
+    if config_cls is not None:
+        try:
+            params = config_cls.model_validate(opts)
+        except ValidationError as exc:
+            lines = []
+            for e in exc.errors():
+                loc = ".".join(str(x) for x in e["loc"])
+                if e["type"] == "extra_forbidden":
+                    lines.append(f"unknown option {role}.{loc} for {role} {cfg.name!r}; "
+                                 f"valid: {', '.join(config_cls.model_fields) or '(none)'}")
+                else:
+                    lines.append(f"{role}.{loc}: {e['msg']} (got {e.get('input')!r})")
+            raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
+                              f"see `spiral config` for the options of {role} {cfg.name!r}") from None
+        return cls.from_config(params, **context)
+    return cls(**opts)

@@ -1,0 +1,447 @@
+"""Goal language of the tabletop world: parse a goal into clauses, expand clauses into
+sub-actions in a given state.
+
+A goal is one or more clauses ("stack the green cube on the blue one, then put the red
+ball in the bowl"). Each clause is data (so that a plan can be replanned later) and
+knows (1) the sub-actions that achieve it from any state, inserting the steps that make
+each pre-condition hold (clearing a cube before it is moved, say), and (2) its success
+conditions. Relative clauses (push, swap) are pinned to absolute targets when first
+planned, so that a replan from a half-done state still aims at the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spiral.core.types import C, Condition, SubAction
+from spiral.errors import GoalParseError, ImpossibleGoalError, UnknownObjectError
+from spiral.worlds.tabletop.actions import DIRECTIONS, apply, make_action, phrases
+from spiral.worlds.tabletop.predicates import holds, in_region
+from spiral.worlds.tabletop.scene import BOWL_CAPACITY, COLORS, MAX_STACK, Scene
+
+VERBS = ("put", "place", "stack", "swap", "switch", "exchange", "move", "push", "slide", "shove",
+         "nudge", "clear", "empty", "drop", "set", "pick", "make", "build", "pile", "get", "bring")
+_VERB_RE = "|".join(VERBS)
+NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
+OPPOSITE = {"left": "right", "right": "left", "back": "front", "front": "back"}
+
+
+def _kind_words() -> dict[str, str]:
+    out = {}
+    for kind, words in phrases()["kinds"].items():
+        for w in words:
+            out[w] = kind
+            out[w + "s"] = kind
+            out[w + "es"] = kind
+    return out
+
+
+def normalize_region(text: str) -> str:
+    t = text.strip().lower().replace("centre", "center").replace("middle", "center")
+    t = re.sub(r"\b(far|top|rear)\b", "back", t)
+    t = re.sub(r"\b(near|bottom|close)\b", "front", t)
+    t = re.sub(r"\s*(side|half|part|corner|area)$", "", t).strip()
+    words = t.split()
+    if len(words) == 2 and words[0] in ("back", "front") and words[1] in ("left", "right"):
+        return f"{words[0]}-{words[1]}"
+    if len(words) == 2 and words[1] in ("back", "front") and words[0] in ("left", "right"):
+        return f"{words[1]}-{words[0]}"
+    if t in ("left", "right", "back", "front", "center"):
+        return t
+    raise GoalParseError(f"unknown part of the table: {text!r}",
+                         "use left, right, back, front, center or a corner such as 'back left'")
+
+
+class Resolver:
+    """Turns noun phrases ("the blue one", "the bowl", "it") into object ids."""
+
+    def __init__(self, scene: Scene):
+        self.scene = scene
+        self.kinds = _kind_words()
+        self.last: str | None = None
+
+    def parts(self, text: str) -> tuple[str | None, str | None]:
+        words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w]
+        color = kind = None
+        for w in words:
+            if w in ("the", "a", "an", "this", "that", "object", "thing"):
+                continue
+            if w in COLORS:
+                color = w
+            elif w in self.kinds:
+                kind = self.kinds[w]
+            elif w in ("one", "ones", "it"):
+                kind = kind or w
+            else:
+                raise GoalParseError(f"I don't understand {w!r} in {text.strip()!r}",
+                                     f"name objects by colour and kind, e.g. 'the red cube' "
+                                     f"(colours: {', '.join(COLORS)}; kinds: cube, ball, bowl)")
+        return color, kind
+
+    def resolve(self, text: str, default_kind: str | None = None, want: tuple[str, ...] | None = None) -> str:
+        color, kind = self.parts(text)
+        if kind == "it":
+            if self.last is None:
+                raise GoalParseError(f"'it' in {text.strip()!r} has nothing to refer to",
+                                     "name the object instead")
+            return self.last
+        if kind == "one" or kind == "ones":
+            kind = default_kind
+        have = ", ".join(o.name for o in self.scene.objects)
+        if color is not None:
+            o = self.scene.by_color(color)
+            if o is None:
+                raise UnknownObjectError(f"the scene has no {color} object (it has: {have})",
+                                         "name an object that is in the scene")
+            if kind is not None and o.kind != kind:
+                raise UnknownObjectError(f"the scene has no {color} {kind}; the {color} object is a {o.kind}",
+                                         f"say 'the {o.name}'")
+            self.last = o.id
+            return o.id
+        if kind is None:
+            raise GoalParseError(f"{text.strip()!r} does not name an object", "say e.g. 'the red cube'")
+        cands = [o for o in self.scene.objects if o.kind == kind]
+        if not cands:
+            raise UnknownObjectError(f"the scene has no {kind} (it has: {have})",
+                                     "name an object that is in the scene")
+        if len(cands) > 1:
+            raise GoalParseError(f"'{text.strip()}' is ambiguous: it could be the "
+                                 + " or the ".join(o.name for o in cands),
+                                 f"name its colour, e.g. 'the {cands[0].name}'")
+        self.last = cands[0].id
+        return cands[0].id
+
+
+# -- clauses --------------------------------------------------------------------------
+def _clause(kind: str, **kw: Any) -> dict[str, Any]:
+    return {"kind": kind, **kw}
+
+
+def split_clauses(goal: str) -> list[str]:
+    text = goal.strip().lower().rstrip(".!? ")
+    text = re.sub(r"\s+", " ", text)
+    parts = re.split(r"\s*(?:,\s*and\s+then\b|,\s*then\b|\band\s+then\b|;|\.\s+|\bthen\b|"
+                     r"\bafter that\b|,\s*finally\b|\bfinally\b)\s*,?\s*", text)
+    out = []
+    for p in parts:
+        for q in re.split(rf",?\s+and\s+(?=(?:{_VERB_RE})\b)|,\s*(?=(?:{_VERB_RE})\b)", p):
+            q = q.strip(" ,")
+            if q:
+                out.append(q)
+    return out
+
+
+_DIR_WORDS = {
+    "to the left": "left", "left": "left", "leftward": "left", "leftwards": "left",
+    "to the right": "right", "right": "right", "rightward": "right", "rightwards": "right",
+    "forward": "front", "forwards": "front", "toward the front": "front", "towards the front": "front",
+    "to the front": "front", "toward the camera": "front", "towards the camera": "front", "down": "front",
+    "backward": "back", "backwards": "back", "back": "back", "away": "back", "toward the back": "back",
+    "towards the back": "back", "to the back": "back", "up": "back",
+}
+_REGION = (r"(?:the\s+)?((?:back|front|far|near|top|bottom)\s+(?:left|right)|(?:left|right)\s+(?:back|front)|"
+           r"left|right|front|back|center|centre|middle|far|near)"
+           r"(?:\s+(?:side|half|part|corner|area))?(?:\s+of\s+the\s+table)?")
+
+
+def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:  # noqa: C901
+    t = text.strip()
+    m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:all|every|each)?\s*(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)"
+                 r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t) or \
+        re.match(r"^(?:make|build)\s+(?:a|one)\s+(?:tower|stack|pile)\s+(?:of|with|from|using)\s+"
+                 r"(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)$", t)
+    if m:
+        number = m.group(1)
+        if number is not None and number not in NUMBERS and number not in ("all", "the"):
+            raise GoalParseError(f"I don't understand {number!r} in {t!r}", "say e.g. 'stack all the cubes'")
+        return _clause("stack_all", count=NUMBERS.get(number or ""))
+    m = re.match(r"^(?:put|place|drop|move|get|bring)\s+(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(\w+?)(?:s|es)?"
+                 r"\s+(?:in|into|inside|in to)\s+(.+)$", t)
+    if m:
+        kind = _kind_words().get(m.group(1)) or _kind_words().get(m.group(1) + "s")
+        if kind is None or kind == "bowl":
+            raise GoalParseError(f"cannot put every {m.group(1)!r} in a bowl", "say e.g. 'put every ball in the bowl'")
+        return _clause("put_every", object_kind=kind, bowl=res.resolve(m.group(2), "bowl"))
+    m = re.match(r"^(?:swap|switch|exchange)\s+(?:the\s+)?(?:positions?\s+of\s+)?(?:the\s+)?(.+?)\s+(?:and|with)\s+(.+)$", t)
+    if m:
+        a_text, b_text = m.group(1), m.group(2)
+        a_col, a_kind = res.parts(a_text)
+        b_col, b_kind = res.parts(b_text)
+        if a_kind is None and b_kind is not None:
+            a_text = f"{a_text} {b_kind}"
+        a = res.resolve(a_text)
+        b = res.resolve(b_text, scene.get(a).kind)
+        return _clause("swap", a=a, b=b)
+    m = re.match(r"^(?:clear|empty|clean)\s+(?:off\s+|out\s+)?" + _REGION + r"$", t)
+    if m:
+        region = normalize_region(m.group(1))
+        if region not in OPPOSITE:
+            raise GoalParseError(f"can only clear a half of the table, not {m.group(1)!r}",
+                                 "say left, right, back or front half")
+        return _clause("clear_region", region=region)
+    m = re.match(r"^(?:push|slide|shove|nudge|move)\s+(.+?)\s+(" + "|".join(
+        sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
+    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
+        return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
+    m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
+    if m:
+        a = res.resolve(m.group(1))
+        return _clause("next_to", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
+    m = re.match(r"^(?:move|put|place|set|pick up|drop|bring|take)\s+(.+?)\s+(?:and\s+(?:place|put|set|drop)\s+it\s+)?"
+                 r"(?:to|on|onto|at|in|into|over to)\s+" + _REGION + r"$", t)
+    if m:
+        return _clause("place_region", subject=res.resolve(m.group(1)), region=normalize_region(m.group(2)))
+    m = re.match(r"^(?:put|place|drop|move|set|get|throw)\s+(.+?)\s+(?:in|into|inside|in to)\s+(.+)$", t)
+    if m:
+        a = res.resolve(m.group(1))
+        return _clause("put_in", subject=a, bowl=res.resolve(m.group(2), "bowl"))
+    m = re.match(r"^(?:put|place|stack|set|move)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
+    if m:
+        a = res.resolve(m.group(1))
+        return _clause("stack", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
+    raise GoalParseError(
+        f"I can't parse {t!r}",
+        "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
+        "ball in the bowl, move X next to Y, push X left/right/forward/back, move X to the left side, "
+        "clear the left half of the table; join several with ', then'")
+
+
+def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
+    """Clauses of ``goal`` in ``scene`` (object names resolved to ids)."""
+    if not goal or not goal.strip():
+        raise GoalParseError("the goal is empty", 'give a goal, e.g. spiral run "put the red cube in the blue bowl"')
+    if len(goal) > 2000:
+        raise GoalParseError("the goal is longer than 2000 characters", "shorten the goal")
+    res = Resolver(scene)
+    clauses = [parse_clause(c, res, scene) for c in split_clauses(goal)]
+    if not clauses:
+        raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
+    return clauses
+
+
+# -- expansion ------------------------------------------------------------------------
+class Expander:
+    """Expands clauses into sub-actions, applying each one to a running symbolic state."""
+
+    def __init__(self, scene: Scene, variant: int = 0, max_steps: int = 24):
+        self.state = scene.copy_deep()
+        self.variant = variant
+        self.steps: list[SubAction] = []
+        self.max_steps = max_steps
+        self.clause = 0
+
+    def add(self, kind: str, subject: str, objects: list[str] | None = None, **params: Any) -> None:
+        act = make_action(self.state, kind, subject, objects, params, variant=self.variant, clause=self.clause)
+        bad = [c for c in act.preconditions if not holds(c, self.state)]
+        if bad:  # pragma: no cover - expansion inserts the steps that make them hold
+            raise ImpossibleGoalError(f"cannot {act.prompt}: {', '.join(map(str, bad))} does not hold",
+                                      "rephrase the goal")
+        self.steps.append(act)
+        if len(self.steps) > self.max_steps:
+            raise ImpossibleGoalError(f"the goal needs more than {self.max_steps} sub-actions",
+                                      "split it into smaller goals or raise planner.max_steps")
+        self.state = apply(self.state, act)
+
+    def clear(self, oid: str) -> None:
+        """Move whatever sits on ``oid`` to free spots nearby, top first."""
+        while True:
+            above = self.state.above(oid)
+            if above is None:
+                return
+            top = above
+            while self.state.above(top.id) is not None:
+                top = self.state.above(top.id)
+            self.add("pick_place", top.id)
+
+    def expand(self, clause: dict[str, Any]) -> None:  # noqa: C901
+        k = clause["kind"]
+        st = self.state
+        if k == "put_in":
+            a, bowl = clause["subject"], clause["bowl"]
+            if st.get(a).in_ == bowl:
+                return
+            self.clear(a)
+            self.add("put_in", a, [bowl])
+        elif k == "stack":
+            a, b = clause["subject"], clause["ref"]
+            if st.get(a).on == b:
+                return
+            self.clear(a)
+            self.clear(b)
+            self.add("stack", a, [b])
+        elif k == "next_to":
+            a, b = clause["subject"], clause["ref"]
+            if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
+                return
+            self.clear(a)
+            self.add("move_next_to", a, [b])
+        elif k == "push":
+            a = clause["subject"]
+            o = st.get(a)
+            if o.on or o.in_:
+                raise ImpossibleGoalError(f"cannot push the {o.name}: it is not standing on the table",
+                                          "move it onto the table first")
+            target = clause.get("target_xy")
+            if target and holds(C("at", a, xy=tuple(target)), st):
+                return
+            self.clear(a)
+            params = {"direction": clause["direction"]}
+            if target:
+                params["target_xy"] = list(target)
+            try:
+                self.add("push", a, **params)
+            except ImpossibleGoalError:
+                if not target:
+                    raise
+                self.add("pick_place", a, target_xy=list(target),
+                         prompt=phrases()["actions"]["push"][0].format(
+                             a=o.name, dir=phrases()["directions"][clause["direction"]][0]))
+            clause["target_xy"] = list(self.steps[-1].params["target_xy"])
+        elif k == "swap":
+            a, b = clause["a"], clause["b"]
+            for oid in (a, b):
+                o = st.get(oid)
+                if o.on or o.in_:
+                    where = "in a bowl" if o.in_ else "on another cube"
+                    raise ImpossibleGoalError(f"cannot swap the {o.name}: it is {where}",
+                                              "move it onto the table first")
+            pa, pb = clause.get("pos_a"), clause.get("pos_b")
+            if pa is None:
+                clause["pos_a"] = [st.get(a).x, st.get(a).y]
+                clause["pos_b"] = [st.get(b).x, st.get(b).y]
+                self.clear(a)
+                self.clear(b)
+                self.add("swap", a, [b])
+                return
+            a_done = holds(C("at", a, xy=tuple(pb)), st)
+            b_done = holds(C("at", b, xy=tuple(pa)), st)
+            if a_done and b_done:
+                return
+            if not a_done and not b_done:
+                self.clear(a)
+                self.clear(b)
+                self.add("swap", a, [b])
+                return
+            if not a_done:
+                self.add("pick_place", a, target_xy=list(pb))
+            if not b_done:
+                self.add("pick_place", b, target_xy=list(pa))
+        elif k == "place_region":
+            a, region = clause["subject"], clause["region"]
+            if holds(C("in_region", a, region=region), st):
+                return
+            self.clear(a)
+            self.add("pick_place", a, region=region)
+        elif k == "put_every":
+            bowl, kind = clause["bowl"], clause["object_kind"]
+            todo = [o.id for o in st.objects if o.kind == kind and o.in_ != bowl]
+            room = BOWL_CAPACITY - len(st.contents(bowl))
+            if not [o for o in st.objects if o.kind == kind]:
+                raise ImpossibleGoalError(f"the scene has no {kind}s", "name objects that are in the scene")
+            if len(todo) > room:
+                raise ImpossibleGoalError(
+                    f"the {bowl.replace('_', ' ')} has room for {room} more object(s) but {len(todo)} {kind}(s) "
+                    f"are outside it", f"a bowl holds at most {BOWL_CAPACITY} objects")
+            for oid in todo:
+                self.clear(oid)
+                self.add("put_in", oid, [bowl])
+        elif k == "stack_all":
+            cubes = [o.id for o in st.objects if o.kind == "cube"]
+            if clause.get("count") and clause["count"] != len(cubes):
+                raise ImpossibleGoalError(f"the goal names {clause['count']} cubes but the scene has {len(cubes)}",
+                                          "say 'stack all the cubes'")
+            if len(cubes) < 2:
+                raise ImpossibleGoalError(f"stacking needs at least 2 cubes; the scene has {len(cubes)}",
+                                          "choose another goal")
+            if len(cubes) > MAX_STACK:
+                raise ImpossibleGoalError(f"a tower holds at most {MAX_STACK} cubes; the scene has {len(cubes)}",
+                                          "stack some of them by name")
+            base = clause.get("base")
+            if base is None:
+                def tower(c: str) -> int:
+                    n, cur = 1, c
+                    while st.above(cur) is not None and st.above(cur).kind == "cube":
+                        cur, n = st.above(cur).id, n + 1
+                    return n
+                bases = [c for c in cubes if st.get(c).on is None and st.get(c).in_ is None]
+                if not bases:
+                    bases = cubes
+                base = max(bases, key=lambda c: (tower(c), -cubes.index(c)))
+                clause["base"] = base
+            self._build_tower(base, cubes)
+        elif k == "clear_region":
+            region = clause["region"]
+            target = OPPOSITE[region]
+            for _ in range(32):
+                st = self.state
+                movable = [o for o in st.objects if in_region(o.x, o.y, region) and o.in_ is None
+                           and st.above(o.id) is None]
+                if not movable:
+                    return
+                movable.sort(key=lambda o: (-st.level(o.id), COLORS.index(o.color)))
+                self.add("pick_place", movable[0].id, region=target)
+            raise ImpossibleGoalError(f"could not clear the {region} half", "try fewer objects")  # pragma: no cover
+        else:  # pragma: no cover
+            raise ValueError(f"unknown clause kind {k!r}")
+
+    def _build_tower(self, base: str, cubes: list[str]) -> None:
+        st = self.state
+        chain = [base]
+        while st.above(chain[-1]) is not None and st.above(chain[-1]).kind == "cube":
+            chain.append(st.above(chain[-1]).id)
+        # the base must stand on the table: if it sits on another cube, that cube joins later
+        for _ in range(4 * len(cubes)):
+            st = self.state
+            rest = [c for c in cubes if c not in chain]
+            if not rest:
+                return
+            clear_rest = [c for c in rest if st.above(c) is None]
+            nxt = clear_rest[0] if clear_rest else rest[0]
+            self.clear(nxt)
+            self.add("stack", nxt, [chain[-1]])
+            chain.append(nxt)
+        raise ImpossibleGoalError("could not build the tower", "stack the cubes one by one")  # pragma: no cover
+
+
+def clause_conditions(clause: dict[str, Any], scene: Scene) -> list[Condition]:
+    """Success conditions of one clause (evaluated on the final state)."""
+    k = clause["kind"]
+    if k == "put_in":
+        return [C("in", clause["subject"], clause["bowl"])]
+    if k == "stack":
+        return [C("on", clause["subject"], clause["ref"])]
+    if k == "next_to":
+        return [C("next_to", clause["subject"], clause["ref"])]
+    if k == "push":
+        return [C("at", clause["subject"], xy=tuple(clause["target_xy"]))]
+    if k == "swap":
+        return [C("at", clause["a"], xy=tuple(clause["pos_b"])), C("at", clause["b"], xy=tuple(clause["pos_a"]))]
+    if k == "place_region":
+        return [C("in_region", clause["subject"], region=clause["region"])]
+    if k == "put_every":
+        return [C("in", o.id, clause["bowl"]) for o in scene.objects if o.kind == clause["object_kind"]]
+    if k == "stack_all":
+        return [C("on", o.id, o.on) for o in scene.objects if o.kind == "cube" and o.on]
+    if k == "clear_region":
+        return [C("region_empty", region=clause["region"])]
+    raise ValueError(k)  # pragma: no cover
+
+
+def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
+                 max_steps: int = 24) -> tuple[list[SubAction], list[Condition], Scene]:
+    """Expand clauses in order; returns the steps, the goal conditions and the final state."""
+    ex = Expander(scene, variant=variant, max_steps=max_steps)
+    for i, cl in enumerate(clauses):
+        ex.clause = i
+        ex.expand(cl)
+    final = ex.state
+    conds: list[Condition] = []
+    for cl in clauses:
+        for c in clause_conditions(cl, final):
+            if holds(c, final) and c not in conds:
+                conds.append(c)
+    return ex.steps, conds, final
+
+
+__all__ = ["parse_goal", "plan_clauses", "clause_conditions", "split_clauses", "Resolver", "DIRECTIONS"]

@@ -1,0 +1,329 @@
+"""Perception: frame → object states, from pixels alone.
+
+Each pixel is named by its colour (hue, saturation, value against the palette) after a
+small median filter; each colour's connected components are objects. A component's kind
+comes from its size and shape (a bowl is a large ring, a cube fills its box, a ball does
+not) unless the caller already knows it (the memory's object registry). Positions come
+from the components' geometry, stacking from the vertical offset between cubes, and
+containment from a component lying inside a bowl's rim. Tiny components (noise) are
+ignored, so blur, colour noise and smear from a learned generator do not create or
+remove objects; a second large component of a colour is reported as a duplicate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from spiral.worlds.tabletop.scene import (
+    BALL_R,
+    BOWL_INNER_R,
+    BOWL_SLOTS,
+    CUBE_HALF,
+    IN_BOWL_SCALE,
+    PALETTE,
+    STACK_DY,
+    TABLE_RGB,
+    Scene,
+    SceneObject,
+)
+
+_COLOR_NAMES = tuple(PALETTE)
+_HUED = [c for c in _COLOR_NAMES if c != "white"]
+
+SAT_MIN = 0.42
+VAL_MIN = 0.33
+HUE_TOL = 22.0
+WHITE_SAT_MAX = 0.14
+WHITE_VAL_MIN = 0.58
+
+
+def _hsv(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hue in degrees, saturation and value in [0, 1] (OpenCV's fast conversion)."""
+    hsv = cv2.cvtColor(np.ascontiguousarray(img, dtype=np.uint8), cv2.COLOR_RGB2HSV_FULL).astype(np.float32)
+    return hsv[..., 0] * (360.0 / 256.0), hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
+
+
+def _rgb_hue(rgb: tuple[int, int, int]) -> float:
+    h, _, _ = _hsv(np.asarray(rgb, np.uint8)[None, None])
+    return float(h[0, 0])
+
+
+PALETTE_HUES = {c: _rgb_hue(PALETTE[c]) for c in _HUED}
+_HUE_ARRAY = np.array([PALETTE_HUES[c] for c in _HUED], np.float32)
+_HUE_INDEX = np.array([_COLOR_NAMES.index(c) for c in _HUED], np.int8)
+
+
+def classify_pixels(frame: np.ndarray) -> np.ndarray:
+    """Palette index of each pixel (``-1`` = table, shadow, gripper or unknown)."""
+    img = frame
+    h, s, v = _hsv(img)
+    labels = np.full(h.shape, -1, np.int8)
+    coloured = (s >= SAT_MIN) & (v >= VAL_MIN)
+    hc = h[coloured]
+    d = np.abs(hc[:, None] - _HUE_ARRAY)
+    d = np.minimum(d, 360 - d)
+    best = d.argmin(-1)
+    ok = d[np.arange(len(best)), best] <= HUE_TOL
+    vals = np.full(hc.shape, -1, np.int8)
+    vals[ok] = _HUE_INDEX[best[ok]]
+    labels[coloured] = vals
+    white = (s <= WHITE_SAT_MAX) & (v >= WHITE_VAL_MIN)
+    labels[white] = _COLOR_NAMES.index("white")
+    return labels
+
+
+@dataclass
+class Blob:
+    """One connected component of one colour, in pixels of the frame."""
+
+    color: str
+    area: int
+    cx: float
+    cy: float
+    x0: int
+    y0: int
+    x1: int  # inclusive
+    y1: int  # inclusive
+    mean_rgb: tuple[float, float, float]
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0 + 1
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0 + 1
+
+    @property
+    def fill(self) -> float:
+        return self.area / float(self.w * self.h)
+
+
+@dataclass
+class Percept:
+    """What perception read off one frame."""
+
+    scene: Scene | None
+    size: int
+    blobs: dict[str, Blob] = field(default_factory=dict)  # main component per colour
+    duplicates: list[Blob] = field(default_factory=list)  # extra large components of a colour
+    small: dict[str, int] = field(default_factory=dict)  # colour → pixels in ignored pieces
+    all_blobs: dict[str, list[Blob]] = field(default_factory=dict)  # every component, largest first
+    labels: np.ndarray | None = None  # per-pixel palette index
+    unnamed: list[Blob] = field(default_factory=list)  # saturated pieces of no palette colour
+
+    @property
+    def colors(self) -> set[str]:
+        return set(self.blobs)
+
+
+def min_area(size: int) -> float:
+    return 7.0 * (size / 64.0) ** 2
+
+
+def dup_area(size: int) -> float:
+    return 14.0 * (size / 64.0) ** 2
+
+
+def find_blobs(frame: np.ndarray, labels: np.ndarray | None = None) -> tuple[dict[str, list[Blob]], dict[str, int]]:
+    """All components of each palette colour, largest first, and the pixels left in noise."""
+    labels = classify_pixels(frame) if labels is None else labels
+    size = frame.shape[0]
+    out: dict[str, list[Blob]] = {}
+    small: dict[str, int] = {}
+    for ci in np.unique(labels):
+        if ci < 0:
+            continue
+        color = _COLOR_NAMES[ci]
+        mask = (labels == ci).astype(np.uint8)
+        n, lab, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        blobs = []
+        for k in range(1, n):
+            x, y, w, h, area = stats[k]
+            if area < min_area(size) or min(w, h) < max(2, size // 32):  # noise or a blended edge
+                small[color] = small.get(color, 0) + int(area)
+                continue
+            sel = lab == k
+            mean = frame[sel].reshape(-1, 3).mean(0)
+            blobs.append(Blob(color, int(area), float(cents[k][0]) + 0.5, float(cents[k][1]) + 0.5,
+                              int(x), int(y), int(x + w - 1), int(y + h - 1),
+                              (float(mean[0]), float(mean[1]), float(mean[2]))))
+        if blobs:
+            out[color] = sorted(blobs, key=lambda b: -b.area)
+    return out, small
+
+
+def unnamed_blobs(frame: np.ndarray, labels: np.ndarray) -> list[Blob]:
+    """Components of clearly coloured pixels that match no palette colour (e.g. an object
+    whose colour drifted between two palette hues)."""
+    h, s, v = _hsv(frame)
+    mask = ((s >= SAT_MIN) & (v >= VAL_MIN) & (labels < 0)).astype(np.uint8)
+    if not mask.any():
+        return []
+    size = frame.shape[0]
+    n, lab, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = []
+    for k in range(1, n):
+        x, y, w, hh, area = stats[k]
+        if area < min_area(size) or min(w, hh) < 2:
+            continue
+        mean = frame[lab == k].reshape(-1, 3).mean(0)
+        out.append(Blob("unknown", int(area), float(cents[k][0]) + 0.5, float(cents[k][1]) + 0.5,
+                        int(x), int(y), int(x + w - 1), int(y + hh - 1),
+                        (float(mean[0]), float(mean[1]), float(mean[2]))))
+    return out
+
+
+def classify_kind(blob: Blob, size: int, scale: float = 1.0) -> str:
+    """Bowl: a large ring. Cube: about twice a ball's area, a full box, a darker front face."""
+    span = max(blob.w, blob.h) / size
+    if span >= 0.19:
+        return "bowl"
+    ratio = blob.area / expected_area("ball", size, scale)  # cubes are ~1.9x a ball's area
+    if ratio >= 1.55:
+        return "cube"
+    if ratio <= 1.3:
+        return "ball"
+    return "cube" if blob.fill >= 0.9 else "ball"
+
+
+def perceive(frame: np.ndarray, known: dict[str, str] | None = None) -> Percept:
+    """Read object states off ``frame`` (H×W×3 uint8).
+
+    ``known`` maps colours to kinds (from the memory's registry); colours not in it are
+    classified from shape.
+    """
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected an H×W×3 frame, got shape {frame.shape}")
+    size = frame.shape[0]
+    labels = classify_pixels(frame)
+    blobs, small = find_blobs(frame, labels)
+    main: dict[str, Blob] = {}
+    dups: list[Blob] = []
+    for color, bl in blobs.items():
+        main[color] = bl[0]
+        dups += [b for b in bl[1:] if b.area >= dup_area(size)]
+    known = known or {}
+    is_bowl = {c: known.get(c) == "bowl" or (c not in known and max(b.w, b.h) / size >= 0.19)
+               for c, b in main.items()}
+    bowls = [c for c in main if is_bowl[c]]
+    inn: dict[str, str] = {}
+    for c, b in main.items():
+        if is_bowl[c]:
+            continue
+        for bc in bowls:
+            if math.hypot((b.cx - main[bc].cx) / size, (b.cy - main[bc].cy) / size) < BOWL_INNER_R:
+                inn[c] = bc
+                break
+    # A piece with another piece sitting right on its top edge is the visible part of a
+    # cube under a cube (only cubes stack), and so is the one on top.
+    stacked: set[str] = set()
+    loose = [c for c in main if not is_bowl[c] and c not in inn]
+    for a in loose:
+        for b in loose:
+            A, B = main[a], main[b]
+            if a != b and abs(A.cx - B.cx) < 0.04 * size and abs(A.y1 + 1 - B.y0) <= 1.5 \
+                    and A.y0 < B.y0:
+                stacked |= {a, b}
+    kinds = {c: known.get(c) or ("bowl" if is_bowl[c] else "cube" if c in stacked else classify_kind(
+        b, size, IN_BOWL_SCALE if c in inn else 1.0)) for c, b in main.items()}
+    # Anchor estimates in table units.
+    est: dict[str, list[float]] = {}
+    for c, b in main.items():
+        x = b.cx / size
+        if kinds[c] == "cube":
+            y = (b.y1 + 1) / size - CUBE_HALF * (IN_BOWL_SCALE if c in inn else 1.0)
+        else:
+            y = b.cy / size
+        est[c] = [x, y]
+    on: dict[str, str] = {}
+    cubes = [c for c in main if kinds[c] == "cube" and c not in inn]
+    for a in cubes:  # a is on b when drawn one level above b at the same place
+        best = None
+        for b in cubes:
+            if a == b:
+                continue
+            dx = abs(est[a][0] - est[b][0])
+            dy = abs(est[a][1] - (est[b][1] - STACK_DY))
+            if dx < 0.04 and dy < 0.03 and (best is None or dx + dy < best[0]):
+                best = (dx + dy, b)
+        if best:
+            on[a] = best[1]
+    # Break accidental cycles and resolve anchors down the stack.
+    for a in list(on):
+        seen, cur = {a}, on[a]
+        while cur in on:
+            if cur in seen:
+                del on[a]
+                break
+            seen.add(cur)
+            cur = on[cur]
+    taken: dict[str, str] = {}
+    for a, b in sorted(on.items(), key=lambda kv: est[kv[0]][1]):
+        if b in taken:  # two cubes on one: keep the closer
+            continue
+        taken[b] = a
+    on = {a: b for b, a in taken.items()}
+
+    def base(c: str) -> str:
+        while c in on:
+            c = on[c]
+        return c
+
+    objects = []
+    for c in sorted(main, key=_COLOR_NAMES.index):
+        x, y = est[base(c)]
+        slot = None
+        if c in inn:
+            bx, by = main[inn[c]].cx / size, main[inn[c]].cy / size
+            x, y = est[c]
+            y = main[c].cy / size
+            slot = int(np.argmin([math.hypot(x - bx - dx, y - by - dy) for dx, dy in BOWL_SLOTS]))
+        objects.append(SceneObject(kind=kinds[c], color=c, x=float(np.clip(x, 0, 1)),
+                                   y=float(np.clip(y, 0, 1)), on=f"{on[c]}_cube" if c in on else None,
+                                   **({"in": f"{inn[c]}_bowl"} if c in inn else {}), slot=slot))
+    scene = Scene(objects=objects) if objects else None
+    return Percept(scene=scene, size=size, blobs=main, duplicates=dups, small=small, all_blobs=blobs,
+                   labels=labels, unnamed=unnamed_blobs(frame, labels))
+
+
+def foreground_near(frame: np.ndarray, x: float, y: float, r: float, labels: np.ndarray | None = None,
+                    own: str | None = None) -> tuple[int, tuple[float, float, float]]:
+    """Pixels around table point ``x, y`` (radius ``r``) that are neither table, shadow,
+    gripper nor another named colour: their count and mean colour. Tells an object whose
+    colour drifted out of the palette from one that vanished."""
+    size = frame.shape[0]
+    x0, x1 = max(0, int((x - r) * size)), min(size, int(np.ceil((x + r) * size)) + 1)
+    y0, y1 = max(0, int((y - r) * size)), min(size, int(np.ceil((y + r) * size)) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return 0, (0.0, 0.0, 0.0)
+    patch = frame[y0:y1, x0:x1]
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    near = (xs + 0.5 - x * size) ** 2 + (ys + 0.5 - y * size) ** 2 <= (r * size) ** 2
+    diff = np.abs(patch.astype(np.int16) - np.asarray(TABLE_RGB, np.int16)).sum(-1)
+    _, s, v = _hsv(patch)
+    fg = near & (diff > 90) & (v > 0.33) & ~((s < 0.25) & (v < 0.5))
+    if labels is not None:
+        lab = labels[y0:y1, x0:x1]
+        named = lab >= 0
+        if own is not None:
+            named &= lab != _COLOR_NAMES.index(own)
+        fg &= ~named
+    n = int(fg.sum())
+    if n == 0:
+        return 0, (0.0, 0.0, 0.0)
+    m = patch[fg].reshape(-1, 3).mean(0)
+    return n, (float(m[0]), float(m[1]), float(m[2]))
+
+
+def expected_area(kind: str, size: int, scale: float = 1.0) -> float:
+    px = size
+    if kind == "cube":
+        return (2 * CUBE_HALF * scale * px) ** 2
+    if kind == "ball":
+        return math.pi * (BALL_R * scale * px) ** 2
+    return math.pi * ((0.13 * px) ** 2 - (0.09 * px) ** 2)

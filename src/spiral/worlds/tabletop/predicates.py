@@ -1,0 +1,120 @@
+"""Predicates over object states: the language of pre-, post- and goal conditions.
+
+A predicate is data (``{"pred": "on", "args": ["red_cube", "blue_cube"]}``) so that it
+can be written in a plan, a trace or a benchmark task file, and evaluated on any
+:class:`~spiral.worlds.tabletop.scene.Scene`, exact or perceived from pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from spiral.core.types import Condition
+from spiral.worlds.tabletop.scene import BOWL_CAPACITY, BOWL_INNER_R, Scene, footprint
+
+PRED_NAMES = (
+    "exists", "on", "in", "next_to", "at", "in_region", "region_empty", "clear",
+    "on_table", "room", "not_in", "not_on",
+)
+
+REGIONS = ("left", "right", "back", "front", "center",
+           "back-left", "back-right", "front-left", "front-right")
+
+NEXT_TO_GAP = 0.09  # max gap between footprints for "next to"
+AT_TOL = 0.07
+
+
+def in_region(x: float, y: float, region: str) -> bool:
+    if region == "left":
+        return x < 0.5
+    if region == "right":
+        return x > 0.5
+    if region == "back":
+        return y < 0.5
+    if region == "front":
+        return y > 0.5
+    if region == "center":
+        return abs(x - 0.5) < 0.2 and abs(y - 0.5) < 0.2
+    if "-" in region:
+        a, b = region.split("-")
+        return in_region(x, y, a) and in_region(x, y, b)
+    raise ValueError(f"unknown region {region!r}")
+
+
+def _name(oid: str) -> str:
+    return oid.replace("_", " ")
+
+
+def holds(cond: Condition, scene: Scene) -> bool:  # noqa: C901 - a flat dispatch reads best
+    """Evaluate one condition on a scene (exact or perceived)."""
+    ids = {o.id: o for o in scene.objects}
+    a = ids.get(cond.args[0]) if cond.args else None
+    b = ids.get(cond.args[1]) if len(cond.args) > 1 else None
+    p = cond.pred
+    if p == "region_empty":
+        return not any(in_region(o.x, o.y, cond.region or "") for o in scene.objects)
+    if p == "exists":
+        return a is not None
+    if p not in PRED_NAMES:
+        raise ValueError(f"unknown predicate {p!r}; known: {', '.join(PRED_NAMES)}")
+    if a is None:
+        return False
+    if p == "on":
+        return b is not None and a.on == b.id
+    if p == "not_on":
+        return b is None or a.on != b.id
+    if p == "in":
+        return b is not None and a.in_ == b.id
+    if p == "not_in":
+        return b is None or a.in_ != b.id
+    if p == "clear":
+        return not any(o.on == a.id for o in scene.objects)
+    if p == "on_table":
+        return a.on is None and a.in_ is None
+    if p == "room":
+        return len(scene.contents(a.id)) < BOWL_CAPACITY
+    if p == "next_to":
+        if b is None or a.on or a.in_:
+            return False
+        d = math.hypot(a.x - b.x, a.y - b.y)
+        return d <= footprint(a.kind) + footprint(b.kind) + NEXT_TO_GAP
+    if p == "at":
+        assert cond.xy is not None
+        return math.hypot(a.x - cond.xy[0], a.y - cond.xy[1]) <= (cond.tol or AT_TOL)
+    if p == "in_region":
+        return a.on is None and a.in_ is None and in_region(a.x, a.y, cond.region or "")
+    raise ValueError(p)  # pragma: no cover
+
+
+def describe(cond: Condition) -> str:
+    """Plain-English phrasing of a condition."""
+    if cond.text:
+        return cond.text
+    a = _name(cond.args[0]) if cond.args else ""
+    b = _name(cond.args[1]) if len(cond.args) > 1 else ""
+    region = (cond.region or "").replace("-", " ")
+    return {
+        "exists": f"the {a} is on the table",
+        "on": f"the {a} is on the {b}",
+        "not_on": f"the {a} is not on the {b}",
+        "in": f"the {a} is in the {b}",
+        "not_in": f"the {a} is not in the {b}",
+        "clear": f"nothing is on the {a}",
+        "on_table": f"the {a} stands on the table",
+        "room": f"the {a} has room",
+        "next_to": f"the {a} is next to the {b}",
+        "at": f"the {a} is at ({cond.xy[0]:.2f}, {cond.xy[1]:.2f})" if cond.xy else f"the {a} is in place",
+        "in_region": f"the {a} is in the {region} part of the table",
+        "region_empty": f"the {region} part of the table is empty",
+    }.get(cond.pred, str(cond))
+
+
+def all_hold(conds: list[Condition], scene: Scene) -> bool:
+    return all(holds(c, scene) for c in conds)
+
+
+def unmet(conds: list[Condition], scene: Scene) -> list[Condition]:
+    return [c for c in conds if not holds(c, scene)]
+
+
+def inside_bowl(x: float, y: float, bowl_x: float, bowl_y: float) -> bool:
+    return math.hypot(x - bowl_x, y - bowl_y) < BOWL_INNER_R

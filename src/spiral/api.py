@@ -34,11 +34,13 @@ def demo_scene_path() -> Path:
 
 
 def with_defaults(cfg: RunConfig) -> RunConfig:
-    """No goal and no scene given: the built-in demo (scene file + goal)."""
-    if not cfg.goal.strip() and not (cfg.scene.file or cfg.scene.image or cfg.scene.seed is not None):
-        return cfg.model_copy(update={"goal": DEMO_GOAL,
-                                      "scene": cfg.scene.model_copy(update={"file": "builtin:demo"})})
+    """No scene given: the built-in demo scene; no goal either: the demo goal too."""
+    no_scene = not (cfg.scene.file or cfg.scene.image or cfg.scene.seed is not None)
+    if no_scene:
+        cfg = cfg.model_copy(update={"scene": cfg.scene.model_copy(update={"file": "builtin:demo"})})
     if not cfg.goal.strip():
+        if no_scene:
+            return cfg.model_copy(update={"goal": DEMO_GOAL})
         raise ConfigError("no goal given", 'pass a goal, e.g. spiral run "put the red cube in the blue bowl"')
     return cfg
 
@@ -89,6 +91,8 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     cfg = with_defaults(cfg)
     frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
     planner, generator, critic = components or build_components(cfg)
+    if not (resume and (Path(out) / "state.json").exists()):
+        planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
     rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
     fresh = rd.load_state() is None
     if fresh:  # nothing checkpointed yet: start clean (a kill before the plan was saved)

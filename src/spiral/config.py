@@ -222,9 +222,10 @@ def validate(data: dict[str, Any]) -> RunConfig:
 
 def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
                  sets: list[str] | None = None) -> RunConfig:
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {"generator": {"name": DEFAULT_GENERATOR}, "planner": {"name": "symbolic"},
+                            "critic": {"name": "perception"}}
     if file:
-        data = load_config_file(file)
+        data = merge(data, load_config_file(file))
     data = merge(data, overrides or {})
     for item in sets or []:
         apply_set(data, item)

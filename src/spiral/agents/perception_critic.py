@@ -64,7 +64,7 @@ class PerceptionCritic:
         cut_threshold: float = Field(default=28.0, gt=0, description="mean abs frame difference (0-255) of a cut")
         still_tolerance: float = Field(default=0.045, gt=0, description="how far a non-target may drift")
         moved_threshold: float = Field(default=0.02, gt=0, description="displacement that counts as moving")
-        drift_threshold: float = Field(default=0.2, gt=0, description="chromaticity distance of identity drift")
+        hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
 
     def __init__(self, config: "PerceptionCritic.Config | None" = None):
         self.cfg = config or self.Config()
@@ -85,6 +85,7 @@ class PerceptionCritic:
             out.append({"id": o.id, "kind": o.kind, "color": o.color, "x": round(o.x, 4), "y": round(o.y, 4),
                         "mean_rgb": [round(c, 2) for c in b.mean_rgb], "area": b.area,
                         "chroma": [round(float(c), 4) for c in chroma(b.mean_rgb)],
+                        "hue": round(blob_hue(frame, p, o.color), 2),
                         "on": o.on, "in": o.in_})
         return out
 
@@ -118,7 +119,7 @@ class PerceptionCritic:
         registry = memory.objects() if memory is not None else self.observe(frames[0])
         known = {o["color"]: o["kind"] for o in registry}
         by_color = {o["color"]: o for o in registry}
-        ref_chroma = {c: np.asarray(o.get("chroma") or chroma(o["mean_rgb"])) for c, o in by_color.items()}
+        ref_hue = {c: o.get("hue") for c, o in by_color.items()}
         percepts: list[Percept] = [perceive(f, known=known) for f in frames]
         tmpl = feedback_templates()
         found: list[tuple[str, Failure, str]] = []  # (priority key, failure, feedback)
@@ -162,27 +163,33 @@ class PerceptionCritic:
         explained: list[set[int]] = [set() for _ in range(T)]  # blobs that are a drifted object
         for c in known:
             last, t_last = None, 0
+            a0 = track[c][0].area if track[c][0] is not None else None
             for t in range(T):
                 b = track[c][t]
-                if b is not None:
+                weak = b is None or (a0 is not None and b.area < 0.45 * a0)
+                if b is not None and not weak:
                     last, t_last = b, t
-                    if float(np.abs(chroma(b.mean_rgb) - ref_chroma[c]).max()) > cfg.drift_threshold:
-                        drifted.setdefault(c, t)
+                    if c != "white" and ref_hue[c] is not None and b.area >= 0.6 * a0:
+                        d = abs(blob_hue(frames[t], percepts[t], c, b) - ref_hue[c])
+                        if min(d, 360 - d) > cfg.hue_drift_deg:
+                            drifted.setdefault(c, t)
                     continue
                 if last is None:
                     continue
                 lx, ly = pos(last)
+                if self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
+                    continue
                 reach = 0.08 + 0.12 * (t - t_last)
                 pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in used[t]]
                 pool += percepts[t].unnamed
                 other = [x for x in pool if x.area >= 0.3 * last.area
                          and math.hypot(x.cx / size - lx, x.cy / size - ly) < reach]
-                if other:
+                if other:  # something else stands where the object was: it changed colour
                     drifted.setdefault(c, t)
                     explained[t] |= {id(x) for x in other}
                     continue
-                if self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
-                    continue
+                if b is not None:
+                    continue  # partly hidden, nothing else there
                 n, _ = foreground_near(frames[t], lx, ly, 0.06, percepts[t].labels, c)
                 if n >= 0.4 * last.area:
                     drifted.setdefault(c, t)
@@ -320,6 +327,22 @@ class PerceptionCritic:
                 if b.x0 - 3 <= x <= b.x1 + 3 and b.y0 - 3 <= y <= b.y1 + 3:
                     return True
         return False
+
+
+def blob_hue(frame: np.ndarray, p: Percept, color: str, blob: Blob | None = None) -> float:
+    """Median hue (degrees) of the pixels of ``color``'s component, robust to mixed edges."""
+    from spiral.worlds.tabletop.perception import _COLOR_NAMES, _hsv
+
+    b = blob or p.blobs[color]
+    region = frame[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
+    lab = p.labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)
+    h, _, _ = _hsv(region)
+    hs = h[lab]
+    if hs.size == 0:
+        return 0.0
+    ref = hs[0]  # unwrap around the reference so red (0/360) is not split
+    hs = (hs - ref + 180.0) % 360.0 - 180.0 + ref
+    return float(np.median(hs) % 360.0)
 
 
 def by_color_id(registry: list[dict[str, Any]], oid: str) -> str | None:

@@ -28,17 +28,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out_console = Console()
+console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 3
 
 
 def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
     if exc.hint:
-        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

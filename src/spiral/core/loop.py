@@ -389,7 +389,7 @@ class Loop:
         self.elapsed_before = st.get("elapsed_s", 0.0)
         if self.segments:
             self.last_frame = self.run_dir.read_segment(self.segments[-1]["index"])[-1]
-        self.memory.truncate(len(self.segments))
+        self.memory.truncate(len(self.segments), self.plan.version)
         self.trace.emit("resume", step=self.step, segments=len(self.segments))
         return st
 

@@ -101,11 +101,15 @@ class EpisodeMemory:
         rows = self.db.execute("SELECT png FROM keyframes ORDER BY idx").fetchall()
         return [_unpng(r[0]) for r in rows]
 
-    def truncate(self, n_segments: int) -> None:
-        """Forget segments (and their keyframes) from index ``n_segments`` on (resume)."""
+    def truncate(self, n_segments: int, plan_version: int | None = None) -> None:
+        """Forget what came after the checkpoint (resume): segments from index ``n_segments``
+        on, their keyframes, and failures logged after it (they will be logged again)."""
         with self.db:
             self.db.execute("DELETE FROM segments WHERE idx >= ?", (n_segments,))
             self.db.execute("DELETE FROM keyframes WHERE idx > ?", (n_segments,))
+            if plan_version is not None:
+                self.db.execute("DELETE FROM failures WHERE plan_version > ? OR (plan_version = ? AND step >= ?)",
+                                (plan_version, plan_version, n_segments))
 
     # -- failure log --------------------------------------------------------------------
     def log_failure(self, step: int, attempt: int, verdict: Verdict, strategy: str | None,

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, GenerationRequest, SubAction
 from spiral.errors import BackendError, SpiralError
@@ -37,10 +37,13 @@ class SimGenerator:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        gripper: bool = False
+        gripper: bool = Field(default=False, description="draw a gripper holding carried objects")
+        latency_s: float = Field(default=0.0, ge=0.0, le=60.0,
+                                 description="artificial latency per clip (to mimic a slow model in tests/demos)")
 
-    def __init__(self, gripper: bool = False):
+    def __init__(self, gripper: bool = False, latency_s: float = 0.0):
         self.gripper = gripper
+        self.latency_s = latency_s
 
     @classmethod
     def from_config(cls, cfg: Any, **_: Any) -> "SimGenerator":
@@ -97,10 +100,15 @@ class SimGenerator:
             t0 = time.perf_counter()
             scene, action = self.simulate_request(req)
             frames, final = self.render(req, scene, action)
+            self._wait(t0)
             out.append(Clip(frames=frames, fps=req.fps, states=[final] if final is not None else None,
                             meta={"seed": req.seed, "nfe": 1, "steps": 1, "generator": self.name,
                                   "gen_s": time.perf_counter() - t0}))
         return out
+
+    def _wait(self, t0: float) -> None:
+        if self.latency_s > 0:
+            time.sleep(max(0.0, self.latency_s - (time.perf_counter() - t0)))
 
     def render(self, req: GenerationRequest, scene: Scene | None, action: SubAction | None):
         if scene is None:

@@ -29,7 +29,8 @@ class FaultySimGenerator(SimGenerator):
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        gripper: bool = False
+        gripper: bool = Field(default=False, description="draw a gripper holding carried objects")
+        latency_s: float = Field(default=0.0, ge=0.0, le=60.0, description="artificial latency per clip")
         fault_rate: float = Field(default=0.3, ge=0.0, le=1.0, description="probability an attempt fails")
         faults: list[str] = Field(default_factory=lambda: list(CORRUPTIONS),
                                   description=f"corruptions to draw from: {', '.join(CORRUPTIONS)}")
@@ -47,8 +48,8 @@ class FaultySimGenerator(SimGenerator):
             return v
 
     def __init__(self, gripper: bool = False, fault_rate: float = 0.3, faults: list[str] | None = None,
-                 force_fail: list[dict[str, int]] | None = None):
-        super().__init__(gripper=gripper)
+                 force_fail: list[dict[str, int]] | None = None, latency_s: float = 0.0):
+        super().__init__(gripper=gripper, latency_s=latency_s)
         self.fault_rate = fault_rate
         self.faults = list(faults or CORRUPTIONS)
         self.force_fail = [(d.get("segment"), d.get("plan_version", 0)) for d in (force_fail or [])]
@@ -74,6 +75,7 @@ class FaultySimGenerator(SimGenerator):
             else:
                 frames, final_scene, fault = corrupt(fault, scene, action, req.num_frames, req.height, seed=req.seed)
                 final = final_scene.model_dump(by_alias=True) if final_scene is not None else None
+            self._wait(t0)
             out.append(Clip(frames=np.ascontiguousarray(frames), fps=req.fps,
                             states=[final] if final is not None else None,
                             meta={"seed": req.seed, "nfe": 1, "steps": 1, "generator": self.name,

@@ -16,7 +16,7 @@ from typing import Any
 
 from spiral.core.types import C, Condition, SubAction
 from spiral.errors import GoalParseError, ImpossibleGoalError, UnknownObjectError
-from spiral.worlds.tabletop.actions import DIRECTIONS, apply, make_action, phrases
+from spiral.worlds.tabletop.actions import DIRECTIONS, _moving_with, apply, make_action, phrases
 from spiral.worlds.tabletop.predicates import holds, in_region
 from spiral.worlds.tabletop.scene import BOWL_CAPACITY, COLORS, MAX_STACK, Scene
 
@@ -127,7 +127,9 @@ def split_clauses(goal: str) -> list[str]:
     for p in parts:
         for q in re.split(rf",?\s+and\s+(?=(?:{_VERB_RE})\b)|,\s*(?=(?:{_VERB_RE})\b)", p):
             q = q.strip(" ,")
-            if q:
+            if q and out and re.match(r"pick\s+up\s", out[-1]) and re.match(r"(?:place|put|set|drop)\s+it\s", q):
+                out[-1] += " and " + q  # "pick up X and place it on Y" is one clause
+            elif q:
                 out.append(q)
     return out
 
@@ -184,14 +186,14 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:  # n
         sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
     if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
         return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
-    m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        return _clause("next_to", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
     m = re.match(r"^(?:move|put|place|set|pick up|drop|bring|take)\s+(.+?)\s+(?:and\s+(?:place|put|set|drop)\s+it\s+)?"
                  r"(?:to|on|onto|at|in|into|over to)\s+" + _REGION + r"$", t)
     if m:
         return _clause("place_region", subject=res.resolve(m.group(1)), region=normalize_region(m.group(2)))
+    m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
+    if m:
+        a = res.resolve(m.group(1))
+        return _clause("next_to", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
     m = re.match(r"^(?:put|place|drop|move|set|get|throw)\s+(.+?)\s+(?:in|into|inside|in to)\s+(.+)$", t)
     if m:
         a = res.resolve(m.group(1))
@@ -375,8 +377,8 @@ class Expander:
             target = OPPOSITE[region]
             for _ in range(32):
                 st = self.state
-                movable = [o for o in st.objects if in_region(o.x, o.y, region) and o.in_ is None
-                           and st.above(o.id) is None]
+                movable = [o for o in st.objects if in_region(o.x, o.y, region) and st.above(o.id) is None
+                           and (o.in_ is None or not in_region(st.get(o.in_).x, st.get(o.in_).y, region))]
                 if not movable:
                     return
                 movable.sort(key=lambda o: (-st.level(o.id), COLORS.index(o.color)))
@@ -436,9 +438,22 @@ def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
         ex.clause = i
         ex.expand(cl)
     final = ex.state
+    # objects each clause's steps move (with what they carry): a condition of an earlier
+    # clause on an object a later clause moves is not part of the goal (it held by chance)
+    moved_by: dict[int, set[str]] = {}
+    replay = scene.copy_deep()
+    for st in ex.steps:
+        ids = set()
+        for m in st.moving():
+            ids |= _moving_with(replay, m)
+        moved_by.setdefault(st.clause, set()).update(ids)
+        replay = apply(replay, st)
     conds: list[Condition] = []
-    for cl in clauses:
+    for i, cl in enumerate(clauses):
+        later = set().union(*(v for k, v in moved_by.items() if k > i)) if moved_by else set()
         for c in clause_conditions(cl, final):
+            if c.pred in ("next_to", "at", "in_region") and set(c.args) & later:
+                continue
             if holds(c, final) and c not in conds:
                 conds.append(c)
     return ex.steps, conds, final

@@ -34,6 +34,24 @@ def trajectory_items(start: Scene, end: Scene, action: SubAction, num_frames: in
         for c in _moving_with(start, m):
             carried[c] = m
     slide = action.kind == "push"
+    bend_sign, bend_size = 1.0, 0.13
+    if action.kind == "swap":  # bend the two paths apart, keeping both on the table
+        a0, a1 = start.get(movers[0]), start.get(movers[1])
+        dx, dy = a1.x - a0.x, a1.y - a0.y
+        n = math.hypot(dx, dy) or 1.0
+        mx, my = (a0.x + a1.x) / 2, (a0.y + a1.y) / 2
+
+        def inside(sign: float, size: float) -> bool:
+            pts = [(mx - dy / n * size * sign * k, my + dx / n * size * sign * k) for k in (1, -1)]
+            return all(0.06 <= x <= 0.94 and 0.12 <= y <= 0.94 for x, y in pts)
+
+        for size in (0.13, 0.09, 0.06, 0.0):
+            if inside(1.0, size):
+                bend_sign, bend_size = 1.0, size
+                break
+            if inside(-1.0, size):
+                bend_sign, bend_size = -1.0, size
+                break
     frames: list[list[Item]] = []
     for t in range(num_frames):
         u = t / (num_frames - 1) if num_frames > 1 else 1.0
@@ -54,8 +72,8 @@ def trajectory_items(start: Scene, end: Scene, action: SubAction, num_frames: in
                 a0, a1 = start.get(movers[0]), start.get(movers[1])
                 dx, dy = a1.x - a0.x, a1.y - a0.y
                 n = math.hypot(dx, dy) or 1.0
-                side = 1.0 if lead == movers[0] else -1.0
-                bend = 0.13 * math.sin(math.pi * s) * side
+                side = (1.0 if lead == movers[0] else -1.0) * bend_sign
+                bend = bend_size * math.sin(math.pi * s) * side
                 x += -dy / n * bend
                 y += dx / n * bend
             lift = 0.0 if slide else LIFT * math.sin(math.pi * s)

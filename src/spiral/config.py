@@ -22,7 +22,7 @@ from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
-SECRET_RE = re.compile(r"(api[_-]?key|token|secret|password)", re.I)
+SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth)$|^authorization$", re.I)
 DEFAULT_GENERATOR = "sim-faulty"
 
 
@@ -40,7 +40,7 @@ class SceneConfig(BaseModel):
     """Where the first frame comes from: a seeded random scene, a scene file or an image."""
 
     model_config = ConfigDict(extra="forbid")
-    seed: int | None = Field(default=None, description="random scene seed (default: the run seed)")
+    seed: int | None = Field(default=None, description="random scene seed (no scene option: the demo scene)")
     file: str | None = Field(default=None, description="scene JSON file")
     image: str | None = Field(default=None, description="first-frame image (PNG/JPEG)")
     size: int = Field(default=64, ge=32, le=1024, description="frame size in pixels")
@@ -63,7 +63,8 @@ class LoopConfig(BaseModel):
     guidance: float | None = None
     negative_prompt: str | None = None
     strategies: list[Literal["rewrite_prompt", "reseed", "more_steps"]] = Field(
-        default_factory=lambda: ["reseed", "rewrite_prompt", "more_steps"])
+        default_factory=lambda: ["reseed", "rewrite_prompt", "more_steps"], min_length=1,
+        description="refinement strategies the loop may use")
     keyframe_conditioning: bool = Field(default=True, description="also pass the first frame to the generator")
     precheck: bool = Field(default=True, description="check pre-conditions before each sub-action")
 

@@ -100,8 +100,8 @@ def run(
         sc["file"] = str(scene)
     if image is not None:
         sc["image"] = str(image)
-    if sc:
-        overrides["scene"] = sc
+    if sc:  # a scene source given on the command line replaces any from --config
+        overrides["scene"] = {"seed": None, "file": None, "image": None, **sc}
     for role, name in (("generator", generator), ("planner", planner), ("critic", critic)):
         if name is not None:
             overrides[role] = {"name": name}

@@ -146,7 +146,7 @@ class Loop:
         if not objects and plan.objects:
             self.memory.register_objects(plan.objects, self.first_frame)
         self.plan = plan
-        self.trace.emit("plan", version=plan.version, steps=[s.model_dump(mode="json") for s in plan.steps],
+        self.trace.emit("plan", version=plan.version, steps=[_step_json(s) for s in plan.steps],
                         goal_conditions=[c.model_dump(mode="json", exclude_none=True) for c in plan.goal_conditions],
                         timing={"plan_s": round(time.perf_counter() - t0, 5)})
         self._checkpoint("running")
@@ -193,7 +193,8 @@ class Loop:
             self._last_feedback = verdict.feedback
             if verdict.scope == "global":
                 self.memory.log_failure(self.step, attempt, verdict, "replan", self.plan.version)
-                self._decide("replan", attempt, reason=f"global drift: {verdict.feedback}")
+                self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt,
+                             reason=f"global drift: {verdict.feedback}")
                 return False
             if attempt + 1 < cfg.max_attempts:
                 strategy = self._choose(verdict.failure_type or "missing_action", tried)
@@ -246,7 +247,10 @@ class Loop:
 
     def _generate(self, req: GenerationRequest, attempt: int) -> Clip:
         self._check_budgets()
-        self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe())
+        cond = "first_frame" if not self.segments else f"segment {self.segments[-1]['index']} last frame"
+        self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe(),
+                        cond={"source": cond, "sha256": hashlib.sha256(
+                            np.ascontiguousarray(req.cond_frame).tobytes()).hexdigest()[:16]})
         t0 = time.perf_counter()
         clip = self.generator.generate([req])[0]
         dt = time.perf_counter() - t0
@@ -346,7 +350,7 @@ class Loop:
         self.timing["plan_s"] += time.perf_counter() - t0
         self.plan = new
         self.trace.emit("replan", step=self.step, from_version=old.version, to_version=new.version,
-                        feedback=feedback, steps=[s.model_dump(mode="json") for s in new.steps[self.step:]],
+                        feedback=feedback, steps=[_step_json(s) for s in new.steps[self.step:]],
                         timing={"plan_s": round(time.perf_counter() - t0, 5)})
         self._checkpoint("running")
 
@@ -355,7 +359,8 @@ class Loop:
         return {"status": status, "mode": self.mode, "plan": self.plan.model_dump(mode="json") if self.plan else None,
                 "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
                 "retries": self.retries, "replans": self.replans, "last_state": self.last_state,
-                "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq}
+                "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
+                "timing": dict(self.timing)}
 
     def _checkpoint(self, status: str, extra: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
@@ -387,6 +392,9 @@ class Loop:
         self.retries, self.replans = st["retries"], st["replans"]
         self.last_state = st.get("last_state")
         self.elapsed_before = st.get("elapsed_s", 0.0)
+        self.timing.update(st.get("timing", {}))
+        # events written after the checkpoint describe work that is redone now
+        self.trace.truncate(st.get("trace_seq", self.trace.seq))
         if self.segments:
             self.last_frame = self.run_dir.read_segment(self.segments[-1]["index"])[-1]
         self.memory.truncate(len(self.segments), self.plan.version)
@@ -422,6 +430,13 @@ class Loop:
         self.trace.emit("episode_end", **counts, timing={**result.timing, "wall_s": result.wall_s})
         self._checkpoint(status, {"reason": reason, "result": result.to_dict()})
         return result
+
+
+def _step_json(s: SubAction) -> dict[str, Any]:
+    d = s.model_dump(mode="json")
+    for key in ("preconditions", "postconditions"):
+        d[key] = [c.model_dump(mode="json", exclude_none=True) for c in getattr(s, key)]
+    return d
 
 
 def _diff(old: GenerationRequest, new: GenerationRequest) -> dict[str, Any]:

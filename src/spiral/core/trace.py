@@ -60,6 +60,18 @@ class Trace:
         self.events = [json.loads(ln) for ln in lines]
         self.seq = len(self.events)
 
+    def truncate(self, n: int) -> None:
+        """Keep only the first ``n`` events (resume: drop what came after the checkpoint)."""
+        if n >= self.seq:
+            return
+        self.events = self.events[:n]
+        self.seq = n
+        if self._f is not None and self.path is not None:
+            self._f.close()
+            data = "".join(json.dumps(e, default=_default) + "\n" for e in self.events)
+            self.path.write_text(data, encoding="utf-8")
+            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         if event not in EVENTS:
             raise ValueError(f"unknown trace event {event!r}")

@@ -36,7 +36,8 @@ def test_sizes(demo_scene, size):
     assert px(f, 0.02, 0.02) == TABLE_RGB
     assert px(f, 0.22, 0.74) == PALETTE["red"]  # the red ball's centre
     assert px(f, 0.52, 0.7) == BOWL_INSIDE_RGB  # inside the purple bowl
-    assert px(f, 0.52 + 0.11, 0.7) == PALETTE["purple"]  # its rim
+    rim = np.array(px(f, 0.52 + 0.11, 0.7))  # the rim is ~1 px wide at 32 px: allow blending
+    assert np.abs(rim - PALETTE["purple"]).max() <= (0 if size >= 64 else 40)
 
 
 @pytest.mark.parametrize("size", [0, 16, MIN_SIZE - 1])

@@ -286,7 +286,9 @@ def perceive(frame: np.ndarray, known: dict[str, str] | None = None) -> Percept:
         objects.append(SceneObject(kind=kinds[c], color=c, x=float(np.clip(x, 0, 1)),
                                    y=float(np.clip(y, 0, 1)), on=f"{on[c]}_cube" if c in on else None,
                                    **({"in": f"{inn[c]}_bowl"} if c in inn else {}), slot=slot))
-    scene = Scene(objects=objects) if objects else None
+    # what is seen need not be physically tidy (a generator may overfill a bowl): no
+    # capacity/slot/tower checks on perceived scenes
+    scene = Scene.model_validate({"objects": objects}, context={"perceived": True}) if objects else None
     return Percept(scene=scene, size=size, blobs=main, duplicates=dups, small=small, all_blobs=blobs,
                    labels=labels, unnamed=unnamed_blobs(frame, labels))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from spiral.errors import InputFileError
 
@@ -103,9 +103,10 @@ class Scene(BaseModel):
     objects: list[SceneObject]
 
     @model_validator(mode="after")
-    def _check(self) -> "Scene":
-        if not 1 <= len(self.objects) <= 8:
-            raise ValueError("a scene holds 1 to 8 objects")
+    def _check(self, info: ValidationInfo) -> "Scene":
+        perceived = bool(info.context and info.context.get("perceived"))
+        if not 1 <= len(self.objects) <= (len(PALETTE) if perceived else 8):
+            raise ValueError("a scene holds 1 to 8 objects (random scenes have 2 to 6)")
         colors = [o.color for o in self.objects]
         dup = {c for c in colors if colors.count(c) > 1}
         if dup:
@@ -120,6 +121,13 @@ class Scene(BaseModel):
                 bowl = ids.get(o.in_)
                 if bowl is None or bowl.kind != "bowl":
                     raise ValueError(f"{o.id}: in={o.in_!r} is not a bowl of this scene")
+        for b in (o for o in self.objects if o.kind == "bowl" and not perceived):
+            inside = [o for o in self.objects if o.in_ == b.id]
+            if len(inside) > BOWL_CAPACITY:
+                raise ValueError(f"{b.id} holds {len(inside)} objects; a bowl holds at most {BOWL_CAPACITY}")
+            slots = [o.slot for o in inside if o.slot is not None]
+            if len(set(slots)) != len(slots) or any(not 0 <= x < BOWL_CAPACITY for x in slots):
+                raise ValueError(f"objects in {b.id} need distinct slots 0..{BOWL_CAPACITY - 1}")
         for o in self.objects:  # no cycles
             seen, cur = set(), o
             while cur.on is not None:
@@ -127,6 +135,8 @@ class Scene(BaseModel):
                     raise ValueError(f"stacking cycle through {o.id}")
                 seen.add(cur.id)
                 cur = ids[cur.on]
+            if len(seen) >= MAX_STACK and not perceived:
+                raise ValueError(f"the tower under {o.id} is higher than {MAX_STACK} cubes")
         return self
 
     # -- access -----------------------------------------------------------------

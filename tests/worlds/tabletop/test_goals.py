@@ -182,8 +182,8 @@ def test_parse_clause_shapes(demo_scene, tower_scene):
     assert parse_goal("build a tower with all the blocks", sc) == [{"kind": "stack_all", "count": None}]
     assert parse_goal("swap the red ball with the yellow one", sc) == [
         {"kind": "swap", "a": "red_ball", "b": "yellow_ball"}]
-    assert parse_goal("put the yellow ball in the bowl, then move it to the left side", sc)[1]["subject"] \
-        == "purple_bowl"  # "it" is the last object named
+    assert parse_goal("move the red ball to the back right corner, then push it left", sc)[1] == {
+        "kind": "push", "subject": "red_ball", "direction": "left"}
     assert parse_goal("put the blue cube in the white basket", tower_scene) == [
         {"kind": "put_in", "subject": "blue_cube", "bowl": "white_bowl"}]
 

@@ -177,9 +177,20 @@ def _bad(*objs):
     (_bad(obj("cube", "red", 1.5, 0.2)), ["objects.0.x", "less than or equal to 1"]),
     (_bad(obj("cone", "red", 0.5, 0.2)), ["objects.0.kind", "'cube', 'ball' or 'bowl'"]),
     (_bad(), ["1 to 8 objects"]),
+    (_bad(obj("bowl", "blue", 0.5, 0.5), *[obj("ball", c, 0.5, 0.5, **{"in": "blue_bowl"})
+                                           for c in ("red", "green", "yellow", "white")]),
+     ["blue_bowl holds 4 objects", "at most 3"]),
+    (_bad(obj("bowl", "blue", 0.5, 0.5), obj("ball", "red", 0.5, 0.45, **{"in": "blue_bowl"}, slot=0),
+          obj("ball", "green", 0.5, 0.45, **{"in": "blue_bowl"}, slot=0)), ["distinct slots"]),
+    (_bad(obj("bowl", "blue", 0.5, 0.5), obj("ball", "red", 0.5, 0.45, **{"in": "blue_bowl"}, slot=3)),
+     ["distinct slots 0..2"]),
+    (_bad(*[obj("cube", c, 0.3, 0.3, **({"on": f"{p}_cube"} if p else {}))
+            for p, c in zip([None, "red", "green", "blue", "yellow"], ["red", "green", "blue", "yellow", "white"])]),
+     ["higher than 4 cubes"]),
     ({"objects": [obj("cube", "red", 0.2, 0.2)], "colour": "x"}, ["colour", "Extra inputs"]),
 ], ids=["duplicate-colour", "cube-on-ball", "unknown-colour", "in-a-cube", "bowl-on-cube", "cycle",
-        "off-table", "unknown-kind", "empty", "extra-key"])
+        "off-table", "unknown-kind", "empty", "extra-key", "overfull-bowl", "shared-slot", "bad-slot",
+        "tower-of-5"])
 def test_load_invalid_scene(tmp_path, data, words):
     path = tmp_path / "scene.json"
     path.write_text(json.dumps(data))
@@ -203,3 +214,13 @@ def test_valid_hand_made_scene_loads(tmp_path):
     assert sc.get("white_ball").in_ == "blue_bowl" and sc.get("white_ball").slot == 1
     assert isinstance(sc.objects[0], SceneObject)
     assert make_scene(*data["objects"]) == sc
+
+
+def test_perceived_scenes_skip_the_tidiness_checks():
+    """What a generator shows may be physically untidy; perception must still describe it."""
+    data = _bad(obj("bowl", "blue", 0.5, 0.5), *[obj("ball", c, 0.5, 0.5, **{"in": "blue_bowl"})
+                                                 for c in ("red", "green", "yellow", "white")])
+    with pytest.raises(ValueError):
+        Scene.model_validate(data)
+    sc = Scene.model_validate(data, context={"perceived": True})
+    assert len(sc.contents("blue_bowl")) == 4

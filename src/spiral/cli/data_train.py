@@ -1,0 +1,137 @@
+"""``spiral dataset …`` and ``spiral train …``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from spiral.errors import SpiralError
+
+console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
+
+dataset_app = typer.Typer(help="Build and inspect ActWM-Dataset-Lite.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+
+
+def _fail(exc: SpiralError) -> None:
+    console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    if exc.hint:
+        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+    raise typer.Exit(2)
+
+
+@dataset_app.command("build")
+def dataset_build(
+    out: Path = typer.Option(Path("data/actwm-lite"), "--out", "-o", help="Dataset directory (resumes if it exists)."),
+    train: int = typer.Option(2400, help="Training episodes."),
+    validation: int = typer.Option(200, help="Validation episodes."),
+    test: int = typer.Option(200, help="Test episodes."),
+    min_steps: int = typer.Option(1, help="Fewest sub-actions per episode."),
+    max_steps: int = typer.Option(6, help="Most sub-actions per episode."),
+    size: int = typer.Option(64, help="Frame size in pixels."),
+    frames: int = typer.Option(12, help="Frames per sub-action clip."),
+    shard_size: int = typer.Option(100, help="Episodes per shard."),
+    seed: int = typer.Option(0, help="Dataset seed (same seed, same dataset)."),
+    workers: int = typer.Option(2, help="Parallel processes."),
+) -> None:
+    """Build ActWM-Dataset-Lite (WebDataset shards) from the tabletop simulator."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from spiral.data.actwm_lite import DatasetSpec, build
+
+    if size < 32 or frames < 2 or min_steps < 1 or max_steps < min_steps or min(train, validation, test) < 0:
+        _fail(SpiralError("invalid dataset options", "need size >= 32, frames >= 2, 1 <= min_steps <= max_steps"))
+    spec = DatasetSpec(train=train, validation=validation, test=test, min_steps=min_steps, max_steps=max_steps,
+                       size=size, frames_per_step=frames, shard_size=shard_size, seed=seed)
+    with Progress("[bold]shards", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
+        task = p.add_task("build", total=None)
+        try:
+            m = build(out, spec, workers=workers, progress=lambda d, n: p.update(task, completed=d, total=n))
+        except SpiralError as exc:
+            _fail(exc)
+            return
+    out_console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in m["splits"].items()) + " episodes")
+
+
+@dataset_app.command("info")
+def dataset_info(root: Path = typer.Argument(Path("data/actwm-lite"), help="Dataset directory.")) -> None:
+    """Counts, action kinds and sizes of a dataset."""
+    from spiral.data.actwm_lite import info
+
+    try:
+        out_console.print_json(json.dumps(info(root)))
+    except SpiralError as exc:
+        _fail(exc)
+
+
+@dataset_app.command("show")
+def dataset_show(root: Path = typer.Argument(Path("data/actwm-lite"), help="Dataset directory."),
+                 out: Path = typer.Option(Path("actwm-samples.png"), "--out", "-o", help="PNG grid or .mp4 video."),
+                 split: str = typer.Option("train", help="train, validation or test."),
+                 n: int = typer.Option(6, help="Episodes to show.")) -> None:
+    """A grid image (first frame + end of each sub-action) or a video of sample episodes."""
+    from spiral.data.actwm_lite import SPLITS, show
+
+    if split not in SPLITS:
+        _fail(SpiralError(f"unknown split {split!r}", f"choose one of {', '.join(SPLITS)}"))
+    try:
+        p = show(root, out, split, n)
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    out_console.print(f"wrote {p}")
+
+
+@train_app.command("world-model")
+def train_world_model(
+    data: Path = typer.Option(Path("data/actwm-lite"), "--data", help="ActWM-Dataset-Lite directory."),
+    out: Path = typer.Option(Path("runs/train-tiny-ti2v"), "--out", "-o", help="Output (resumes if it exists)."),
+    max_steps: int = typer.Option(6000, help="Optimizer steps."),
+    max_minutes: float = typer.Option(55.0, help="Wall-time budget."),
+    batch_size: int = typer.Option(32, help="Batch size."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate."),
+    seed: int = typer.Option(0, help="Seed."),
+    threads: int = typer.Option(2, help="CPU threads."),
+    install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
+) -> None:
+    """Train the built-in tiny TI2V world model (CPU, resumable, EMA, CSV log, report)."""
+    import shutil
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from spiral.models.tiny_ti2v.training import TrainConfig, train
+
+    cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes,
+                      batch_size=batch_size, lr=lr, seed=seed, threads=threads)
+    with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console) as p:
+        task = p.add_task("train", total=max_steps, info="")
+
+        def cb(e):
+            v = e["val"]
+            info = f"loss {e['loss']:.3f}" + (f" · val IoU {v['mask_iou']:.2f} err {v['target_err_px']:.1f}px" if v else "")
+            p.update(task, completed=e["step"], info=info)
+
+        try:
+            report = train(cfg, progress=cb)
+        except SpiralError as exc:
+            _fail(exc)
+            return
+    out_console.print_json(json.dumps(report["validation"]))
+    if install:
+        from spiral.generators.tiny_ti2v import shipped_weights
+
+        dst = shipped_weights()
+        dst.mkdir(parents=True, exist_ok=True)
+        for f in ("config.json", "model.safetensors"):
+            shutil.copyfile(out / "final" / f, dst / f)
+        out_console.print(f"installed the weights into {dst}")
+    out_console.print(f"weights: {out / 'final'} · log: {out / 'log.csv'} · report: {out / 'report.json'}")
+
+
+__all__ = ["dataset_app", "train_app", "Optional"]

@@ -1,0 +1,163 @@
+"""``tiny-ti2v``: the built-in learned world model as a generator (CPU, weights in the package).
+
+Requests are batched into one forward pass (N requests, or N seeds of one request for
+best-of-N / GRPO groups). Each clip's ``meta`` carries the sampler's exact ``logprob``,
+the number of candidate draws (``steps``) and the network evaluations (``nfe``).
+With ``keyframe_memory`` (default on) and memory keyframes in the request, the moving
+object's pixels are taken from the episode's first frame when the model finds the same
+object there, which stops its appearance from degrading over long chains.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from spiral.core.types import Clip, GenerationRequest
+from spiral.errors import BackendError
+
+log = logging.getLogger(__name__)
+_CACHE: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def shipped_weights() -> Path:
+    return Path(str(resources.files("spiral.models.tiny_ti2v").joinpath("weights")))
+
+
+class TinyTI2VGenerator:
+    name = "tiny-ti2v"
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        weights: str | None = Field(default=None, description="directory with config.json + model.safetensors "
+                                                              "(default: the weights shipped in the package)")
+        temperature: float | None = Field(default=None, gt=0, description="heatmap temperature (model default)")
+        keyframe_memory: bool = Field(default=True, description="take the moving object's pixels from the "
+                                                                "first frame when found there")
+        threads: int = Field(default=2, ge=1, le=64, description="torch CPU threads")
+
+    def __init__(self, model: Any = None, tokenizer: Any = None, config: "TinyTI2VGenerator.Config | None" = None):
+        self.cfg = config or self.Config()
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import torch
+
+        torch.set_num_threads(self.cfg.threads)
+        if model is None:
+            model = self._load(self.cfg.weights)
+        self.model = model
+        if tokenizer is None:
+            from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
+
+            tokenizer = Tokenizer(model.config.vocab, model.config.max_text_len)
+        self.tok = tokenizer
+
+    @staticmethod
+    def _load(weights: str | None):
+        from spiral.models.tiny_ti2v.modeling_tiny_ti2v import load_pretrained
+
+        path = str(Path(weights).expanduser()) if weights else str(shipped_weights())
+        with _LOCK:
+            if path not in _CACHE:  # loaded once per process, reused across segments and retries
+                _CACHE[path] = load_pretrained(path)
+            return _CACHE[path]
+
+    @classmethod
+    def from_config(cls, cfg: "TinyTI2VGenerator.Config", **_: Any) -> "TinyTI2VGenerator":
+        return cls(config=cfg)
+
+    @property
+    def default_steps(self) -> int:
+        return int(self.model.config.steps)
+
+    def _prep(self, frame: np.ndarray) -> np.ndarray:
+        S = self.model.config.image_size
+        f = np.asarray(frame, np.uint8)
+        if f.shape[:2] != (S, S):
+            from PIL import Image
+
+            f = np.asarray(Image.fromarray(f).resize((S, S), Image.BILINEAR))
+        return f
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Clip]:
+        from spiral.models.tiny_ti2v.sampling import generate_clips
+
+        if not requests:
+            return []
+        for r in requests:
+            if r.num_frames < 2:
+                raise BackendError("a clip needs at least 2 frames", "raise loop.frames_per_segment")
+        t0 = time.perf_counter()
+        out: list[Clip | None] = [None] * len(requests)
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r.num_frames, r.steps, r.guidance), []).append(i)
+        for (T, steps, guidance), idx in groups.items():
+            frames = np.stack([self._prep(requests[i].cond_frame) for i in idx])
+            res = generate_clips(self.model, self.tok, frames, [requests[i].prompt for i in idx],
+                                 [requests[i].seed for i in idx], num_frames=T, steps=steps,
+                                 temperature=self.cfg.temperature, guidance=guidance)
+            if self.cfg.keyframe_memory:
+                self._restore_appearance(requests, idx, res)
+            nfe = 1 if (guidance or self.model.config.guidance) == 1.0 else 2
+            for j, i in enumerate(idx):
+                r = requests[i]
+                clip = res[j]["frames"]
+                if clip.shape[1] != r.height or clip.shape[2] != r.width:
+                    clip = _resize(clip, r.height, r.width)
+                out[i] = Clip(frames=clip, fps=r.fps, meta={
+                    "seed": r.seed, "steps": res[j]["steps"], "nfe": nfe, "logprob": round(res[j]["logprob"], 6),
+                    "ends": [[round(v, 3) for v in e] for e in res[j]["ends"]], "generator": self.name,
+                    "gen_s": (time.perf_counter() - t0) / len(requests)})
+        return out  # type: ignore[return-value]
+
+    def _restore_appearance(self, requests: list[GenerationRequest], idx: list[int], res: list[dict]) -> None:
+        """Re-draw the moved object with its first-frame pixels (keyframe memory)."""
+        import torch
+
+        from spiral.models.tiny_ti2v.sampling import predict
+
+        have = [j for j, i in enumerate(idx) if requests[idx[j]].keyframes and res[j]["n_layers"] == 1
+                and res[j]["scale"] == 1.0]
+        if not have:
+            return
+        kf = np.stack([self._prep(requests[idx[j]].keyframes[0]) for j in have])
+        cond = np.stack([self._prep(requests[idx[j]].cond_frame) for j in have])
+        prompts = [requests[idx[j]].prompt for j in have]
+        p_kf = predict(self.model, self.tok, kf, prompts)
+        p_cd = predict(self.model, self.tok, cond, prompts)
+        thr = self.model.config.mask_threshold
+        for n, j in enumerate(have):
+            m_kf = (torch.sigmoid(p_kf["mask_a"][n]) > thr).numpy()
+            m_cd = (torch.sigmoid(p_cd["mask_a"][n]) > thr).numpy()
+            if not m_kf.any() or not m_cd.any() or abs(int(m_kf.sum()) - int(m_cd.sum())) > 0.1 * m_cd.sum():
+                continue
+            frames = res[j]["frames"]
+            last = frames[-1]
+            # where the layer ended: the cond-frame mask moved by its displacement
+            ys, xs = np.nonzero(m_cd)
+            ex, ey = res[j]["ends"][0]
+            dx, dy = int(round(ex - (xs.mean() + 0.5))), int(round(ey - (ys.mean() + 0.5)))
+            ky, kx = np.nonzero(m_kf)
+            ox, oy = xs.mean() - kx.mean(), ys.mean() - ky.mean()
+            H, W = last.shape[:2]
+            ty = np.clip(np.round(ky + oy + dy).astype(int), 0, H - 1)
+            tx = np.clip(np.round(kx + ox + dx).astype(int), 0, W - 1)
+            kimg = kf[n]
+            last = last.copy()
+            last[ty, tx] = kimg[ky, kx]
+            frames[-1] = last
+
+
+def _resize(clip: np.ndarray, h: int, w: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.NEAREST)) for f in clip])

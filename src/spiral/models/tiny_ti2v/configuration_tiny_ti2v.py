@@ -1,0 +1,40 @@
+"""Configuration of the built-in tiny TI2V world model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TinyTI2VConfig(BaseModel):
+    """Architecture and sampling defaults. Saved as ``config.json`` next to the weights."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_type: str = "tiny-ti2v"
+    image_size: int = Field(default=64, description="frame size the model was trained at")
+    vocab: list[str] = Field(default_factory=list, description="word-level vocabulary (index = token id)")
+    max_text_len: int = 64
+    text_dim: int = 128
+    text_layers: int = 2
+    text_heads: int = 4
+    channels: list[int] = Field(default_factory=lambda: [32, 64, 96, 128])
+    use_keyframe: bool = Field(default=False, description="the first frame of the episode is a second input")
+    # sampling defaults
+    num_frames: int = 12
+    temperature: float = 1.0
+    steps: int = 2
+    guidance: float = 1.0
+    jitter_px: float = 0.5
+    mask_threshold: float = 0.5
+    lift_px: float = 5.12
+    bend: float = 0.13
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.model_dump_json(indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TinyTI2VConfig":
+        return cls.model_validate(json.loads(Path(path).read_text()))

@@ -1,0 +1,151 @@
+"""The tiny TI2V world model: a text-conditioned (FiLM) U-Net that predicts a *layered
+motion* of the conditioning frame.
+
+For a frame and a prompt it predicts, per pixel: the mask of the layer that moves (the
+subject and what it carries) and of a second layer (the partner of a swap), a heatmap of
+where each layer's centre ends up, and the background the layers reveal when they leave
+(``fill``); and, per clip, the layer's scale change (an object dropped into a bowl
+shrinks), whether it is lifted or slid, and whether a second layer moves. The sampler
+(:mod:`.sampling`) draws the end points from the heatmaps and renders the clip by moving
+the layers along smooth paths over the filled background, so objects keep their exact
+pixels (no smear) unless the masks or fill are wrong, which is how this model fails.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
+
+N_SCALES = 3
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, cfg: TinyTI2VConfig):
+        super().__init__()
+        d = cfg.text_dim
+        self.emb = nn.Embedding(max(len(cfg.vocab), 3), d, padding_idx=0)
+        self.pos = nn.Parameter(torch.zeros(1, cfg.max_text_len, d))
+        layer = nn.TransformerEncoderLayer(d, cfg.text_heads, dim_feedforward=2 * d, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.enc = nn.TransformerEncoder(layer, cfg.text_layers, enable_nested_tensor=False)
+        self.out = nn.LayerNorm(d)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        pad = ids == 0
+        h = self.emb(ids) + self.pos[:, : ids.shape[1]]
+        h = self.enc(h, src_key_padding_mask=pad)
+        h = self.out(h)
+        keep = (~pad).unsqueeze(-1).float()
+        mean = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return torch.cat([h[:, 0], mean], dim=-1)  # [CLS] and mean: 2*d
+
+
+class FiLMBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, tdim: int):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.n1 = nn.GroupNorm(8, cout)
+        self.n2 = nn.GroupNorm(8, cout)
+        self.film = nn.Linear(tdim, 4 * cout)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        g1, b1, g2, b2 = self.film(t)[:, :, None, None].chunk(4, dim=1)
+        h = F.silu(self.n1(self.c1(x)) * (1 + g1) + b1)
+        h = F.silu(self.n2(self.c2(h)) * (1 + g2) + b2)
+        return self.skip(x) + h
+
+
+class TinyTI2V(nn.Module):
+    """Frame(s) + prompt tokens → layered-motion predictions (see module docstring)."""
+
+    def __init__(self, cfg: TinyTI2VConfig):
+        super().__init__()
+        self.config = cfg
+        c = cfg.channels
+        tdim = 2 * cfg.text_dim
+        cin = 3 + 2 + (3 if cfg.use_keyframe else 0)
+        self.text = TextEncoder(cfg)
+        self.stem = nn.Conv2d(cin, c[0], 3, padding=1)
+        self.down = nn.ModuleList()
+        self.enc = nn.ModuleList()
+        prev = c[0]
+        for i, ch in enumerate(c):
+            self.enc.append(FiLMBlock(prev, ch, tdim))
+            self.down.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1) if i < len(c) - 1 else nn.Identity())
+            prev = ch
+        self.mid = FiLMBlock(c[-1], c[-1], tdim)
+        self.dec = nn.ModuleList()
+        for i in range(len(c) - 2, -1, -1):
+            self.dec.append(FiLMBlock(prev + c[i], c[i], tdim))
+            prev = c[i]
+        self.head = nn.Conv2d(c[0], 7, 1)  # mask A, mask B, heat A, heat B, fill RGB
+        self.glob = nn.Sequential(nn.Linear(c[-1] + tdim, 128), nn.SiLU(), nn.Linear(128, N_SCALES + 2))
+
+    @staticmethod
+    def coords(b: int, h: int, w: int, device) -> torch.Tensor:
+        ys = torch.linspace(-1, 1, h, device=device).view(1, 1, h, 1).expand(b, 1, h, w)
+        xs = torch.linspace(-1, 1, w, device=device).view(1, 1, 1, w).expand(b, 1, h, w)
+        return torch.cat([xs, ys], dim=1)
+
+    def forward(self, frames: torch.Tensor, ids: torch.Tensor, keyframes: torch.Tensor | None = None) -> dict:
+        """``frames``: B×3×H×W in [0, 1]; ``ids``: B×L token ids."""
+        b, _, h, w = frames.shape
+        t = self.text(ids)
+        x = [frames * 2 - 1, self.coords(b, h, w, frames.device)]
+        if self.config.use_keyframe:
+            x.append((keyframes if keyframes is not None else frames) * 2 - 1)
+        x = self.stem(torch.cat(x, dim=1))
+        skips = []
+        for blk, dn in zip(self.enc, self.down):
+            x = blk(x, t)
+            skips.append(x)
+            x = dn(x)
+        x = self.mid(x, t)
+        g = self.glob(torch.cat([x.mean(dim=(2, 3)), t], dim=-1))
+        for blk, skip in zip(self.dec, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+            x = blk(torch.cat([x, skip], dim=1), t)
+        out = self.head(x)
+        return {
+            "mask_a": out[:, 0], "mask_b": out[:, 1],
+            "heat_a": out[:, 2].flatten(1), "heat_b": out[:, 3].flatten(1),
+            "fill": torch.sigmoid(out[:, 4:7]),
+            "scale": g[:, :N_SCALES], "lift": g[:, N_SCALES], "has_b": g[:, N_SCALES + 1],
+        }
+
+
+def load_pretrained(path, device: str = "cpu") -> TinyTI2V:
+    """Load ``config.json`` + ``model.safetensors`` from a directory (no pickle)."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from spiral.errors import InputFileError
+
+    p = Path(path)
+    if not (p / "config.json").exists() or not (p / "model.safetensors").exists():
+        raise InputFileError(f"no tiny-ti2v weights in {p} (need config.json and model.safetensors)",
+                             "train them with `spiral train world-model` or use the shipped default")
+    cfg = TinyTI2VConfig.load(p / "config.json")
+    model = TinyTI2V(cfg)
+    state = load_file(str(p / "model.safetensors"), device=device)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def save_pretrained(model: TinyTI2V, path) -> None:
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    model.config.save(p / "config.json")
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(p / "model.safetensors"))

@@ -1,0 +1,364 @@
+"""Training the tiny TI2V model on ActWM-Dataset-Lite (``spiral train world-model``).
+
+CPU by default (``OMP_WAIT_POLICY=PASSIVE``, bf16 autocast), EMA weights, periodic
+validation, atomic checkpoints that resume after a kill, a CSV log and a final validation
+report. The shipped weights are the EMA weights written by :func:`train`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    data: str = "data/actwm-lite"
+    out: str = "runs/train-tiny-ti2v"
+    seed: int = 0
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: int = 200
+    max_steps: int = 6000
+    max_minutes: float = 55.0
+    ema: float = 0.998
+    p_goal_text: float = 0.15
+    p_empty_text: float = 0.08
+    p_feedback_suffix: float = 0.12
+    val_every: int = 500
+    ckpt_every: int = 250
+    threads: int = 2
+    bf16: bool = True
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    max_train_episodes: int | None = None
+
+
+# -- data ------------------------------------------------------------------------------------
+def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[str, Any]:
+    """Every sub-action of a split as arrays (start frame, privileged targets) plus texts."""
+    from spiral.data.actwm_lite import iter_episodes
+    from spiral.worlds.tabletop.targets import SCALE_CLASSES
+
+    del SCALE_CLASSES
+    frames, masks, fills, ta, tb, scale, lift, hasb, texts, goals, meta = [], [], [], [], [], [], [], [], [], [], []
+    for n, ep in enumerate(iter_episodes(root, split)):
+        if max_episodes is not None and n >= max_episodes:
+            break
+        m = ep["meta"]
+        for k, st in enumerate(m["steps"]):
+            tg = st["targets"]
+            frames.append(ep["clips"][k][0])
+            masks.append(np.stack([ep["targets"][k]["mask_a"], ep["targets"][k]["mask_b"]]))
+            fills.append(ep["targets"][k]["fill"])
+            ta.append(tg["target_a"])
+            tb.append(tg["target_b"] or tg["target_a"])
+            scale.append(tg["scale_class"])
+            lift.append(tg["lift"])
+            hasb.append(tg["has_b"])
+            texts.append(st["phrasings"])
+            goals.append(m["goal_phrasings"] if len(m["steps"]) > 1 else [])
+            meta.append({"key": m["key"], "step": k, "episode_steps": len(m["steps"])})
+    return {"frames": np.stack(frames), "masks": np.stack(masks).astype(np.uint8), "fills": np.stack(fills),
+            "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
+            "scale": np.asarray(scale, np.int64), "lift": np.asarray(lift, np.float32),
+            "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta}
+
+
+def feedback_suffixes() -> list[str]:
+    """Sentences the loop's rewrite_prompt refinement adds (so the model tolerates them)."""
+    from spiral.agents.perception_critic import feedback_templates
+    from spiral.core.loop import refine_rules
+
+    out = []
+    names = ["red cube", "blue ball", "green bowl", "yellow cube", "purple ball", "white cube"]
+    fb = feedback_templates()
+    for key, t in fb.items():
+        out.append(t.format(subject=names[0], goal="the red cube is in the green bowl", other=names[1],
+                            obj=names[2], frame=5, color="orange", a=4, b=5))
+    for t in refine_rules()["rewrite"].values():
+        out.append(t.format(prompt="", feedback="").strip(" .;,"))
+    return out
+
+
+def build_vocabulary(arrays: list[dict[str, Any]]) -> list[str]:
+    from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import build_vocab
+    from spiral.worlds.tabletop.actions import phrases
+
+    corpus: list[str] = []
+    for a in arrays:
+        for t in a["texts"]:
+            corpus += t
+        for g in a["goals"]:
+            corpus += g
+    p = phrases()
+    for group in ("actions",):
+        for ts in p[group].values():
+            corpus += ts
+    for group in ("directions", "regions", "kinds"):
+        for ws in p[group].values():
+            corpus += ws
+    from spiral.worlds.tabletop.scene import COLORS
+
+    corpus += list(COLORS) + feedback_suffixes() + ["then", "and", "after", "that", "all", "every", "the"]
+    return build_vocab(corpus)
+
+
+def sample_texts(data: dict[str, Any], idx: np.ndarray, rng: random.Random, cfg: TrainConfig,
+                 suffixes: list[str]) -> list[str]:
+    out = []
+    for i in idx:
+        r = rng.random()
+        if r < cfg.p_empty_text:
+            out.append("")
+            continue
+        if data["goals"][i] and rng.random() < cfg.p_goal_text:
+            t = rng.choice(data["goals"][i])
+        else:
+            t = rng.choice(data["texts"][i])
+        if rng.random() < cfg.p_feedback_suffix:
+            t = t + ". " + rng.choice(suffixes)
+        out.append(t)
+    return out
+
+
+# -- loss ------------------------------------------------------------------------------------
+def soft_target(xy, H: int, W: int, sigma: float = 0.8):
+    import torch
+
+    ys = torch.arange(H, dtype=torch.float32).view(1, H, 1) + 0.5
+    xs = torch.arange(W, dtype=torch.float32).view(1, 1, W) + 0.5
+    d2 = (xs - xy[:, 0].view(-1, 1, 1)) ** 2 + (ys - xy[:, 1].view(-1, 1, 1)) ** 2
+    p = torch.exp(-d2 / (2 * sigma ** 2)).flatten(1)
+    return p / p.sum(1, keepdim=True)
+
+
+def losses(out: dict, batch: dict) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    H = W = batch["frames"].shape[-1]
+    m = batch["masks"].float()
+    pos = torch.tensor(6.0)
+    l_mask = F.binary_cross_entropy_with_logits(out["mask_a"].float(), m[:, 0], pos_weight=pos)
+    hb = batch["has_b"]
+    l_mask_b = (F.binary_cross_entropy_with_logits(out["mask_b"].float(), m[:, 1], pos_weight=pos,
+                                                   reduction="none").mean((1, 2)) * hb).sum() / hb.sum().clamp(min=1)
+    ta = soft_target(batch["target_a"], H, W)
+    tb = soft_target(batch["target_b"], H, W)
+    l_heat = -(ta * F.log_softmax(out["heat_a"].float(), -1)).sum(-1).mean()
+    l_heat_b = (-(tb * F.log_softmax(out["heat_b"].float(), -1)).sum(-1) * hb).sum() / hb.sum().clamp(min=1)
+    union = (m.sum(1, keepdim=True) > 0).float()
+    union = F.max_pool2d(union, 3, 1, 1)
+    err = (out["fill"].float() - batch["fills"]).abs()
+    l_fill = (err * (0.05 + union)).mean() * 4
+    l_scale = F.cross_entropy(out["scale"].float(), batch["scale"])
+    l_lift = F.binary_cross_entropy_with_logits(out["lift"].float(), batch["lift"])
+    l_hasb = F.binary_cross_entropy_with_logits(out["has_b"].float(), hb)
+    parts = {"mask": l_mask, "mask_b": l_mask_b, "heat": l_heat, "heat_b": l_heat_b, "fill": l_fill,
+             "scale": l_scale, "lift": l_lift, "has_b": l_hasb}
+    parts["total"] = (2 * l_mask + l_mask_b + l_heat + 0.5 * l_heat_b + l_fill + 0.3 * l_scale + 0.3 * l_lift
+                      + 0.3 * l_hasb)
+    return parts
+
+
+def to_batch(data: dict[str, Any], idx: np.ndarray, texts: list[str], tok) -> dict:
+    import torch
+
+    return {
+        "frames": torch.from_numpy(data["frames"][idx]).permute(0, 3, 1, 2).float() / 255.0,
+        "fills": torch.from_numpy(data["fills"][idx]).permute(0, 3, 1, 2).float() / 255.0,
+        "masks": torch.from_numpy(data["masks"][idx]),
+        "target_a": torch.from_numpy(data["target_a"][idx]), "target_b": torch.from_numpy(data["target_b"][idx]),
+        "scale": torch.from_numpy(data["scale"][idx]), "lift": torch.from_numpy(data["lift"][idx]),
+        "has_b": torch.from_numpy(data["has_b"][idx]), "ids": tok.batch(texts),
+    }
+
+
+@dataclass
+class ValMetrics:
+    loss: float
+    mask_iou: float
+    target_err_px: float
+    fill_l1: float
+    lift_acc: float
+    scale_acc: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 5) for k, v in asdict(self).items()}
+
+
+def validate(model, data: dict[str, Any], tok, n: int = 256, seed: int = 0) -> ValMetrics:
+    import torch
+
+    rng = random.Random(seed)
+    idx = np.arange(min(n, len(data["frames"])))
+    texts = [data["texts"][i][rng.randrange(len(data["texts"][i]))] for i in idx]
+    b = to_batch(data, idx, texts, tok)
+    model.eval()
+    with torch.no_grad():
+        out = model(b["frames"], b["ids"])
+        lo = losses(out, b)
+    pm = torch.sigmoid(out["mask_a"]) > 0.5
+    gm = b["masks"][:, 0] > 0
+    iou = ((pm & gm).sum((1, 2)).float() / (pm | gm).sum((1, 2)).clamp(min=1).float()).mean()
+    W = b["frames"].shape[-1]
+    am = out["heat_a"].argmax(-1)
+    xy = torch.stack([am % W + 0.5, am // W + 0.5], -1).float()
+    err = (xy - b["target_a"]).norm(dim=-1).mean()
+    fill = (out["fill"] - b["fills"]).abs().mean()
+    lift_acc = ((out["lift"] > 0).float() == b["lift"]).float().mean()
+    scale_acc = (out["scale"].argmax(-1) == b["scale"]).float().mean()
+    model.train()
+    return ValMetrics(float(lo["total"]), float(iou), float(err), float(fill), float(lift_acc), float(scale_acc))
+
+
+# -- loop ------------------------------------------------------------------------------------
+def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) into ``cfg.out``; returns the final report."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from spiral.core.rundir import atomic_write_json
+    from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
+    from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, save_pretrained
+    from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_load = time.perf_counter()
+    train_data = load_arrays(cfg.data, "train", cfg.max_train_episodes)
+    val_data = load_arrays(cfg.data, "validation")
+    log.info("loaded %d train / %d validation sub-actions in %.1fs", len(train_data["frames"]),
+             len(val_data["frames"]), time.perf_counter() - t_load)
+    ckpt = out / "checkpoint"
+    state_file = ckpt / "state.json"
+    if state_file.exists():
+        st = json.loads(state_file.read_text())
+        if st["train_config"] != _jsonable(asdict(cfg)):
+            from spiral.errors import ConfigError
+
+            raise ConfigError(f"{out} holds a training run with other settings", "use another --out")
+        mcfg = TinyTI2VConfig.load(ckpt / "config.json")
+    else:
+        st = None
+        mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels))
+    tok = Tokenizer(mcfg.vocab, mcfg.max_text_len)
+    model = TinyTI2V(mcfg)
+    ema = TinyTI2V(mcfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, elapsed = 0, 0.0
+    if st is not None:
+        model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
+        ema.load_state_dict(load_file(str(ckpt / "ema.safetensors")))
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        step, elapsed = st["step"], st["elapsed_s"]
+        log.info("resumed at step %d", step)
+    else:
+        ema.load_state_dict(model.state_dict())
+    ema.eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    rng = random.Random(f"{cfg.seed}:{step}")
+    np_rng = np.random.default_rng(cfg.seed + step)
+    suffixes = feedback_suffixes()
+    csv_path = out / "log.csv"
+    new_csv = not csv_path.exists()
+    logf = open(csv_path, "a", newline="")  # noqa: SIM115
+    writer = csv.writer(logf)
+    if new_csv:
+        writer.writerow(["step", "elapsed_s", "split", "loss", "mask", "heat", "fill", "mask_iou", "target_err_px",
+                         "lift_acc", "scale_acc", "lr"])
+    N = len(train_data["frames"])
+    t0 = time.perf_counter() - elapsed
+    model.train()
+
+    def save_checkpoint() -> None:
+        tmp = out / "checkpoint.tmp"
+        tmp.mkdir(exist_ok=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(tmp / "ema.safetensors"))
+        torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        mcfg.save(tmp / "config.json")
+        atomic_write_json(tmp / "state.json", {"step": step, "elapsed_s": time.perf_counter() - t0,
+                                               "train_config": _jsonable(asdict(cfg))})
+        if ckpt.exists():
+            old = out / "checkpoint.old"
+            os.replace(ckpt, old)
+            os.replace(tmp, ckpt)
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        else:
+            os.replace(tmp, ckpt)
+
+    last_val: dict[str, float] = {}
+    while step < cfg.max_steps and (time.perf_counter() - t0) < cfg.max_minutes * 60:
+        # cosine decay over whichever budget (steps or wall time) runs out first
+        frac = min(1.0, max(step / cfg.max_steps, (time.perf_counter() - t0) / (cfg.max_minutes * 60)))
+        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = np_rng.integers(0, N, cfg.batch_size)
+        batch = to_batch(train_data, idx, sample_texts(train_data, idx, rng, cfg, suffixes), tok)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            out_ = model(batch["frames"], batch["ids"])
+        parts = losses(out_, batch)
+        opt.zero_grad(set_to_none=True)
+        parts["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(cfg.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+            for be, bm in zip(ema.buffers(), model.buffers()):
+                be.copy_(bm)
+        step += 1
+        el = time.perf_counter() - t0
+        if step % 50 == 0:
+            writer.writerow([step, round(el, 1), "train", round(parts["total"].item(), 4), round(parts["mask"].item(), 4),
+                             round(parts["heat"].item(), 4), round(parts["fill"].item(), 4), "", "", "", "", f"{lr:.2e}"])
+            logf.flush()
+        if step % cfg.val_every == 0 or step == cfg.max_steps:
+            vm = validate(ema, val_data, tok)
+            last_val = vm.to_dict()
+            writer.writerow([step, round(el, 1), "validation", vm.loss, "", "", vm.fill_l1, vm.mask_iou,
+                             vm.target_err_px, vm.lift_acc, vm.scale_acc, ""])
+            logf.flush()
+            log.info("step %d val %s", step, last_val)
+        if step % cfg.ckpt_every == 0:
+            save_checkpoint()
+        if progress:
+            progress({"step": step, "max_steps": cfg.max_steps, "loss": parts["total"].item(), "elapsed_s": el,
+                      "val": last_val})
+    save_checkpoint()
+    logf.close()
+    final = out / "final"
+    save_pretrained(ema, final)
+    vm = validate(ema, val_data, tok, n=len(val_data["frames"]))
+    report = {"steps": step, "wall_s": round(time.perf_counter() - t0, 1), "train_sub_actions": N,
+              "validation": vm.to_dict(), "train_config": _jsonable(asdict(cfg)),
+              "params": sum(p.numel() for p in ema.parameters())}
+    atomic_write_json(out / "report.json", report)
+    return report
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=list))

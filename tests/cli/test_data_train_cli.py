@@ -1,0 +1,29 @@
+from typer.testing import CliRunner
+
+from spiral.cli.main import app
+
+runner = CliRunner()
+
+
+def test_dataset_build_info_show_and_train(tmp_path):
+    ds = tmp_path / "ds"
+    r = runner.invoke(app, ["dataset", "build", "--out", str(ds), "--train", "4", "--validation", "2", "--test", "1",
+                            "--shard-size", "4", "--max-steps", "2", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["dataset", "info", str(ds)])
+    assert r.exit_code == 0 and '"train": 4' in r.output
+    r = runner.invoke(app, ["dataset", "show", str(ds), "--out", str(tmp_path / "g.png"), "--n", "2"])
+    assert r.exit_code == 0 and (tmp_path / "g.png").exists()
+    r = runner.invoke(app, ["dataset", "show", str(ds), "--split", "nope"])
+    assert r.exit_code == 2 and "unknown split" in r.output
+    r = runner.invoke(app, ["dataset", "info", str(tmp_path / "missing")])
+    assert r.exit_code == 2 and "spiral dataset build" in r.output
+    r = runner.invoke(app, ["train", "world-model", "--data", str(ds), "--out", str(tmp_path / "tr"),
+                            "--max-steps", "2", "--batch-size", "2", "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "tr" / "final" / "model.safetensors").exists()
+
+
+def test_dataset_build_rejects_bad_options(tmp_path):
+    r = runner.invoke(app, ["dataset", "build", "--out", str(tmp_path / "x"), "--size", "16"])
+    assert r.exit_code == 2 and "size" in r.output

@@ -1,0 +1,80 @@
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+from spiral.data.actwm_lite import DatasetSpec, build, info, iter_episodes, load_manifest, show
+from spiral.errors import InputFileError
+from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
+from spiral.worlds.tabletop.predicates import holds
+from spiral.worlds.tabletop.scene import Scene
+from spiral.core.types import Condition
+
+SPEC = DatasetSpec(train=6, validation=3, test=3, shard_size=3, max_steps=3)
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ds")
+    build(root, SPEC, workers=1)
+    return root
+
+
+def test_manifest_splits_and_shards(ds):
+    m = load_manifest(ds)
+    assert m["complete"] and m["format"] == "webdataset"
+    assert m["splits"] == {"train": 6, "validation": 3, "test": 3}
+    assert len(m["shards"]) == 4
+    for sh in m["shards"]:
+        with tarfile.open(ds / sh["shard"]) as tar:
+            names = tar.getnames()
+        assert all(n.split(".", 1)[0].startswith(sh["split"]) for n in names)
+
+
+def test_episode_contents_are_consistent(ds):
+    seeds = {}
+    for split in ("train", "validation", "test"):
+        for ep in iter_episodes(ds, split):
+            m = ep["meta"]
+            seeds.setdefault(split, set()).add(m["scene_seed"])
+            T = m["frames_per_step"]
+            assert ep["video"].shape == (m["num_frames"], 64, 64, 3) and ep["video"].dtype == np.uint8
+            assert len(m["states"]) == m["num_frames"]
+            assert len(m["goal_phrasings"]) >= 2 and all(len(s["phrasings"]) >= 2 for s in m["steps"])
+            scene = Scene.model_validate(m["scene"])
+            steps, _, _ = plan_clauses(scene, parse_goal(m["goal"], scene))  # the goal text parses
+            assert len(steps) == len(m["steps"])
+            for k, st in enumerate(m["steps"]):
+                a, b = st["frames"]
+                assert np.array_equal(ep["clips"][k], ep["video"][a:b + 1])
+                assert ep["clips"][k].shape[0] == T
+                end = Scene.model_validate({"objects": m["states"][b]}, context={"perceived": True})
+                assert all(holds(Condition.model_validate(c), end) for c in st["postconditions"])
+                assert ep["targets"][k]["mask_a"].sum() > 0
+    assert not (seeds["train"] & seeds["validation"]) and not (seeds["train"] & seeds["test"])
+
+
+def test_build_is_deterministic_and_resumable(ds, tmp_path):
+    other = tmp_path / "again"
+    build(other, SPEC, workers=2)
+    a, b = load_manifest(ds), load_manifest(other)
+    assert [s["sha256"] for s in a["shards"]] == [s["sha256"] for s in b["shards"]]
+    victim = other / a["shards"][1]["shard"]
+    victim.unlink()  # as if the build had been killed before this shard
+    build(other, SPEC, workers=1)
+    assert [s["sha256"] for s in load_manifest(other)["shards"]] == [s["sha256"] for s in a["shards"]]
+    with pytest.raises(InputFileError, match="another spec"):
+        build(other, DatasetSpec(train=7, validation=3, test=3, shard_size=3, max_steps=3), workers=1)
+
+
+def test_info_and_show(ds, tmp_path):
+    i = info(ds)
+    assert i["splits"]["train"] == 6 and sum(i["train_action_kinds"].values()) == i["train_sub_actions"]
+    png = show(ds, tmp_path / "g.png", n=3)
+    assert png.stat().st_size > 0
+    mp4 = show(ds, tmp_path / "g.mp4", n=2)
+    assert mp4.stat().st_size > 0
+    with pytest.raises(InputFileError):
+        load_manifest(tmp_path)
+    assert json.loads((ds / "dataset.json").read_text())["name"] == "ActWM-Dataset-Lite"

@@ -1,0 +1,1 @@
+"""Benchmarks: critic fidelity (more to come: ActWM-Bench-Lite task suites and metrics)."""

@@ -1,0 +1,137 @@
+"""``spiral bench``: measure components before trusting them.
+
+``spiral bench critic`` runs the critic-fidelity suite (:mod:`spiral.bench.critic_fidelity`)
+on any critic backend, e.g. a VLM behind an OpenAI-compatible endpoint:
+
+    spiral bench critic --critic vlm --set agents.base_url=http://127.0.0.1:8000/v1 --n 10
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from spiral.errors import SpiralError
+
+app = typer.Typer(help="Benchmarks: measure a component before trusting it.", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
+
+
+def _fail(exc: SpiralError) -> None:
+    console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+    if exc.hint:
+        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+_SHORT = {"missing_action": "missing", "incomplete_action": "incompl", "physical_violation": "physical",
+          "sudden_switch": "switch", "identity_drift": "drift", "hallucinated_object": "halluc"}
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}" if x in (0, 1) else f"{x:.1%}"
+
+
+@app.command("critic")
+def critic_cmd(
+    critic: str = typer.Option("perception", "--critic", help="Critic backend (e.g. perception, vlm)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML): its critic "
+                                          "and agents sections are used."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key, e.g. --set critic.frames=4 "
+                                   "or --set agents.base_url=http://127.0.0.1:8000/v1 (repeatable)."),
+    n: int = typer.Option(20, "--n", min=1, help="Scenes in the suite (each: 1 exact clip + one per corruption)."),
+    seed: int = typer.Option(0, "--seed", help="Suite seed."),
+    corruptions: Optional[str] = typer.Option(None, "--corruptions", help="Comma-separated subset of corruptions."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for critic_fidelity.json "
+                                       "(default: bench-results/critic-<name>-<time>)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Critic fidelity: exact clips and labelled corruptions → precision/recall per failure type,
+    confusion matrix, balanced accuracy."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from spiral.bench.critic_fidelity import evaluate, suite_size
+    from spiral.config import build_config
+    from spiral.registry import build
+
+    names = [c.strip() for c in corruptions.split(",") if c.strip()] if corruptions else None
+    try:
+        cfg = build_config(config, {"critic": {"name": critic}}, set_)
+        backend = build("critic", cfg.critic, config=cfg)
+        out_dir = out or Path("bench-results") / (
+            f"critic-{critic}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d-%H%M%S')}")
+        progress = None
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(TextColumn("[bold]critic fidelity"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, transient=True)
+            task = progress.add_task("clips", total=suite_size(n, names))
+            progress.start()
+        try:
+            report = evaluate(backend, n_scenes=n, seed=seed, corruptions=names, size=cfg.scene.size,
+                              num_frames=cfg.loop.frames_per_segment,
+                              on_case=(lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
+        finally:
+            if progress is not None:
+                progress.stop()
+        public = cfg.public_dict()
+        report["config"] = {"critic": public["critic"], "agents": public["agents"]}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "critic_fidelity.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report, indent=1))
+        tmp.replace(path)
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    except OSError as exc:
+        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
+        return
+    print_report(report)
+    out_console.print(f"wrote {path}", highlight=False)
+
+
+def print_report(r: dict[str, Any]) -> None:
+    d = r["detection"]
+    out_console.print(
+        f"[bold]critic {r['critic']}[/]: {r['n_clips']} clips from {r['n_scenes']} scenes · "
+        f"balanced accuracy (type) [bold]{_pct(r['balanced_accuracy'])}[/] · detection: balanced "
+        f"{_pct(d['balanced_accuracy'])}, TPR {_pct(d['tpr'])}, TNR {_pct(d['tnr'])} · errors {r['errors']} · "
+        f"{r['s_per_clip']:.3f} s/clip", highlight=False)
+    if r.get("cost"):
+        c = r["cost"]
+        out_console.print(f"cost: {c.get('requests', 0)} requests, {c.get('cache_hits', 0)} cache hits, "
+                          f"{c.get('prompt_tokens', 0)} + {c.get('completion_tokens', 0)} tokens"
+                          + (f", ${c['usd']:.4f}" if c.get("usd") is not None else ""), highlight=False)
+    t = Table(title="per failure type", title_justify="left")
+    for col in ("failure type", "support", "precision", "recall", "F1"):
+        t.add_column(col, justify="left" if col == "failure type" else "right")
+    for k, v in r["per_type"].items():
+        t.add_row(k, str(v["support"]), _pct(v["precision"]), _pct(v["recall"]), _pct(v["f1"]))
+    out_console.print(t)
+    t = Table(title="per corruption", title_justify="left")
+    for col in ("corruption", "label", "n", "detected", "named right"):
+        t.add_column(col, justify="left" if col in ("corruption", "label") else "right")
+    for k, v in r["per_corruption"].items():
+        t.add_row(k, v["label"], str(v["n"]), _pct(v["detection_rate"]), _pct(v["type_recall"]))
+    out_console.print(t)
+    cm = r["confusion"]
+    t = Table(title="confusion (rows: true, columns: predicted)", title_justify="left", box=box.SIMPLE)
+    t.add_column("", min_width=8, no_wrap=True)
+    for p in cm["labels_pred"]:
+        t.add_column(_SHORT.get(p, p), justify="right", min_width=len(_SHORT.get(p, p)), no_wrap=True)
+    for name, row in zip(cm["labels_true"], cm["matrix"]):
+        t.add_row(_SHORT.get(name, name), *[str(x) if x else "·" for x in row])
+    out_console.print(t)
+    if r["skipped"]:
+        out_console.print("not applicable in some scenes (skipped): "
+                          + ", ".join(f"{k} ×{v}" for k, v in r["skipped"].items()), highlight=False)

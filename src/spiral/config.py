@@ -80,6 +80,34 @@ class OutputConfig(BaseModel):
     report: bool = True
 
 
+class AgentsConfig(BaseModel):
+    """The OpenAI-compatible endpoint of the LLM planner and the VLM critic (vLLM, SGLang,
+    Ollama, LM Studio or a hosted model). The API key is never a config key: it is read from
+    the environment (``SPIRAL_API_KEY``, else ``OPENAI_API_KEY``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", min_length=1,
+                          description="the server's OpenAI-compatible base URL (usually ends in /v1)")
+    model: str | None = Field(default=None, description="model name; null: the only model the server lists")
+    timeout_s: float = Field(default=120.0, gt=0, description="seconds to wait for one answer")
+    max_retries: int = Field(default=3, ge=0, le=20, description="retries on 429, 5xx, timeouts, connection errors")
+    backoff_s: float = Field(default=1.0, ge=0, description="first retry delay; doubles each retry")
+    backoff_max_s: float = Field(default=30.0, ge=0, description="longest retry delay (also caps Retry-After)")
+    structured_output: Literal["auto", "json_schema", "json_object", "off"] = Field(
+        default="auto", description="auto: JSON-schema response_format, falling back to the schema in the prompt")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=2048, ge=16, description="longest answer in tokens")
+    cache: bool = Field(default=True, description="reuse validated answers of identical requests from disk")
+    cache_dir: str | None = Field(default=None, description="null: $SPIRAL_CACHE_DIR or ~/.cache/spiral/llm")
+    price_in_per_mtok: float | None = Field(default=None, ge=0, description="USD per million prompt tokens")
+    price_out_per_mtok: float | None = Field(default=None, ge=0, description="USD per million answer tokens")
+
+
+#: ``agents`` keys that change how answers are fetched, not what they are (not part of a run's identity)
+AGENTS_RUNTIME_KEYS = ("timeout_s", "max_retries", "backoff_s", "backoff_max_s", "cache", "cache_dir",
+                       "price_in_per_mtok", "price_out_per_mtok")
+
+
 class RunConfig(BaseModel):
     """Everything that determines a run (with the seed, the same config gives the same run)."""
 
@@ -93,6 +121,7 @@ class RunConfig(BaseModel):
     critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="perception"))
     loop: LoopConfig = Field(default_factory=LoopConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def public_dict(self) -> dict[str, Any]:
@@ -103,6 +132,8 @@ class RunConfig(BaseModel):
         """Hash of what determines the result (output options excluded)."""
         d = self.public_dict()
         d.pop("output", None)
+        for k in AGENTS_RUNTIME_KEYS:
+            d.get("agents", {}).pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -142,6 +173,9 @@ def apply_set(data: dict[str, Any], item: str) -> None:
     if not all(parts):
         raise ConfigError(f"--set: bad key {key!r}", "write e.g. --set loop.max_attempts=3")
     top = parts[0]
+    if SECRET_RE.search(parts[-1]):
+        raise ConfigError(f"{key!r} looks like a secret; secrets are not config keys",
+                          "set the API key in the environment: SPIRAL_API_KEY (or OPENAI_API_KEY)")
     if top not in RunConfig.model_fields:
         raise ConfigError(f"unknown config key {key!r}" + _suggest(top, _valid_keys(RunConfig)),
                           f"top-level keys: {', '.join(_valid_keys(RunConfig))}")
@@ -208,6 +242,10 @@ def validate(data: dict[str, Any]) -> RunConfig:
                 parent = e["loc"][0] if len(e["loc"]) > 1 else None
                 section = _section_model(str(parent)) if parent else RunConfig
                 opts = _valid_keys(section) if section else []
+                if SECRET_RE.search(str(e["loc"][-1])):
+                    lines.append(f"{loc!r} looks like a secret; secrets are not config keys (set the API key "
+                                 "in the environment: SPIRAL_API_KEY or OPENAI_API_KEY)")
+                    continue
                 lines.append(f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts))
             else:
                 lines.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")

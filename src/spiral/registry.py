@@ -29,12 +29,23 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "generator": {
         "sim": "spiral.generators.sim:SimGenerator",
         "sim-faulty": "spiral.generators.sim_faulty:FaultySimGenerator",
+        "tiny-ti2v": "spiral.generators.tiny_ti2v:TinyTI2VGenerator",
+        # real TI2V backbones through diffusers (docs/backbones.md)
+        "wan2.1-i2v": "spiral.generators.diffusers.wan21_i2v:Wan21I2VGenerator",
+        "wan2.2-i2v-a14b": "spiral.generators.diffusers.wan22_i2v_a14b:Wan22I2VA14BGenerator",
+        "wan2.2-ti2v-5b": "spiral.generators.diffusers.wan22_ti2v_5b:Wan22TI2V5BGenerator",
+        "cogvideox-i2v": "spiral.generators.diffusers.cogvideox_i2v:CogVideoXI2VGenerator",
+        "ltx-video-i2v": "spiral.generators.diffusers.ltx_video_i2v:LTXVideoI2VGenerator",
+        "hunyuanvideo-i2v": "spiral.generators.diffusers.hunyuanvideo_i2v:HunyuanVideoI2VGenerator",
+        "svd": "spiral.generators.diffusers.svd:SVDGenerator",
     },
     "planner": {
         "symbolic": "spiral.agents.symbolic_planner:SymbolicPlanner",
+        "llm": "spiral.agents.llm_planner:LLMPlanner",
     },
     "critic": {
         "perception": "spiral.agents.perception_critic:PerceptionCritic",
+        "vlm": "spiral.agents.vlm_critic:VLMCritic",
     },
 }
 _EXTRA: dict[str, dict[str, str]] = {r: {} for r in ROLES}

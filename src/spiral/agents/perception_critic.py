@@ -169,7 +169,7 @@ class PerceptionCritic:
                 weak = b is None or (a0 is not None and b.area < 0.45 * a0)
                 if b is not None and not weak:
                     last, t_last = b, t
-                    if c != "white" and ref_hue[c] is not None and b.area >= 0.6 * a0:
+                    if c != "white" and ref_hue[c] is not None and a0 is not None and b.area >= 0.6 * a0:
                         d = abs(blob_hue(frames[t], percepts[t], c, b) - ref_hue[c])
                         if min(d, 360 - d) > cfg.hue_drift_deg:
                             drifted.setdefault(c, t)

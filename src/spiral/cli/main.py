@@ -70,8 +70,8 @@ def run(
     scene: Optional[Path] = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
     image: Optional[Path] = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
     generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend (e.g. sim, sim-faulty)."),
-    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend (e.g. symbolic)."),
-    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend (e.g. perception)."),
+    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend (symbolic, llm)."),
+    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend (perception, vlm)."),
     mode: Optional[str] = typer.Option(None, "--mode", "-m", help="closed-loop (default), plan-only or open-loop."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: --set loop.max_attempts=3 "
@@ -270,6 +270,13 @@ def config_cmd(generator: Optional[str] = typer.Option(None, "--generator", help
 
 scene_app = typer.Typer(help="Make and inspect tabletop scenes.", no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
+from spiral.cli.bench import app as bench_app  # noqa: E402
+
+app.add_typer(bench_app, name="bench")
+from spiral.cli.data_train import dataset_app, train_app  # noqa: E402
+
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(train_app, name="train")
 
 
 @scene_app.command("new")

@@ -63,6 +63,7 @@ class EpisodeResult:
     replans: int
     wall_s: float
     timing: dict[str, float] = field(default_factory=dict)
+    cost: dict[str, Any] | None = None  # tokens/requests of LLM/VLM agents (None: nothing was paid for)
 
     @property
     def success(self) -> bool:
@@ -102,6 +103,7 @@ class Loop:
         self.last_frame: np.ndarray | None = None
         self.last_state: dict[str, Any] | None = None
         self.timing = {"plan_s": 0.0, "generate_s": 0.0, "critic_s": 0.0, "memory_io_s": 0.0}
+        self.cost: dict[str, Any] = {}  # episode totals of what agents report through pop_cost()
         self.t_start = time.perf_counter()
         self.elapsed_before = 0.0
 
@@ -148,7 +150,7 @@ class Loop:
         self.plan = plan
         self.trace.emit("plan", version=plan.version, steps=[_step_json(s) for s in plan.steps],
                         goal_conditions=[c.model_dump(mode="json", exclude_none=True) for c in plan.goal_conditions],
-                        timing={"plan_s": round(time.perf_counter() - t0, 5)})
+                        timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
         self._checkpoint("running")
 
     def _closed_loop(self) -> None:
@@ -278,7 +280,7 @@ class Loop:
         dt = time.perf_counter() - t0
         self.timing["critic_s"] += dt
         self.trace.emit("verdict", step=self.step, attempt=attempt, verdict=verdict.model_dump(mode="json"),
-                        timing={"critic_s": round(dt, 5)})
+                        timing={"critic_s": round(dt, 5)}, **self._cost(self.critic))
         return verdict
 
     def _decide(self, action: str, attempt: int, **fields: Any) -> None:
@@ -346,13 +348,26 @@ class Loop:
         try:
             new = self.planner.replan(old, self.step, self.last_frame, self.memory, feedback=feedback)
         except SpiralError as exc:
+            self._cost(self.planner)  # what the failed replan cost still counts in the totals
             raise _Stop(f"replanning from step {self.step} failed: {exc.message}") from None
         self.timing["plan_s"] += time.perf_counter() - t0
         self.plan = new
         self.trace.emit("replan", step=self.step, from_version=old.version, to_version=new.version,
                         feedback=feedback, steps=[_step_json(s) for s in new.steps[self.step:]],
-                        timing={"plan_s": round(time.perf_counter() - t0, 5)})
+                        timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
         self._checkpoint("running")
+
+    def _cost(self, component: Any) -> dict[str, Any]:
+        """``{"cost": ...}`` for a trace event when ``component`` reports what its last calls cost
+        (agents over paid endpoints implement ``pop_cost()``), else ``{}``; adds to the totals."""
+        pop = getattr(component, "pop_cost", None)
+        cost = pop() if callable(pop) else None
+        if not cost:
+            return {}
+        for k, v in cost.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.cost[k] = round(self.cost.get(k, 0) + v, 8)
+        return {"cost": cost}
 
     # -- checkpoint / resume / finish --------------------------------------------------------
     def _state(self, status: str) -> dict[str, Any]:
@@ -360,7 +375,7 @@ class Loop:
                 "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
                 "retries": self.retries, "replans": self.replans, "last_state": self.last_state,
                 "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
-                "timing": dict(self.timing)}
+                "timing": dict(self.timing), "cost": dict(self.cost)}
 
     def _checkpoint(self, status: str, extra: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
@@ -393,6 +408,7 @@ class Loop:
         self.last_state = st.get("last_state")
         self.elapsed_before = st.get("elapsed_s", 0.0)
         self.timing.update(st.get("timing", {}))
+        self.cost = dict(st.get("cost") or {})
         # events written after the checkpoint describe work that is redone now
         self.trace.truncate(st.get("trace_seq", self.trace.seq))
         if self.segments:
@@ -421,13 +437,17 @@ class Loop:
         if hasattr(self.critic, "evaluate") and self.plan is not None:
             goal = self.critic.evaluate(self.last_frame, self.plan.goal_conditions, self.memory)
         self.timing["critic_s"] += time.perf_counter() - t0
+        self._cost(self.critic)
+        self._cost(self.planner)
         wall = self.elapsed_before + time.perf_counter() - self.t_start
         result = EpisodeResult(status=status, reason=reason, goal=goal, segments=len(self.segments),
                                generator_calls=self.calls, nfe=self.nfe, retries=self.retries,
                                replans=self.replans, wall_s=round(wall, 4),
-                               timing={k: round(v, 5) for k, v in self.timing.items()})
-        counts = {k: v for k, v in result.to_dict().items() if k not in ("wall_s", "timing")}
-        self.trace.emit("episode_end", **counts, timing={**result.timing, "wall_s": result.wall_s})
+                               timing={k: round(v, 5) for k, v in self.timing.items()},
+                               cost=dict(self.cost) or None)
+        counts = {k: v for k, v in result.to_dict().items() if k not in ("wall_s", "timing", "cost")}
+        self.trace.emit("episode_end", **counts, timing={**result.timing, "wall_s": result.wall_s},
+                        **({"cost": result.cost} if result.cost else {}))
         self._checkpoint(status, {"reason": reason, "result": result.to_dict()})
         return result
 

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 EVENTS = ("run_start", "resume", "scene", "plan", "precheck", "request", "clip", "verdict", "decision",
           "accept", "replan", "episode_end")
-TIMING_KEYS = ("t", "timing")
+# `cost` (tokens an LLM/VLM agent paid for) depends on the response cache like timings on the clock
+TIMING_KEYS = ("t", "timing", "cost")
 
 
 def _default(o: Any) -> Any:
@@ -111,5 +112,5 @@ def read_trace(path: str | Path) -> list[dict[str, Any]]:
 
 
 def strip_timings(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events without their timing fields (for determinism checks)."""
+    """Events without their timing (and cost) fields (for determinism checks)."""
     return [{k: v for k, v in e.items() if k not in TIMING_KEYS} for e in events]

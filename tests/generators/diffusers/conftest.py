@@ -1,0 +1,15 @@
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    """Tiny models run faster on one thread than on two busy cores."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -1,6 +1,7 @@
-"""Closed loop vs plan-only vs open loop on seeded 4-step goals with ``sim-faulty``.
+"""Closed loop vs plan-only vs open loop on seeded 4-step goals.
 
 Usage:  python benchmarks/bench_faulty_modes.py [--episodes 50] [--steps 4] [--fault-rate 0.3]
+                                                [--generator sim-faulty|tiny-ti2v]
 
 Each episode: a seeded random scene and a random goal whose plan has exactly ``--steps``
 sub-actions; the generator fails each attempt with probability ``--fault-rate`` (one of the
@@ -36,12 +37,19 @@ from spiral.worlds.tabletop.scene import SceneSpec, random_scene  # noqa: E402
 MODES = ("closed-loop", "plan-only", "open-loop")
 
 
-def run_episode(scene_seed: int, goal: str, mode: str, fault_rate: float, seed: int) -> dict:
-    cfg = build_config(overrides={"goal": goal, "mode": mode, "seed": seed, "scene": {"seed": scene_seed}},
-                       sets=[f"generator.fault_rate={fault_rate}"])
+def make_generator(name: str, fault_rate: float):
+    if name == "sim-faulty":
+        return FaultySimGenerator(fault_rate=fault_rate)
+    from spiral.registry import build
+
+    return build("generator", name)
+
+
+def run_episode(scene_seed: int, goal: str, mode: str, generator, seed: int) -> dict:
+    cfg = build_config(overrides={"goal": goal, "mode": mode, "seed": seed, "scene": {"seed": scene_seed},
+                                  "generator": {"name": generator.name}})
     scene = random_scene(scene_seed, SceneSpec(min_objects=4, max_objects=6))
-    loop = Loop(SymbolicPlanner(), FaultySimGenerator(fault_rate=fault_rate), PerceptionCritic(),
-                EpisodeMemory(None), cfg, None, Trace(None))
+    loop = Loop(SymbolicPlanner(), generator, PerceptionCritic(), EpisodeMemory(None), cfg, None, Trace(None))
     t0 = time.perf_counter()
     res = loop.run(goal, render_scene(scene), scene.model_dump(by_alias=True))
     return {"completed": res.success, "status": res.status, "calls": res.generator_calls,
@@ -49,11 +57,11 @@ def run_episode(scene_seed: int, goal: str, mode: str, fault_rate: float, seed: 
             "overhead_s": res.timing["plan_s"] + res.timing["critic_s"] + res.timing["memory_io_s"]}
 
 
-def time_cli_run() -> float:
+def time_cli_run(generator: str) -> float:
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "spiral.cli.main", "run", "--out", os.path.join(d, "r"), "-q"],
-                       check=True)
+        subprocess.run([sys.executable, "-m", "spiral.cli.main", "run", "--out", os.path.join(d, "r"), "-q",
+                        "--generator", generator], check=False)
         return time.perf_counter() - t0
 
 
@@ -63,12 +71,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--fault-rate", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--generator", default="sim-faulty", help="sim-faulty (default) or tiny-ti2v")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     episodes = goal_episodes(args.episodes, args.steps, seed=args.seed)
     rows = {}
+    gen = make_generator(args.generator, args.fault_rate)
     for mode in MODES:
-        rs = [run_episode(s, g, mode, args.fault_rate, args.seed) for s, g in episodes]
+        rs = [run_episode(s, g, mode, gen, args.seed) for s, g in episodes]
         rows[mode] = {
             "completed": sum(r["completed"] for r in rs) / len(rs),
             "stopped": sum(r["status"] == "stopped" for r in rs) / len(rs),
@@ -77,8 +87,9 @@ def main() -> None:
             "replans_mean": statistics.mean(r["replans"] for r in rs),
             "wall_s_mean": statistics.mean(r["wall_s"] for r in rs),
         }
-    cli_s = time_cli_run()
-    print(f"{args.episodes} seeded {args.steps}-step goals, sim-faulty at {args.fault_rate:.0%} per attempt\n")
+    cli_s = time_cli_run(args.generator)
+    what = f"sim-faulty at {args.fault_rate:.0%} per attempt" if args.generator == "sim-faulty" else args.generator
+    print(f"{args.episodes} seeded {args.steps}-step goals, {what}\n")
     print("| mode | goals completed | stopped early | generator calls / goal | retries / goal | replans / goal | s / goal |")
     print("|---|---|---|---|---|---|---|")
     for mode, r in rows.items():

@@ -45,7 +45,9 @@ def main() -> None:
     t0 = time.perf_counter()
     res["single"] = eval_single(gen, steps)
     res["single"]["eval_s"] = round(time.perf_counter() - t0, 1)
-    res["chains_keyframes"] = eval_chains(gen, n=args.chains, length=8, keyframes=True)
+    gen_kf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
+                               config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=True))
+    res["chains_keyframes"] = eval_chains(gen_kf, n=args.chains, length=8, keyframes=True)
     gen_nokf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
                                  config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=False))
     res["chains_last_frame_only"] = eval_chains(gen_nokf, n=args.chains, length=8, keyframes=False)

@@ -6,6 +6,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_default: run with the project's real default generator")
+
+
+@pytest.fixture(autouse=True)
+def _mechanics_generator(request, monkeypatch):
+    """Loop-mechanics tests use ``sim-faulty`` (exact simulator + known fault rate) as the
+    default generator; tests marked ``real_default`` see the shipped default."""
+    if request.node.get_closest_marker("real_default") is None:
+        import spiral.config
+
+        monkeypatch.setattr(spiral.config, "DEFAULT_GENERATOR", "sim-faulty")
+
+
 @pytest.fixture
 def cfg_factory():
     from spiral.config import build_config

@@ -21,6 +21,7 @@ def test_core_and_cli_do_not_import_heavy_backends():
     code = ("import spiral.api, spiral.cli.main, spiral.core.loop, spiral.registry\n"
             "from spiral.config import build_config\n"
             "from spiral.api import build_components\n"
-            "build_components(build_config(overrides={'goal': 'stack all the cubes'}))")
+            "build_components(build_config(overrides={'goal': 'stack all the cubes', "
+            "'generator': {'name': 'sim-faulty'}}))")
     mods = _imported_after(code)
     assert not {m for m in mods if m.split(".")[0] in HEAVY}

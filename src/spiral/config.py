@@ -23,7 +23,7 @@ from spiral.errors import ConfigError, InputFileError
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
 SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth)$|^authorization$", re.I)
-DEFAULT_GENERATOR = "sim-faulty"
+DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
 
 
 class ComponentConfig(BaseModel):

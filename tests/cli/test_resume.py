@@ -18,7 +18,7 @@ SETS = ["generator.latency_s=0.2", "generator.fault_rate=0.3"]
 
 
 def _cmd(out, resume=False):
-    cmd = [sys.executable, "-m", "spiral.cli.main", "run", GOAL, "--out", str(out), "-q"]
+    cmd = [sys.executable, "-m", "spiral.cli.main", "run", GOAL, "--out", str(out), "-q", "--generator", "sim-faulty"]
     for s in SETS:
         cmd += ["--set", s]
     return cmd + (["--resume"] if resume else [])
@@ -33,7 +33,8 @@ def _accepted(out):
 
 
 def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path):
-    ref_result, ref = run(build_config(overrides={"goal": GOAL}, sets=SETS), tmp_path / "ref")
+    ref_result, ref = run(build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}}, sets=SETS),
+                          tmp_path / "ref")
     assert ref_result.status == "completed"
     out = tmp_path / "killed"
     rng = random.Random(7)

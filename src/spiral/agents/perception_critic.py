@@ -177,8 +177,8 @@ class PerceptionCritic:
                 if last is None:
                     continue
                 lx, ly = pos(last)
-                if self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
-                    continue
+                if t < T - 1 and self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
+                    continue  # hidden for a moment by a carried object (at rest, nothing may hide it)
                 reach = 0.08 + 0.12 * (t - t_last)
                 pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in used[t]]
                 pool += percepts[t].unnamed

@@ -29,6 +29,7 @@ class TinyTI2VConfig(BaseModel):
     guidance: float = 1.0
     jitter_px: float = 0.5
     mask_threshold: float = 0.5
+    mask_jitter: float = Field(default=0.15, ge=0, lt=0.5, description="per-seed spread of the mask threshold")
     lift_px: float = 5.12
     bend: float = 0.13
 

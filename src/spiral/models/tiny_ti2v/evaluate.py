@@ -45,10 +45,26 @@ def val_steps(root: str, n: int = 300, split: str = "validation", seed: int = 0)
     return out[:n]
 
 
+def _refine(req: GenerationRequest, verdict: dict[str, Any], sub: SubAction, attempt: int,
+            seed: int) -> GenerationRequest:
+    from spiral.core.loop import derive_seed, refine_rules
+
+    rules = refine_rules()
+    order = rules["order"].get(verdict["failure"] or "missing_action", ["reseed"])
+    strategy = order[(attempt - 1) % len(order)]
+    if strategy == "rewrite_prompt":
+        tmpl = rules["rewrite"].get(verdict["failure"] or "", "{prompt}. {feedback}")
+        return req.model_copy(update={"prompt": tmpl.format(prompt=sub.prompt, feedback=verdict["feedback"]),
+                                      "seed": derive_seed(seed, req.seed, attempt)})
+    if strategy == "more_steps":
+        return req.model_copy(update={"steps": (req.steps or 2) * 2, "seed": derive_seed(seed, req.seed, attempt)})
+    return req.model_copy(update={"seed": derive_seed(seed, req.seed, attempt)})
+
+
 def judge(critic: PerceptionCritic, clip: np.ndarray, sub: SubAction, memory: EpisodeMemory) -> dict[str, Any]:
     v = critic.critique(Clip(clip), sub, memory)
     types = {f.type for f in v.failures}
-    return {"passed": v.passed, "success": v.scores["action"] >= 1.0,
+    return {"passed": v.passed, "success": v.scores["action"] >= 1.0, "feedback": v.feedback,
             "permanence": v.scores["permanence"] >= 1.0 and v.scores["no_hallucination"] >= 1.0
             and "identity_drift" not in types,
             "still": v.scores["stillness"] >= 1.0, "failure": v.failure_type}
@@ -63,17 +79,19 @@ def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, 
         reqs = [GenerationRequest(prompt=s["sub"].prompt, cond_frame=s["frame"], num_frames=num_frames,
                                   seed=seed * 1000 + i + j, action=None) for j, s in enumerate(chunk)]
         clips = generator.generate(reqs)
-        for s, c in zip(chunk, clips):
+        for s, c, req0 in zip(chunk, clips, reqs):
             mem = _memory(critic, s["first"])
             r = judge(critic, c.frames, s["sub"], mem)
             r["kind"] = s["sub"].kind
             r["logprob"] = c.meta.get("logprob")
-            # closed loop: retry with new seeds until the critic passes (at most `attempts`)
+            # closed loop: refine as the loop does until the critic passes (at most `attempts`):
+            # the failure type's strategies in order (rewrite the prompt with the feedback,
+            # reseed, more steps)
             final = r
             n_att = 1
+            req = req0
             while not final["passed"] and n_att < attempts:
-                req = GenerationRequest(prompt=s["sub"].prompt, cond_frame=s["frame"], num_frames=num_frames,
-                                        seed=seed * 1000 + 7919 * n_att + i)
+                req = _refine(req, final, s["sub"], n_att, seed)
                 final = judge(critic, generator.generate([req])[0].frames, s["sub"], mem)
                 n_att += 1
             r["closed_success"] = final["success"] and final["passed"]

@@ -169,9 +169,11 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
     results = []
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(int(seed))
-        mask_a = (torch.sigmoid(pred["mask_a"][i]) > cfg.mask_threshold).numpy()
+        # the mask threshold varies with the seed, so a new seed also redraws the layer's extent
+        thr = cfg.mask_threshold + cfg.mask_jitter * (2 * float(torch.rand(1, generator=gen)) - 1)
+        mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
-        mask_b = (torch.sigmoid(pred["mask_b"][i]) > cfg.mask_threshold).numpy() & ~mask_a if has_b else None
+        mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
         lift = bool(torch.sigmoid(pred["lift"][i]) > 0.5)
         scale = SCALES[int(torch.argmax(pred["scale"][i]))]
         fill = (pred["fill"][i].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)

@@ -10,14 +10,24 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_default: run with the project's real default generator")
 
 
-@pytest.fixture(autouse=True)
-def _mechanics_generator(request, monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _mechanics_generator():
     """Loop-mechanics tests use ``sim-faulty`` (exact simulator + known fault rate) as the
     default generator; tests marked ``real_default`` see the shipped default."""
-    if request.node.get_closest_marker("real_default") is None:
+    import spiral.config
+
+    real = spiral.config.DEFAULT_GENERATOR
+    spiral.config.DEFAULT_GENERATOR = "sim-faulty"
+    yield real
+    spiral.config.DEFAULT_GENERATOR = real
+
+
+@pytest.fixture(autouse=True)
+def _real_default(request, monkeypatch, _mechanics_generator):
+    if request.node.get_closest_marker("real_default") is not None:
         import spiral.config
 
-        monkeypatch.setattr(spiral.config, "DEFAULT_GENERATOR", "sim-faulty")
+        monkeypatch.setattr(spiral.config, "DEFAULT_GENERATOR", _mechanics_generator)
 
 
 @pytest.fixture

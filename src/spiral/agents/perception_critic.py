@@ -211,6 +211,8 @@ class PerceptionCritic:
                 for b in bl:
                     if id(b) in used[t] or id(b) in explained[t]:
                         continue
+                    if self._near_drifted(b, t, drifted, track, size):
+                        continue  # the drifting object itself, part-way to its new colour
                     if b.area < dup_area(size):
                         continue
                     if color in known:
@@ -317,6 +319,19 @@ class PerceptionCritic:
                        failure_type=failures[0].type if failures else None, failures=failures,
                        feedback=found[0][2] if found else "The step looks correct.",
                        perceived=perceived, critic=self.name)
+
+    @staticmethod
+    def _near_drifted(b: Blob, t: int, drifted: dict[str, int], track: dict[str, list], size: int) -> bool:
+        """Is component ``b`` of frame ``t`` where an object that drifts in colour is (or last was)?"""
+        for c in drifted:
+            seen = [(k, x) for k, x in enumerate(track[c][: t + 1]) if x is not None]
+            if not seen:
+                continue
+            k, x = seen[-1]
+            reach = 0.1 + 0.12 * (t - k) + max(x.w, x.h) / size / 2
+            if math.hypot(b.cx - x.cx, b.cy - x.cy) / size < reach:
+                return True
+        return False
 
     @staticmethod
     def _occluded(p: Percept, pos: tuple[float, float], moving: set[str], size: int) -> bool:

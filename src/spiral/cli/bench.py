@@ -135,3 +135,78 @@ def print_report(r: dict[str, Any]) -> None:
     if r["skipped"]:
         out_console.print("not applicable in some scenes (skipped): "
                           + ", ".join(f"{k} ×{v}" for k, v in r["skipped"].items()), highlight=False)
+
+
+@app.command("run")
+def run_cmd(
+    tasks: Optional[Path] = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
+                                         "default: the built-in ActWM-Bench-Lite)."),
+    mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only or open-loop."),
+    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend."),
+    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend."),
+    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Base config file (JSON or YAML)."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results directory (resumes if it exists)."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
+) -> None:
+    """Run a task suite; write results.jsonl, summary.json and every task's run directory."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from spiral.bench.runner import run_suite
+    from spiral.bench.tasks import builtin_suite
+    from spiral.config import build_config
+
+    overrides: dict[str, Any] = {}
+    for role, name in (("generator", generator), ("planner", planner), ("critic", critic)):
+        if name is not None:
+            overrides[role] = {"name": name}
+    try:
+        base = build_config(config, overrides, set_).model_dump(mode="json")
+        for k in ("goal", "seed", "mode", "scene"):
+            base.pop(k, None)
+        path = tasks or builtin_suite()
+        out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
+            task = p.add_task("run", total=None)
+            summary = run_suite(path, out_dir, mode, base, workers=workers, limit=limit,
+                                progress=lambda d, n: p.update(task, completed=d, total=n))
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    ov = summary["overall"]
+    t = Table(title=f"{path.name} · {mode} · {summary['tasks']} tasks", box=box.SIMPLE_HEAVY)
+    for col in ("metric", "mean", "±95% CI"):
+        t.add_column(col)
+    for k, v in ov.items():
+        if isinstance(v, dict):
+            t.add_row(k, f"{v['mean']:.3f}", f"{v['ci95']:.3f}")
+    out_console.print(t)
+    out_console.print(f"results: {out_dir}")
+
+
+@app.command("compare")
+def compare_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories of `spiral bench run`."),
+                out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table as JSON here.")) -> None:
+    """Print (and write) a table comparing result directories."""
+    from spiral.bench.runner import compare
+
+    try:
+        rows = compare(dirs)
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    metrics = [k for k in rows[0] if k not in ("results", "mode", "tasks")]
+    t = Table(box=box.SIMPLE_HEAVY)
+    for col in ["results", "mode", "tasks"] + metrics:
+        t.add_column(col)
+    for r in rows:
+        cells = [r["results"], str(r["mode"]), str(r["tasks"])]
+        for m in metrics:
+            v = r[m]
+            cells.append("—" if v is None else f"{v['mean']:.3f} ± {v['ci95']:.3f}")
+        t.add_row(*cells)
+    out_console.print(t)
+    if out:
+        out.write_text(json.dumps(rows, indent=1) + "\n")

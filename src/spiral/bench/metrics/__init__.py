@@ -1,0 +1,1 @@
+"""ActWM-Bench metrics, one module each, every one a ``compute(...) -> dict[str, float]``."""

@@ -1,0 +1,15 @@
+"""Cost of an episode: generator calls, sampling steps (NFE), retries, replans, wall time,
+and for API agents tokens (from the run's result; lower is cheaper)."""
+
+from __future__ import annotations
+
+from spiral.bench.metrics._episode import Episode
+
+
+def compute(ep: Episode) -> dict[str, float]:
+    r = ep.result
+    cost = r.get("cost") or {}
+    tokens = float(sum(v for k, v in cost.items() if "tokens" in k and isinstance(v, (int, float))))
+    return {"generator_calls": float(r.get("generator_calls", 0)), "nfe": float(r.get("nfe", 0)),
+            "retries": float(r.get("retries", 0)), "replans": float(r.get("replans", 0)),
+            "wall_s": float(r.get("wall_s", 0.0)), "tokens": tokens}

@@ -1,0 +1,190 @@
+"""The ActWM-Bench runner (``spiral bench run``).
+
+Runs every task of a suite under one configuration and mode into a results directory::
+
+    results/<name>/
+      config.json        the base config (no secrets), mode, suite path and its sha256
+      results.jsonl      one line per finished task: all metrics and cost
+      summary.json       means and 95% confidence intervals per metric, overall and per category
+      runs/<task id>/    the task's run directory (video.mp4, trace.jsonl, report.html …)
+      scenes/<task id>.json
+
+Tasks run in parallel processes; a killed benchmark resumes without redoing finished
+tasks (their lines are in ``results.jsonl``); a task that crashes is recorded with its error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from spiral.bench.tasks import Task, load_tasks
+from spiral.core.rundir import atomic_write_json
+from spiral.errors import InputFileError, SpiralError
+
+MODES = ("closed-loop", "plan-only", "open-loop")
+
+
+def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
+    from spiral.bench.metrics import (cost, identity_drift, permanence, subaction_completion,
+                                      sudden_switches, task_success)
+    from spiral.bench.metrics._episode import load_episode
+
+    ep = load_episode(run_dir)
+    out: dict[str, float] = {}
+    out.update(task_success.compute(ep, task.success))
+    out.update(subaction_completion.compute(ep, task.expectations))
+    out.update(permanence.compute(ep))
+    out.update(identity_drift.compute(ep))
+    out.update(sudden_switches.compute(ep))
+    out.update(cost.compute(ep))
+    return out
+
+
+def run_task(task_json: str, mode: str, base: dict[str, Any], root: str) -> dict[str, Any]:
+    """One task in one process (picklable arguments only)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from spiral.api import run
+    from spiral.config import build_config, merge
+
+    task = Task.model_validate_json(task_json)
+    rootp = Path(root)
+    run_dir = rootp / "runs" / task.id
+    if run_dir.exists():  # a half-finished attempt from a killed benchmark: start it again
+        shutil.rmtree(run_dir)
+    scene: dict[str, Any] = {"seed": None, "file": None, "image": None}
+    if task.scene is not None:
+        sp = rootp / "scenes" / f"{task.id}.json"
+        sp.parent.mkdir(parents=True, exist_ok=True)
+        sp.write_text(json.dumps(task.scene))
+        scene["file"] = str(sp)
+    elif task.scene_seed is not None:
+        scene["seed"] = task.scene_seed
+    else:
+        scene["image"] = task.image
+    data = merge(base, {"goal": task.goal, "mode": mode, "seed": task.seed, "scene": scene})
+    data = {k: v for k, v in data.items() if k != "output"}
+    data["output"] = {"report": True}
+    row: dict[str, Any] = {"id": task.id, "category": task.category, "horizon": task.horizon, "mode": mode}
+    try:
+        cfg = build_config(overrides=data)
+        res, rd = run(cfg, run_dir)
+        row.update(status=res.status, reason=res.reason)
+        row.update(evaluate_run(rd.path, task))
+    except SpiralError as exc:
+        row.update(status="error", reason=exc.message, task_success=0.0)
+    return row
+
+
+def ci95(xs: list[float]) -> tuple[float, float]:
+    n = len(xs)
+    if n == 0:
+        return float("nan"), float("nan")
+    m = sum(xs) / n
+    if n == 1:
+        return m, 0.0
+    var = sum((x - m) ** 2 for x in xs) / (n - 1)
+    return m, 1.96 * math.sqrt(var / n)
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"})
+
+    def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        out = {"n": len(rs)}
+        for k in keys:
+            vals = [float(r[k]) for r in rs if isinstance(r.get(k), (int, float))]
+            if vals:
+                m, h = ci95(vals)
+                out[k] = {"mean": round(m, 4), "ci95": round(h, 4)}
+        return out
+
+    by_cat: dict[str, list] = {}
+    by_h: dict[str, list] = {}
+    for r in rows:
+        by_cat.setdefault(r["category"], []).append(r)
+        by_h.setdefault(str(r["horizon"]), []).append(r)
+    return {"overall": block(rows), "by_category": {c: block(v) for c, v in sorted(by_cat.items())},
+            "by_horizon": {h: block(v) for h, v in sorted(by_h.items(), key=lambda kv: int(kv[0]))}}
+
+
+def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop",
+              base: dict[str, Any] | None = None, workers: int = 2, limit: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    if mode not in MODES:
+        raise InputFileError(f"unknown mode {mode!r}", f"choose one of {', '.join(MODES)}")
+    tasks = load_tasks(tasks_path)[:limit]
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    base = dict(base or {})
+    suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
+    ident = {"mode": mode, "base": base, "suite_sha256": suite_sha, "limit": limit}
+    cfg_path = root / "config.json"
+    if cfg_path.exists():
+        old = json.loads(cfg_path.read_text())
+        if {k: old.get(k) for k in ident} != ident:
+            raise InputFileError(f"{root} holds results of another benchmark configuration",
+                                 "choose another --out, or delete it")
+    else:
+        from spiral.config import scrub
+
+        atomic_write_json(cfg_path, {**scrub(ident), "suite": str(tasks_path), "tasks": len(tasks)})
+    res_path = root / "results.jsonl"
+    done: dict[str, dict[str, Any]] = {}
+    if res_path.exists():
+        for ln in res_path.read_text().splitlines():
+            try:
+                r = json.loads(ln)
+                done[r["id"]] = r
+            except (json.JSONDecodeError, KeyError):
+                continue  # a half-written last line: that task runs again
+        res_path.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+    todo = [t for t in tasks if t.id not in done]
+    if progress:
+        progress(len(done), len(tasks))
+    with open(res_path, "a") as fh:
+        def record(row: dict[str, Any]) -> None:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            done[row["id"]] = row
+            if progress:
+                progress(len(done), len(tasks))
+
+        if workers <= 1:
+            for t in todo:
+                record(run_task(t.model_dump_json(), mode, base, str(root)))
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as ex:
+                futs = [ex.submit(run_task, t.model_dump_json(), mode, base, str(root)) for t in todo]
+                for f in as_completed(futs):
+                    record(f.result())
+    rows = [done[t.id] for t in tasks if t.id in done]
+    summary = {"mode": mode, "tasks": len(rows), **summarize(rows)}
+    atomic_write_json(root / "summary.json", summary)
+    return summary
+
+
+def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", "subaction_completion",
+                                                                "permanence", "identity_kept", "no_sudden_switch",
+                                                                "generator_calls", "wall_s")) -> list[dict[str, Any]]:
+    rows = []
+    for d in dirs:
+        p = Path(d) / "summary.json"
+        if not p.exists():
+            raise InputFileError(f"{d} has no summary.json", "run `spiral bench run` into it first")
+        s = json.loads(p.read_text())
+        row = {"results": str(d), "mode": s.get("mode"), "tasks": s.get("tasks")}
+        for m in metrics:
+            v = s["overall"].get(m)
+            row[m] = v
+        long = s["by_category"].get("long", {}).get("task_success")
+        row["task_success_long"] = long
+        rows.append(row)
+    return rows

@@ -1,0 +1,103 @@
+"""Benchmark tasks as data: the ActWM-Bench task format.
+
+A task file is JSON Lines (one task per line) or a JSON list. Each task:
+
+```json
+{"id": "lite-000", "goal": "put the red ball in the purple bowl", "category": "single",
+ "horizon": 1, "scene": {"objects": [...]}, "seed": 0,
+ "success": [{"pred": "in", "args": ["red_ball", "purple_bowl"]}],
+ "expectations": [{"step": 0, "postconditions": [...]}]}
+```
+
+``scene`` is a tabletop scene (docs/scene.md) — or give ``scene_seed`` (a seeded random
+scene) or ``image`` (a first-frame file, for any world). ``success`` are the goal's
+conditions over object states (``on``, ``in``, ``next_to``, ``at``, ``in_region``,
+``region_empty`` …), judged on the final frame. The JSON Schema is
+``spiral/bench/suites/task.schema.json`` (``spiral bench schema`` prints it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from spiral.core.types import Condition
+from spiral.errors import InputFileError
+
+CATEGORIES = ("single", "short", "long", "relational", "set", "distractor", "paraphrase")
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    step: int = Field(ge=0)
+    postconditions: list[Condition] = []
+
+
+class Task(BaseModel):
+    """One benchmark task."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    goal: str = Field(min_length=1)
+    category: Literal["single", "short", "long", "relational", "set", "distractor", "paraphrase", "custom"] = "custom"
+    horizon: int = Field(default=1, ge=1, description="number of sub-actions of the reference plan")
+    scene: dict[str, Any] | None = None
+    scene_seed: int | None = None
+    image: str | None = None
+    seed: int = 0
+    success: list[Condition] = Field(default_factory=list, description="goal conditions on the final frame")
+    expectations: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_scene(self) -> "Task":
+        given = [x for x in (self.scene, self.scene_seed, self.image) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of scene, scene_seed or image")
+        return self
+
+
+def load_tasks(path: str | Path) -> list[Task]:
+    """Tasks from a JSONL or JSON file, with errors that name the line and the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"task file not found: {p}", "pass a JSONL file in the ActWM-Bench task format")
+    text = p.read_text()
+    items: list[tuple[int, Any]] = []
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("["):
+            items = list(enumerate(json.loads(text), 1))
+        else:
+            items = [(i, json.loads(ln)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{p} is not valid JSON/JSONL: {exc}", "one JSON object per line") from None
+    tasks, seen = [], set()
+    for line, obj in items:
+        try:
+            t = Task.model_validate(obj)
+        except ValidationError as exc:
+            raise InputFileError(f"{p}, task {line}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+                                 "see spiral/bench/suites/task.schema.json") from None
+        if t.id in seen:
+            raise InputFileError(f"{p}: task id {t.id!r} appears twice", "give every task its own id")
+        seen.add(t.id)
+        tasks.append(t)
+    if not tasks:
+        raise InputFileError(f"{p} holds no tasks", "add one JSON object per line")
+    return tasks
+
+
+def task_schema() -> dict[str, Any]:
+    return Task.model_json_schema()
+
+
+def builtin_suite(name: str = "actwm-bench-lite") -> Path:
+    from importlib import resources
+
+    p = Path(str(resources.files("spiral.bench").joinpath(f"suites/{name}.jsonl")))
+    if not p.exists():
+        raise InputFileError(f"no built-in suite {name!r}", "use actwm-bench-lite or pass --tasks FILE")
+    return p

@@ -1,0 +1,51 @@
+import json
+
+from spiral.bench.runner import compare, run_suite, summarize
+from spiral.bench.tasks import builtin_suite
+
+
+def _small_suite(tmp_path, n=3):
+    lines = builtin_suite().read_text().splitlines()
+    picked = [ln for ln in lines if '"category":"single"' in ln][:n - 1] + \
+        [ln for ln in lines if '"category":"short"' in ln][:1]
+    p = tmp_path / "tasks.jsonl"
+    p.write_text("\n".join(picked) + "\n")
+    return p
+
+
+def test_run_resume_and_compare(tmp_path):
+    tasks = _small_suite(tmp_path)
+    base = {"generator": {"name": "sim"}}
+    out = tmp_path / "res"
+    s = run_suite(tasks, out, "closed-loop", base, workers=1)
+    assert s["tasks"] == 3 and s["overall"]["task_success"]["mean"] == 1.0
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in rows} == {json.loads(x)["id"] for x in tasks.read_text().splitlines()}
+    for r in rows:
+        assert (out / "runs" / r["id"] / "video.mp4").exists()
+        for k in ("task_success", "subaction_completion", "permanence", "identity_kept", "no_sudden_switch",
+                  "generator_calls", "wall_s"):
+            assert k in r
+    # resume: drop one result (as if killed before it finished) and a half-written line
+    keep = (out / "results.jsonl").read_text().splitlines()[:2]
+    (out / "results.jsonl").write_text("\n".join(keep) + "\n{\"id\": \"half")
+    s2 = run_suite(tasks, out, "closed-loop", base, workers=1)
+    assert s2["tasks"] == 3 and len((out / "results.jsonl").read_text().splitlines()) == 3
+    # a different configuration in the same directory is refused
+    import pytest
+
+    from spiral.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="another benchmark configuration"):
+        run_suite(tasks, out, "open-loop", base, workers=1)
+    s3 = run_suite(tasks, tmp_path / "faulty", "plan-only", {"generator": {"name": "sim-faulty", "fault_rate": 1.0}},
+                   workers=1)
+    assert s3["overall"]["task_success"]["mean"] < 1.0
+    table = compare([out, tmp_path / "faulty"])
+    assert table[0]["task_success"]["mean"] > table[1]["task_success"]["mean"]
+
+
+def test_summary_confidence_intervals():
+    rows = [{"category": "a", "horizon": 1, "x": v} for v in (0.0, 1.0, 1.0, 1.0)]
+    s = summarize(rows)
+    assert s["overall"]["x"]["mean"] == 0.75 and s["overall"]["x"]["ci95"] > 0

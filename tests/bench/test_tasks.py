@@ -1,0 +1,49 @@
+import json
+
+import jsonschema
+import pytest
+
+from spiral.bench.tasks import CATEGORIES, Task, builtin_suite, load_tasks, task_schema
+from spiral.errors import InputFileError
+from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
+from spiral.worlds.tabletop.predicates import holds
+from spiral.worlds.tabletop.actions import apply
+from spiral.worlds.tabletop.scene import Scene
+
+
+def test_builtin_suite_has_every_category_and_valid_tasks():
+    tasks = load_tasks(builtin_suite())
+    assert len(tasks) >= 150
+    cats = {t.category for t in tasks}
+    assert set(CATEGORIES) <= cats
+    assert any(5 <= t.horizon <= 10 for t in tasks if t.category == "long")
+    schema = json.loads((builtin_suite().parent / "task.schema.json").read_text())
+    assert schema == task_schema()
+    for line in builtin_suite().read_text().splitlines()[:40]:
+        jsonschema.validate(json.loads(line), schema)
+
+
+def test_every_task_is_solvable_by_its_own_plan():
+    for t in load_tasks(builtin_suite()):
+        scene = Scene.model_validate(t.scene)
+        steps, _, _ = plan_clauses(scene, parse_goal(t.goal, scene))
+        assert len(steps) == t.horizon == len(t.expectations), t.id
+        for s in steps:
+            scene = apply(scene, s)
+        assert all(holds(c, scene) for c in t.success), t.id
+
+
+def test_bad_task_files_get_clear_errors(tmp_path):
+    p = tmp_path / "t.jsonl"
+    p.write_text('{"id": "a", "goal": "x"}\n')
+    with pytest.raises(InputFileError, match="exactly one of scene"):
+        load_tasks(p)
+    p.write_text('{"id": "a", "goal": "x", "scene_seed": 1}\n{"id": "a", "goal": "y", "scene_seed": 2}\n')
+    with pytest.raises(InputFileError, match="appears twice"):
+        load_tasks(p)
+    p.write_text("{nope\n")
+    with pytest.raises(InputFileError, match="not valid JSON"):
+        load_tasks(p)
+    with pytest.raises(InputFileError, match="not found"):
+        load_tasks(tmp_path / "missing.jsonl")
+    assert Task(id="x", goal="g", image="a.png").image == "a.png"

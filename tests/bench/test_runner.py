@@ -24,7 +24,7 @@ def test_run_resume_and_compare(tmp_path):
     for r in rows:
         assert (out / "runs" / r["id"] / "video.mp4").exists()
         for k in ("task_success", "subaction_completion", "permanence", "identity_kept", "no_sudden_switch",
-                  "generator_calls", "wall_s"):
+                  "generator_calls", "wall_s", "temporal_flicker_score", "consistency_subject"):
             assert k in r
     # resume: drop one result (as if killed before it finished) and a half-written line
     keep = (out / "results.jsonl").read_text().splitlines()[:2]

@@ -45,6 +45,10 @@ def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
     out.update(identity_drift.compute(ep))
     out.update(sudden_switches.compute(ep))
     out.update(cost.compute(ep))
+    if len(ep.video) >= 3:  # the weight-free VBench-style dimensions, on the episode video
+        from spiral.bench.metrics.video import compute_all
+
+        out.update(compute_all(ep.video))
     return out
 
 

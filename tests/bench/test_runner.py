@@ -1,6 +1,9 @@
 import json
 
+import pytest
+
 from spiral.bench.runner import compare, run_suite, summarize
+from spiral.errors import InputFileError
 from spiral.bench.tasks import builtin_suite
 
 
@@ -32,15 +35,19 @@ def test_run_resume_and_compare(tmp_path):
     s2 = run_suite(tasks, out, "closed-loop", base, workers=1)
     assert s2["tasks"] == 3 and len((out / "results.jsonl").read_text().splitlines()) == 3
     # a different configuration in the same directory is refused
-    import pytest
-
-    from spiral.errors import InputFileError
-
     with pytest.raises(InputFileError, match="another benchmark configuration"):
         run_suite(tasks, out, "open-loop", base, workers=1)
     s3 = run_suite(tasks, tmp_path / "faulty", "plan-only", {"generator": {"name": "sim-faulty", "fault_rate": 1.0}},
                    workers=1)
     assert s3["overall"]["task_success"]["mean"] < 1.0
+    # best-of-n: open-loop episodes at the closed loop's generator calls, best kept
+    bon = run_suite(tasks, tmp_path / "bon", "best-of-n", base, workers=1, match=out)
+    assert bon["tasks"] == 3
+    rows_b = [json.loads(x) for x in (tmp_path / "bon" / "results.jsonl").read_text().splitlines()]
+    closed = {r["id"]: r["generator_calls"] for r in rows}
+    assert all(r["tries"] >= 1 and r["generator_calls"] <= max(closed[r["id"]], r["horizon"]) for r in rows_b)
+    with pytest.raises(InputFileError, match="--match"):
+        run_suite(tasks, tmp_path / "bon2", "best-of-n", base, workers=1)
     table = compare([out, tmp_path / "faulty"])
     assert table[0]["task_success"]["mean"] > table[1]["task_success"]["mean"]
 

@@ -29,7 +29,7 @@ from spiral.bench.tasks import Task, load_tasks
 from spiral.core.rundir import atomic_write_json
 from spiral.errors import InputFileError, SpiralError
 
-MODES = ("closed-loop", "plan-only", "open-loop")
+MODES = ("closed-loop", "plan-only", "open-loop", "best-of-n")
 
 
 def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
@@ -52,8 +52,12 @@ def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
     return out
 
 
-def run_task(task_json: str, mode: str, base: dict[str, Any], root: str) -> dict[str, Any]:
-    """One task in one process (picklable arguments only)."""
+def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget: int | None = None) -> dict[str, Any]:
+    """One task in one process (picklable arguments only).
+
+    ``best-of-n``: open-loop episodes with new seeds until ``budget`` generator calls are
+    spent (at least one episode), keeping the one the critic judges best (most goal
+    conditions met in its final frame); the calls of every episode count."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from spiral.api import run
     from spiral.config import build_config, merge
@@ -73,15 +77,34 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str) -> dict
         scene["seed"] = task.scene_seed
     else:
         scene["image"] = task.image
-    data = merge(base, {"goal": task.goal, "mode": mode, "seed": task.seed, "scene": scene})
-    data = {k: v for k, v in data.items() if k != "output"}
-    data["output"] = {"report": True}
     row: dict[str, Any] = {"id": task.id, "category": task.category, "horizon": task.horizon, "mode": mode}
+
+    def config(run_mode: str, seed: int):
+        data = merge(base, {"goal": task.goal, "mode": run_mode, "seed": seed, "scene": scene})
+        data = {k: v for k, v in data.items() if k != "output"}
+        data["output"] = {"report": True}
+        return build_config(overrides=data)
+
     try:
-        cfg = build_config(overrides=data)
-        res, rd = run(cfg, run_dir)
-        row.update(status=res.status, reason=res.reason)
+        if mode != "best-of-n":
+            res, rd = run(config(mode, task.seed), run_dir)
+            row.update(status=res.status, reason=res.reason)
+            row.update(evaluate_run(rd.path, task))
+            return row
+        calls, best, k = 0, None, 0
+        while True:
+            res, rd = run(config("open-loop", task.seed * 1000 + k), run_dir / f"try-{k}")
+            calls += res.generator_calls
+            met = (res.goal or {}).get("conditions_met", 0)
+            if best is None or met > best[0]:
+                best = (met, rd, res)
+            k += 1
+            if budget is None or calls + res.generator_calls > budget:
+                break
+        _, rd, res = best
+        row.update(status=res.status, reason=f"best of {k} open-loop episodes", tries=k)
         row.update(evaluate_run(rd.path, task))
+        row["generator_calls"] = float(calls)
     except SpiralError as exc:
         row.update(status="error", reason=exc.message, task_success=0.0)
     return row
@@ -121,15 +144,30 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop",
               base: dict[str, Any] | None = None, workers: int = 2, limit: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[int, int], None] | None = None, match: str | Path | None = None) -> dict[str, Any]:
+    """Run a suite. ``best-of-n`` needs ``match``: a closed-loop results directory whose
+    per-task generator calls set each task's budget (compute-matched baseline)."""
     if mode not in MODES:
         raise InputFileError(f"unknown mode {mode!r}", f"choose one of {', '.join(MODES)}")
     tasks = load_tasks(tasks_path)[:limit]
+    budgets: dict[str, int] = {}
+    if mode == "best-of-n":
+        mp = Path(match or "") / "results.jsonl"
+        if match is None or not mp.exists():
+            raise InputFileError("best-of-n needs the closed-loop results it is matched to",
+                                 "pass --match DIR (a `spiral bench run --mode closed-loop` results directory)")
+        for ln in mp.read_text().splitlines():
+            try:
+                r = json.loads(ln)
+                budgets[r["id"]] = int(r.get("generator_calls", 0))
+            except (json.JSONDecodeError, KeyError, ValueError):
+                continue
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     base = dict(base or {})
     suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
-    ident = {"mode": mode, "base": base, "suite_sha256": suite_sha, "limit": limit}
+    ident = {"mode": mode, "base": base, "suite_sha256": suite_sha, "limit": limit,
+             "match": str(match) if match else None}
     cfg_path = root / "config.json"
     if cfg_path.exists():
         old = json.loads(cfg_path.read_text())
@@ -163,10 +201,11 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
 
         if workers <= 1:
             for t in todo:
-                record(run_task(t.model_dump_json(), mode, base, str(root)))
+                record(run_task(t.model_dump_json(), mode, base, str(root), budgets.get(t.id)))
         else:
             with ProcessPoolExecutor(max_workers=workers) as ex:
-                futs = [ex.submit(run_task, t.model_dump_json(), mode, base, str(root)) for t in todo]
+                futs = [ex.submit(run_task, t.model_dump_json(), mode, base, str(root), budgets.get(t.id))
+                        for t in todo]
                 for f in as_completed(futs):
                     record(f.result())
     rows = [done[t.id] for t in tasks if t.id in done]

@@ -141,7 +141,10 @@ def print_report(r: dict[str, Any]) -> None:
 def run_cmd(
     tasks: Optional[Path] = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
                                          "default: the built-in ActWM-Bench-Lite)."),
-    mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only or open-loop."),
+    mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only, open-loop or best-of-n "
+                             "(open loop at the closed loop's generator calls; needs --match)."),
+    match: Optional[Path] = typer.Option(None, "--match", help="best-of-n: the closed-loop results directory "
+                                         "whose generator calls it is matched to."),
     generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend."),
     planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend."),
     critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend."),
@@ -171,7 +174,7 @@ def run_cmd(
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)
             summary = run_suite(path, out_dir, mode, base, workers=workers, limit=limit,
-                                progress=lambda d, n: p.update(task, completed=d, total=n))
+                                progress=lambda d, n: p.update(task, completed=d, total=n), match=match)
     except SpiralError as exc:
         _fail(exc)
         return

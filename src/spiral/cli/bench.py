@@ -213,3 +213,18 @@ def compare_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories
     out_console.print(t)
     if out:
         out.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+@app.command("report")
+def report_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories of `spiral bench run`."),
+               out: Path = typer.Option(Path("bench-report.html"), "--out", "-o", help="HTML page to write.")) -> None:
+    """An HTML page: comparison table with 95% CIs, success vs horizon and vs compute,
+    failure-type histograms, and the worst and best episodes with their videos."""
+    from spiral.bench.report import write_report
+
+    try:
+        p = write_report(dirs, out)
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    out_console.print(f"wrote {p}")

@@ -1,0 +1,56 @@
+"""The bench report renders in a real headless browser."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from spiral.bench.report import write_report
+from spiral.bench.runner import run_suite
+from spiral.bench.tasks import builtin_suite
+from spiral.errors import InputFileError
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    lines = builtin_suite().read_text().splitlines()
+    tasks = root / "tasks.jsonl"
+    tasks.write_text("\n".join([lines[0], lines[40], lines[70]]) + "\n")
+    a = run_suite(tasks, root / "closed", "closed-loop", {"generator": {"name": "sim-faulty", "fault_rate": 0.4}},
+                  workers=1)
+    b = run_suite(tasks, root / "plan", "plan-only", {"generator": {"name": "sim-faulty", "fault_rate": 0.4}},
+                  workers=1)
+    assert a["tasks"] == b["tasks"] == 3
+    return root
+
+
+def test_report_page_has_table_plots_and_gallery(results):
+    out = write_report([results / "closed", results / "plan"], results / "report.html")
+    page = out.read_text()
+    for needle in ("Comparison", "task_success", "plot-horizon", "plot-compute", "plot-failures", "<video",
+                   "data:image/png;base64,"):
+        assert needle in page
+    with pytest.raises(InputFileError, match="not a benchmark results directory"):
+        write_report([results / "nope"], results / "x.html")
+
+
+def test_report_renders_in_headless_chromium(results):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs it)")
+    out = write_report([results / "closed", results / "plan"], results / "report.html")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={results / 'chrome'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "plot-horizon" in dom and "<video" in dom and "0." in dom
+    shot = results / "shot.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()],
+                   capture_output=True, timeout=120)
+    from PIL import Image
+    import numpy as np
+
+    img = np.asarray(Image.open(shot).convert("L"))
+    assert img.shape[0] > 100 and img.std() > 10, "the page rendered as a blank image"

@@ -56,3 +56,18 @@ def test_summary_confidence_intervals():
     rows = [{"category": "a", "horizon": 1, "x": v} for v in (0.0, 1.0, 1.0, 1.0)]
     s = summarize(rows)
     assert s["overall"]["x"]["mean"] == 0.75 and s["overall"]["x"]["ci95"] > 0
+
+
+def test_cli_bench_tasks_shortcut_run_and_compare(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    tasks = _small_suite(tmp_path, n=2)
+    r = CliRunner().invoke(app, ["bench", "--tasks", str(tasks), "--out", str(tmp_path / "a"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "a" / "summary.json").exists()
+    r = CliRunner().invoke(app, ["bench", "compare", str(tmp_path / "a"), "--out", str(tmp_path / "c.json")])
+    assert r.exit_code == 0 and (tmp_path / "c.json").exists()
+    r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tmp_path / "missing.jsonl")])
+    assert r.exit_code == 2 and "task file not found" in r.output

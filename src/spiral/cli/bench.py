@@ -21,7 +21,9 @@ from rich.table import Table
 
 from spiral.errors import SpiralError
 
-app = typer.Typer(help="Benchmarks: measure a component before trusting it.", no_args_is_help=True)
+app = typer.Typer(help="Benchmarks: run task suites (run, compare, report) and measure critics (critic). "
+                       "`spiral bench --tasks FILE [--mode M] [--out DIR]` is short for `spiral bench run`.",
+                  invoke_without_command=True)
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 
@@ -228,3 +230,19 @@ def report_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories 
         _fail(exc)
         return
     out_console.print(f"wrote {p}")
+
+
+@app.callback()
+def bench_main(ctx: typer.Context,
+               tasks: Optional[Path] = typer.Option(None, "--tasks", "-t", help="Run this task file (as `run`)."),
+               mode: str = typer.Option("closed-loop", "--mode", "-m", help="Mode for --tasks."),
+               out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results directory for --tasks."),
+               workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes for --tasks.")) -> None:
+    """Benchmarks."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if tasks is None:
+        out_console.print(ctx.get_help())
+        raise typer.Exit(0)
+    ctx.invoke(run_cmd, tasks=tasks, mode=mode, generator=None, planner=None, critic=None, config=None, set_=[],
+               out=out, workers=workers, limit=None, match=None)

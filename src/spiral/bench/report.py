@@ -39,6 +39,18 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _success_plot(plt, fig, ax, xlabel: str) -> str:
+    """Finish a task-success plot and return it as a PNG data URI."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("task success")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    png = _png(fig)
+    plt.close(fig)
+    return png
+
+
 def _failure_counts(d: Path, rows: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in rows:
@@ -87,13 +99,7 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
         ys = [b.get("task_success", {}).get("mean", 0) for _, b in hs]
         es = [b.get("task_success", {}).get("ci95", 0) for _, b in hs]
         ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=lab)
-    ax.set_xlabel("horizon (sub-actions)")
-    ax.set_ylabel("task success")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    horizon_png = _png(fig)
-    plt.close(fig)
+    horizon_png = _success_plot(plt, fig, ax, "horizon (sub-actions)")
     # success vs compute
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for (p, s, _), lab in zip(data, labels):
@@ -101,13 +107,7 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
         if c and t:
             ax.errorbar([c["mean"]], [t["mean"]], xerr=[c["ci95"]], yerr=[t["ci95"]], marker="o", capsize=3,
                         label=lab)
-    ax.set_xlabel("generator calls per task")
-    ax.set_ylabel("task success")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    compute_png = _png(fig)
-    plt.close(fig)
+    compute_png = _success_plot(plt, fig, ax, "generator calls per task")
     # failure types
     fig, ax = plt.subplots(figsize=(6, 3.5))
     types = ["missing_action", "incomplete_action", "physical_violation", "sudden_switch", "identity_drift",

@@ -12,13 +12,16 @@ Replies are consumed in order from ``server.queue``; when it is empty, ``server.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-SECRET = "sk-test-DO-NOT-LEAK-5f3a9c0e1b7d4e22"
+#: a throwaway API key made fresh for every test session (no key-like literal in the repo);
+#: the tests check that it never reaches a run directory, a log, an error or the cache
+SECRET = "sk-test-" + secrets.token_hex(16)
 
 
 class ScriptedServer:

@@ -264,10 +264,10 @@ def test_from_settings_reads_the_key_from_the_environment(server, monkeypatch, t
     from spiral.config import AgentsConfig
 
     server.push(content({"color": "red", "count": 1}), content({"color": "red", "count": 2}))
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-fallback")
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-fallback-test-value")
     settings = AgentsConfig(base_url=server.url, model="m", cache=False, backoff_s=0.01)
     ask(ChatClient.from_settings(settings))
-    assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-openai-fallback"
+    assert server.requests[-1]["headers"]["authorization"] == "Bearer openai-fallback-test-value"
     monkeypatch.setenv("SPIRAL_API_KEY", "sk-spiral-wins")
     ask(ChatClient.from_settings(settings))
     assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-spiral-wins"

@@ -23,11 +23,12 @@ def test_run_resume_and_compare(tmp_path):
     s = run_suite(tasks, out, "closed-loop", base, workers=1)
     assert s["tasks"] == 3 and s["overall"]["task_success"]["mean"] == 1.0
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert all(0.0 < r["loop_overhead_share"] < 1.0 for r in rows)
     assert {r["id"] for r in rows} == {json.loads(x)["id"] for x in tasks.read_text().splitlines()}
     for r in rows:
         assert (out / "runs" / r["id"] / "video.mp4").exists()
         for k in ("task_success", "subaction_completion", "permanence", "identity_kept", "no_sudden_switch",
-                  "generator_calls", "wall_s", "temporal_flicker_score", "consistency_subject"):
+                  "generator_calls", "wall_s", "temporal_flicker_score", "consistency_subject", "loop_overhead_share"):
             assert k in r
     # resume: drop one result (as if killed before it finished) and a half-written line
     keep = (out / "results.jsonl").read_text().splitlines()[:2]

@@ -22,7 +22,7 @@ from spiral.errors import InputFileError
 
 TABLE_METRICS = ("task_success", "subaction_completion", "first_failure_frac", "permanence", "identity_kept",
                  "no_sudden_switch", "temporal_flicker_score", "consistency_subject", "generator_calls", "nfe",
-                 "retries", "replans", "wall_s")
+                 "retries", "replans", "wall_s", "loop_overhead_share")
 
 
 def _load(d: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

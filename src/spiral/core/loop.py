@@ -98,6 +98,7 @@ class Loop:
         self.plan: Plan | None = None
         self.step = 0
         self.segments: list[dict[str, Any]] = []
+        self._mem_segments: list[np.ndarray] = []  # accepted clips when there is no run directory
         self.calls = self.nfe = self.retries = self.replans = 0
         self.first_frame: np.ndarray | None = None
         self.last_frame: np.ndarray | None = None
@@ -326,7 +327,7 @@ class Loop:
             path, sha = self.run_dir.write_segment(idx, clip.frames, meta)
         else:
             path, sha = "", hashlib.sha256(clip.frames.tobytes()).hexdigest()
-            self._mem_segments = getattr(self, "_mem_segments", []) + [clip.frames]
+            self._mem_segments.append(clip.frames)
         if sub is not None:
             self.memory.add_segment(idx, sub, path, sha, clip.frames[-1])
         self.segments.append({"index": idx, "step": self.step, "path": path, "sha256": sha,
@@ -424,7 +425,7 @@ class Loop:
         if self.run_dir is not None:
             clips = [self.run_dir.read_segment(s["index"]) for s in self.segments]
         else:
-            clips = getattr(self, "_mem_segments", [])
+            clips = self._mem_segments
         for k, c in enumerate(clips):
             parts.append(c if k == 0 else c[1:])
         if not parts:

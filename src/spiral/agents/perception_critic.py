@@ -42,12 +42,6 @@ def feedback_templates() -> dict[str, str]:
     return yaml.safe_load(text)
 
 
-def chroma(rgb: tuple[float, float, float] | np.ndarray) -> np.ndarray:
-    """Colour with brightness divided out: shading and lighting keep it, drift changes it."""
-    v = np.asarray(rgb, np.float64)
-    return v / max(float(v.max()), 1.0)
-
-
 def _name(oid: str) -> str:
     return oid.replace("_", " ")
 
@@ -84,7 +78,6 @@ class PerceptionCritic:
             b = p.blobs[o.color]
             out.append({"id": o.id, "kind": o.kind, "color": o.color, "x": round(o.x, 4), "y": round(o.y, 4),
                         "mean_rgb": [round(c, 2) for c in b.mean_rgb], "area": b.area,
-                        "chroma": [round(float(c), 4) for c in chroma(b.mean_rgb)],
                         "hue": round(blob_hue(frame, p, o.color), 2),
                         "on": o.on, "in": o.in_})
         return out

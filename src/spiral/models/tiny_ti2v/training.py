@@ -51,9 +51,6 @@ class TrainConfig:
 def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[str, Any]:
     """Every sub-action of a split as arrays (start frame, privileged targets) plus texts."""
     from spiral.data.actwm_lite import iter_episodes
-    from spiral.worlds.tabletop.targets import SCALE_CLASSES
-
-    del SCALE_CLASSES
     frames, masks, fills, ta, tb, scale, lift, hasb, texts, goals, meta = [], [], [], [], [], [], [], [], [], [], []
     for n, ep in enumerate(iter_episodes(root, split)):
         if max_episodes is not None and n >= max_episodes:

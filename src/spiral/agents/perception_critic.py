@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
-from spiral.worlds.tabletop.perception import Blob, Percept, dup_area, foreground_near, perceive
+from spiral.worlds.tabletop.perception import Blob, Percept, dup_area, foreground_near, perceive, perceive_clip
 from spiral.worlds.tabletop.predicates import describe, holds
 
 PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",
@@ -62,6 +62,23 @@ class PerceptionCritic:
 
     def __init__(self, config: "PerceptionCritic.Config | None" = None):
         self.cfg = config or self.Config()
+        # the last clips' end frames, already read: a precheck or goal check of the same frame
+        # (the next step starts where the accepted clip ended) does not perceive it again
+        self._scenes: dict[tuple[bytes, tuple], Any] = {}
+
+    @staticmethod
+    def _key(frame: np.ndarray, known: dict[str, str] | None) -> tuple[bytes, tuple]:
+        import hashlib
+
+        f = np.ascontiguousarray(frame)
+        digest = hashlib.blake2b(f.tobytes(), digest_size=16)
+        digest.update(str(f.shape).encode())
+        return digest.digest(), tuple(sorted((known or {}).items()))
+
+    def _remember(self, frame: np.ndarray, known: dict[str, str] | None, scene: Any) -> None:
+        if len(self._scenes) >= 8:
+            self._scenes.pop(next(iter(self._scenes)))
+        self._scenes[self._key(frame, known)] = scene
 
     @classmethod
     def from_config(cls, cfg: "PerceptionCritic.Config", **_: Any) -> "PerceptionCritic":
@@ -83,8 +100,13 @@ class PerceptionCritic:
         return out
 
     def perceive_scene(self, frame: np.ndarray, memory: Any = None):
-        known = memory.known_kinds() if memory is not None else None
-        return perceive(frame, known=known or None).scene
+        known = (memory.known_kinds() if memory is not None else None) or None
+        key = self._key(frame, known)
+        if key in self._scenes:
+            return self._scenes[key]
+        scene = perceive(frame, known=known).scene
+        self._remember(frame, known, scene)
+        return scene
 
     def precheck(self, frame: np.ndarray, sub_action: SubAction, memory: Any = None) -> list[Condition]:
         """Pre-conditions of ``sub_action`` that do not hold in the perceived ``frame``."""
@@ -113,7 +135,8 @@ class PerceptionCritic:
         known = {o["color"]: o["kind"] for o in registry}
         by_color = {o["color"]: o for o in registry}
         ref_hue = {c: o.get("hue") for c, o in by_color.items()}
-        percepts: list[Percept] = [perceive(f, known=known) for f in frames]
+        percepts: list[Percept] = perceive_clip(frames, known=known)
+        self._remember(frames[-1], known or None, percepts[-1].scene)
         tmpl = feedback_templates()
         found: list[tuple[str, Failure, str]] = []  # (priority key, failure, feedback)
 
@@ -154,6 +177,9 @@ class PerceptionCritic:
         drifted: dict[str, int] = {}
         missing: dict[str, list[int]] = {}
         explained: list[set[int]] = [set() for _ in range(T)]  # blobs that are a drifted object
+        checks = [(t, c, b) for c in known if c != "white" and ref_hue[c] is not None and track[c][0] is not None
+                  for t, b in enumerate(track[c]) if b is not None and b.area >= 0.6 * track[c][0].area]
+        hues = dict(zip(((t, c) for t, c, _ in checks), blob_hues(frames, percepts, checks)))
         for c in known:
             last, t_last = None, 0
             a0 = track[c][0].area if track[c][0] is not None else None
@@ -163,7 +189,7 @@ class PerceptionCritic:
                 if b is not None and not weak:
                     last, t_last = b, t
                     if c != "white" and ref_hue[c] is not None and a0 is not None and b.area >= 0.6 * a0:
-                        d = abs(blob_hue(frames[t], percepts[t], c, b) - ref_hue[c])
+                        d = abs(hues[t, c] - ref_hue[c])
                         if min(d, 360 - d) > cfg.hue_drift_deg:
                             drifted.setdefault(c, t)
                     continue
@@ -342,15 +368,55 @@ def blob_hue(frame: np.ndarray, p: Percept, color: str, blob: Blob | None = None
     from spiral.worlds.tabletop.perception import _COLOR_NAMES, _hsv
 
     b = blob or p.blobs[color]
-    region = frame[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
     lab = p.labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)
-    h, _, _ = _hsv(region)
+    if p.hue is not None:
+        h = p.hue[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
+    else:
+        h, _, _ = _hsv(frame[b.y0:b.y1 + 1, b.x0:b.x1 + 1])
     hs = h[lab]
     if hs.size == 0:
         return 0.0
     ref = hs[0]  # unwrap around the reference so red (0/360) is not split
-    hs = (hs - ref + 180.0) % 360.0 - 180.0 + ref
-    return float(np.median(hs) % 360.0)
+    hs = np.sort((hs - ref + 180.0) % 360.0 - 180.0 + ref)
+    n = hs.size  # the median as np.median computes it, without its overhead on tiny arrays
+    med = hs[n // 2] if n % 2 else (hs[n // 2 - 1] + hs[n // 2]) / hs.dtype.type(2)
+    return float(med % 360.0)
+
+
+def blob_hues(frames: np.ndarray, percepts: list[Percept], items: list[tuple[int, str, Blob]]) -> list[float]:
+    """:func:`blob_hue` of many ``(frame index, colour, component)`` at once (same values)."""
+    from spiral.worlds.tabletop.perception import _COLOR_NAMES
+
+    if not items:
+        return []
+    parts = []
+    for t, c, b in items:
+        p = percepts[t]
+        if p.hue is None:
+            parts.append(None)
+            continue
+        sl = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+        parts.append(p.hue[sl][p.labels[sl] == _COLOR_NAMES.index(c)])
+    if any(x is None for x in parts):
+        return [blob_hue(frames[t], percepts[t], c, b) for t, c, b in items]
+    sizes = np.array([x.size for x in parts])
+    out = np.zeros(len(parts))
+    keep = sizes > 0
+    if not keep.any():
+        return out.tolist()
+    vals = np.concatenate([x for x in parts if x.size])
+    seg = np.repeat(np.arange(int(keep.sum())), sizes[keep])
+    starts = np.concatenate([[0], np.cumsum(sizes[keep])[:-1]])
+    ref = vals[starts][seg]  # unwrap each around its first pixel, as blob_hue does
+    vals = (vals - ref + 180.0) % 360.0 - 180.0 + ref
+    order = np.lexsort((vals, seg))
+    vals = vals[order]
+    n = sizes[keep]
+    lo = vals[starts + (n - 1) // 2]
+    hi = vals[starts + n // 2]
+    med = np.where(n % 2 == 1, lo, (lo + hi) / vals.dtype.type(2))
+    out[keep] = med % 360.0
+    return [float(v) for v in out]
 
 
 def by_color_id(registry: list[dict[str, Any]], oid: str) -> str | None:

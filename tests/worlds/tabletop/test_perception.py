@@ -137,3 +137,48 @@ def test_rejects_bad_shapes():
         perceive(np.zeros((64, 64), np.uint8))
     with pytest.raises(ValueError, match="H×W×3"):
         perceive(np.zeros((64, 64, 4), np.uint8))
+
+
+def _blob_key(b):
+    return (b.color, b.area, b.x0, b.y0, b.x1, b.y1, b.cx, b.cy, b.mean_rgb)
+
+
+@pytest.mark.parametrize("degrade", [None, "noise", "smear"])
+def test_perceive_clip_reads_every_frame_as_perceive_does(dataset, degrade):
+    """The batched reader (the critic's hot path) gives exactly the per-frame results:
+    components, noise, unnamed pieces, labels and, for the frames asked, the scene."""
+    from spiral.worlds.tabletop.perception import perceive_clip
+
+    scenes, frames = dataset
+    rng = np.random.default_rng(0)
+    for k in range(0, 48, 4):
+        clip = np.stack(frames[k:k + 4] + frames[k:k + 2])  # frames of different scenes: any order
+        if degrade == "noise":
+            clip = np.stack([colour_noise(f, rng) for f in clip])
+        elif degrade == "smear":
+            clip = np.stack([smear(f) for f in clip])
+        known = _known(scenes[k]) if k % 8 else None
+        batched = perceive_clip(clip, known=known, scenes=(0, 2, -1))
+        assert len(batched) == len(clip)
+        for t, (f, a) in enumerate(zip(clip, batched)):
+            b = perceive(f, known=known)
+            assert {c: [_blob_key(x) for x in v] for c, v in a.all_blobs.items()} == \
+                {c: [_blob_key(x) for x in v] for c, v in b.all_blobs.items()}
+            assert a.small == b.small
+            assert [_blob_key(x) for x in a.unnamed] == [_blob_key(x) for x in b.unnamed]
+            assert [_blob_key(x) for x in a.duplicates] == [_blob_key(x) for x in b.duplicates]
+            assert (a.labels == b.labels).all()
+            if t in (0, 2, len(clip) - 1):
+                assert a.scene == b.scene
+            else:
+                assert a.scene is None
+
+
+def test_perceive_clip_empty_table_and_bad_shape():
+    from spiral.worlds.tabletop.perception import perceive_clip
+
+    clip = np.broadcast_to(np.asarray(TABLE_RGB, np.uint8), (3, 64, 64, 3)).copy()
+    out = perceive_clip(clip)
+    assert [p.all_blobs for p in out] == [{}, {}, {}] and out[0].scene is None
+    with pytest.raises(ValueError, match="T×H×W×3"):
+        perceive_clip(clip[0])

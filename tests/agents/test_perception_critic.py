@@ -1,0 +1,67 @@
+"""perception_critic.py: the batched hue reading and the scene cache of the critic's hot path.
+
+(The verdicts themselves are checked against labelled clips in
+``tests/bench/test_critic_fidelity.py`` and through the loop in ``tests/core``.)"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import spiral.agents.perception_critic as pc
+from spiral.agents.perception_critic import PerceptionCritic, blob_hue, blob_hues
+from spiral.core.memory import EpisodeMemory
+from spiral.core.types import Clip
+from spiral.worlds.tabletop.corrupt import LABELS, corrupt
+from spiral.worlds.tabletop.perception import perceive_clip
+from spiral.worlds.tabletop.render import render_scene
+from spiral.worlds.tabletop.sampling import sample_action
+from spiral.worlds.tabletop.scene import random_scene
+
+
+def _clips():
+    """Clips of every corruption (colour drift included), on a few random scenes."""
+    out = []
+    for seed in range(6):
+        scene = random_scene(seed)
+        action = sample_action(scene, random.Random(seed))
+        for k, name in enumerate(sorted(LABELS)):
+            frames, _, _ = corrupt(name, scene, action, seed=seed * 31 + k)
+            out.append((scene, action, frames))
+    return out
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return _clips()
+
+
+def test_blob_hues_equal_blob_hue_one_by_one(clips):
+    n = 0
+    for _, _, frames in clips[::3]:
+        percepts = perceive_clip(frames)
+        items = [(t, c, b) for t, p in enumerate(percepts) for c, bl in p.all_blobs.items() for b in bl]
+        assert blob_hues(frames, percepts, items) == [blob_hue(frames[t], percepts[t], c, b) for t, c, b in items]
+        n += len(items)
+    assert n > 100
+    assert blob_hues(clips[0][2], perceive_clip(clips[0][2]), []) == []
+
+
+def test_precheck_after_a_critique_reuses_the_end_frame(clips, monkeypatch):
+    scene, action, frames = clips[0]
+    critic = PerceptionCritic()
+    memory = EpisodeMemory(None)
+    memory.register_objects(critic.observe(render_scene(scene)), render_scene(scene))
+    critic.critique(Clip(frames), action, memory)
+    calls = []
+    real = pc.perceive
+    monkeypatch.setattr(pc, "perceive", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cached = critic.perceive_scene(frames[-1], memory)
+    assert calls == []  # read off the critique's last frame
+    fresh = PerceptionCritic().perceive_scene(frames[-1], memory)
+    assert cached == fresh
+    other = frames[-1].copy()
+    other[0, 0] = 255 - other[0, 0]
+    critic.perceive_scene(other, memory)  # another frame is perceived
+    assert calls == [1, 1]  # (the fresh critic's, then this one)

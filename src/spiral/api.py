@@ -94,9 +94,10 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     if not (resume and (Path(out) / "state.json").exists()):
         planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
     rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
+    rd.background = True  # the loop does not wait for the disk (ordered writes, see RunDir)
     fresh = rd.load_state() is None
     if fresh:  # nothing checkpointed yet: start clean (a kill before the plan was saved)
-        for name in (TRACE, MEMORY):
+        for name in (TRACE, MEMORY, MEMORY + "-wal", MEMORY + "-shm"):
             if (rd.path / name).exists():
                 (rd.path / name).unlink()
     trace = Trace(rd.file(TRACE), resume=not fresh)
@@ -109,6 +110,7 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
         result = loop.run(cfg.goal, frame, state, info, resume=not fresh)
         write_outputs(rd, cfg, loop)
     finally:
+        rd.close()  # the background writes land before the trace closes
         trace.close()
         memory.close()
     return result, rd

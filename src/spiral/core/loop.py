@@ -382,8 +382,7 @@ class Loop:
         if self.run_dir is None:
             return
         t0 = time.perf_counter()
-        self.trace.sync()
-        self.run_dir.save_state({**self._state(status), **(extra or {})})
+        self.run_dir.save_state({**self._state(status), **(extra or {})}, before=self.trace.fsync_later())
         self.timing["memory_io_s"] += time.perf_counter() - t0
 
     def _restore(self) -> dict[str, Any] | None:
@@ -433,6 +432,10 @@ class Loop:
         return np.concatenate(parts, axis=0)
 
     def _finish(self, status: str, reason: str) -> EpisodeResult:
+        if self.run_dir is not None:  # wait for the background writes (they count as I/O)
+            t0 = time.perf_counter()
+            self.run_dir.flush()
+            self.timing["memory_io_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         goal = None
         if hasattr(self.critic, "evaluate") and self.plan is not None:
@@ -450,6 +453,8 @@ class Loop:
         self.trace.emit("episode_end", **counts, timing={**result.timing, "wall_s": result.wall_s},
                         **({"cost": result.cost} if result.cost else {}))
         self._checkpoint(status, {"reason": reason, "result": result.to_dict()})
+        if self.run_dir is not None:
+            self.run_dir.close()
         return result
 
 

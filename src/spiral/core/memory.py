@@ -54,6 +54,12 @@ class EpisodeMemory:
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if path else ":memory:"
         self.db = sqlite3.connect(self.path)
+        if self.path != ":memory:":
+            # WAL: a commit appends to the log instead of rewriting pages and syncing twice;
+            # NORMAL: consistent after a crash, synced at checkpoints (a resume re-derives
+            # anything after the run's last checkpoint anyway, see ``truncate``)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self.db.commit()
         self._objects: list[dict[str, Any]] | None = None

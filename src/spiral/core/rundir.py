@@ -12,7 +12,10 @@ runs/<name>/
   report.html      plan, attempts, verdicts, timings
 ```
 Every file is written to a temporary name and renamed into place, so a reader (or a
-resumed run) only ever sees complete files.
+resumed run) only ever sees complete files. With ``background`` (what a run uses), the
+writes go through one background thread in order: the loop does not wait for the disk,
+and ``state.json`` is written only after the segment files it lists, so a killed run
+resumes from the last accepted segment that reached the disk.
 """
 
 from __future__ import annotations
@@ -45,8 +48,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + rename: readers never see half a file."""
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` via a temporary file + rename: readers never see half a
+    file. ``fsync`` also makes it survive a power loss (a killed process never loses it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -54,7 +58,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -62,19 +67,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
+def atomic_write_json(path: Path, obj: Any, compact: bool = False) -> None:
+    """JSON, indented for people; ``compact`` for files rewritten often (the C encoder)."""
+    text = json.dumps(obj, separators=(",", ":")) if compact else json.dumps(obj, indent=1, sort_keys=False)
+    atomic_write_bytes(path, (text + "\n").encode())
 
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _write_png(path: Path, img: np.ndarray) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", compress_level=1)
+    atomic_write_bytes(path, buf.getvalue(), fsync=False)
+
+
 class RunDir:
     """A run directory. Use :meth:`prepare` to create or reopen one safely."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, background: bool = False):
         self.path = Path(path)
+        self.background = background  # write through one FIFO thread (see the module doc)
+        self._writer: Any = None
+        self._pending: list[Any] = []
+        self._failed: BaseException | None = None  # after a failed write, later ones are skipped
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -122,6 +143,7 @@ class RunDir:
         return self.path / name
 
     def load_state(self) -> dict[str, Any] | None:
+        self.flush()
         f = self.path / STATE
         if not f.exists():
             return None
@@ -130,8 +152,17 @@ class RunDir:
         except json.JSONDecodeError as exc:  # pragma: no cover - state.json is written atomically
             raise RunDirError(f"{f} is corrupt: {exc}", "start the run again in a new --out") from None
 
-    def save_state(self, state: dict[str, Any]) -> None:
-        atomic_write_json(self.path / STATE, state)
+    def save_state(self, state: dict[str, Any], before: Any = None) -> None:
+        """Checkpoint (serialised now, written after everything submitted before it);
+        ``before`` (a callable) runs first in the same order, e.g. syncing the trace."""
+        data = (json.dumps(state, separators=(",", ":")) + "\n").encode()
+
+        def write() -> None:
+            if before is not None:
+                before()
+            atomic_write_bytes(self.path / STATE, data)
+
+        self._submit(write)
 
     def segment_path(self, index: int) -> Path:
         return self.path / SEGMENTS / f"{index:04d}.npy"
@@ -144,26 +175,68 @@ class RunDir:
         np.save(buf, np.ascontiguousarray(frames, dtype=np.uint8), allow_pickle=False)
         data = buf.getvalue()
         path = self.segment_path(index)
-        atomic_write_bytes(path, data)
         sha = hashlib.sha256(data).hexdigest()
-        atomic_write_json(path.with_suffix(".json"), {**meta, "sha256": sha})
+        side = (json.dumps({**meta, "sha256": sha}, indent=1) + "\n").encode()
+
+        def write() -> None:
+            atomic_write_bytes(path, data)
+            atomic_write_bytes(path.with_suffix(".json"), side)
+
+        self._submit(write)
         return str(path.relative_to(self.path)), sha
 
     def write_filmstrip(self, name: str, frames: np.ndarray, n: int = 6) -> str:
-        """A strip of ``n`` evenly spaced frames (PNG) for the report; returns its relative path."""
-        import io
-
-        from PIL import Image
-
+        """A strip of ``n`` evenly spaced frames (PNG) for the report; returns its relative
+        path at once. The PNG is encoded and written by a background thread, off the loop's
+        path (it is for inspection, not for resuming); :meth:`flush` waits for it."""
         idx = np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int)
         strip = np.concatenate([frames[i] for i in idx], axis=1)
-        buf = io.BytesIO()
-        Image.fromarray(strip).save(buf, format="PNG")
         path = self.path / ATTEMPTS / f"{name}.png"
-        atomic_write_bytes(path, buf.getvalue())
+        self._submit(_write_png, path, strip)
         return str(path.relative_to(self.path))
 
+    def _submit(self, fn: Any, *args: Any) -> None:
+        if not self.background:
+            fn(*args)
+            return
+        self._pending = [f for f in self._pending if not f.done()]
+        if self._failed is not None:  # a failed write (disk full, permissions) surfaces here
+            raise self._failed
+        if self._writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spiral-rundir")
+
+        def job() -> None:
+            if self._failed is not None:
+                return  # never write a checkpoint after a segment that failed to write
+            try:
+                fn(*args)
+            except BaseException as exc:
+                self._failed = exc
+                raise
+
+        self._pending.append(self._writer.submit(job))
+
+    def flush(self) -> None:
+        """Wait for the background writes; re-raises the error of a failed one."""
+        pending, self._pending = self._pending, []
+        for fut in pending:
+            fut.exception()
+        if self._failed is not None:
+            raise self._failed
+
+    def close(self) -> None:
+        """Wait for the background writes and stop the writer thread."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+
     def read_segment(self, index: int) -> np.ndarray:
+        self.flush()
         return np.load(self.segment_path(index), allow_pickle=False)
 
     def segment_files(self) -> list[Path]:

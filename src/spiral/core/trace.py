@@ -94,6 +94,14 @@ class Trace:
             self._f.flush()
             os.fsync(self._f.fileno())
 
+    def fsync_later(self) -> Any:
+        """A callable that syncs what was written so far to disk, safe to run on another
+        thread (events are flushed to the OS as they are emitted); a no-op without a file."""
+        if self._f is None:
+            return lambda: None
+        fd = self._f.fileno()
+        return lambda: os.fsync(fd)
+
     def close(self) -> None:
         if self._f is not None:
             self._f.close()

@@ -1,0 +1,73 @@
+"""Loop overhead with the built-in model (issue 4's bar: <= 10 % of episode wall time).
+
+Usage: python benchmarks/bench_loop_overhead.py [--tasks FILE] [--category long] [--limit N]
+       [--generator tiny-ti2v] [--json OUT]
+
+Runs the tasks closed-loop with one worker (so no other episode competes for the cores),
+then reads every episode's timings from its trace (``episode_end``):
+
+* ``overhead_share`` = (planning + critique + memory/IO) / wall time, summed over episodes
+  (what ``loop_overhead_share`` in ``spiral bench`` reports per task);
+* ``non_generator_share`` = 1 - generation / wall: everything that is not the generator,
+  trace writing and bookkeeping included (the stricter reading);
+* milliseconds per generator call of each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", default=None, help="task file (default: ActWM-Bench-Lite)")
+    ap.add_argument("--category", default=None, help="only tasks of this category (e.g. long)")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--generator", default="tiny-ti2v")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+
+    from spiral.bench.tasks import builtin_suite
+
+    src = Path(args.tasks) if args.tasks else builtin_suite()
+    lines = [ln for ln in src.read_text().splitlines() if ln.strip()]
+    if args.category:
+        lines = [ln for ln in lines if json.loads(ln).get("category") == args.category]
+    if args.limit:
+        lines = lines[: args.limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks = Path(tmp) / "tasks.jsonl"
+        tasks.write_text("\n".join(lines) + "\n")
+        out = Path(tmp) / "results"
+        subprocess.run([sys.executable, "-m", "spiral.cli.main", "bench", "run", "--tasks", str(tasks),
+                        "--out", str(out), "--workers", "1", "--generator", args.generator], check=True)
+        tot: dict[str, float] = {}
+        episodes = 0
+        for tr in sorted(out.glob("runs/*/trace.jsonl")):
+            for line in tr.read_text().splitlines():
+                ev = json.loads(line)
+                if ev["event"] != "episode_end":
+                    continue
+                episodes += 1
+                for k, v in ev["timing"].items():
+                    tot[k] = tot.get(k, 0.0) + float(v)
+                tot["calls"] = tot.get("calls", 0.0) + ev["generator_calls"]
+    wall, calls = tot["wall_s"], max(1.0, tot["calls"])
+    over = tot["plan_s"] + tot["critic_s"] + tot["memory_io_s"]
+    res = {"episodes": episodes, "generator_calls": int(tot["calls"]), "wall_s": round(wall, 3),
+           "overhead_share": round(over / wall, 4), "non_generator_share": round(1 - tot["generate_s"] / wall, 4),
+           "ms_per_call": {k.removesuffix("_s"): round(tot[k] / calls * 1e3, 2)
+                           for k in ("generate_s", "critic_s", "plan_s", "memory_io_s")},
+           "other_ms_per_call": round((wall - tot["generate_s"] - over) / calls * 1e3, 2)}
+    print(json.dumps(res, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -97,6 +97,7 @@ def train_world_model(
     lr: float = typer.Option(2e-3, help="Peak learning rate."),
     seed: int = typer.Option(0, help="Seed."),
     threads: int = typer.Option(2, help="CPU threads."),
+    dice_weight: float = typer.Option(1.0, help="Weight of the soft-Dice mask loss (0 turns it off)."),
     install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
 ) -> None:
     """Train the built-in tiny TI2V world model (CPU, resumable, EMA, CSV log, report)."""
@@ -107,7 +108,8 @@ def train_world_model(
     from spiral.models.tiny_ti2v.training import TrainConfig, train
 
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes,
-                      batch_size=batch_size, lr=lr, seed=seed, threads=threads)
+                      batch_size=batch_size, lr=lr, seed=seed, threads=threads,
+                      dice_weight=dice_weight)
     with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as p:
         task = p.add_task("train", total=max_steps, info="")

@@ -36,6 +36,7 @@ class TrainConfig:
     max_steps: int = 6000
     max_minutes: float = 55.0
     ema: float = 0.998
+    dice_weight: float = 1.0  # soft-Dice term on the masks (whole-object masks, fewer torn rims)
     p_goal_text: float = 0.15
     p_empty_text: float = 0.08
     p_feedback_suffix: float = 0.12
@@ -143,7 +144,16 @@ def soft_target(xy, H: int, W: int, sigma: float = 0.8):
     return p / p.sum(1, keepdim=True)
 
 
-def losses(out: dict, batch: dict) -> dict:
+def soft_dice(logits, target, eps: float = 1.0):
+    """Per-sample soft-Dice loss (1 − Dice) of sigmoid(logits) against a binary target."""
+    import torch
+
+    p = torch.sigmoid(logits.float())
+    inter = (p * target).sum((1, 2))
+    return 1 - (2 * inter + eps) / (p.sum((1, 2)) + target.sum((1, 2)) + eps)
+
+
+def losses(out: dict, batch: dict, dice_weight: float = 0.0) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -165,6 +175,9 @@ def losses(out: dict, batch: dict) -> dict:
     l_scale = F.cross_entropy(out["scale"].float(), batch["scale"])
     l_lift = F.binary_cross_entropy_with_logits(out["lift"].float(), batch["lift"])
     l_hasb = F.binary_cross_entropy_with_logits(out["has_b"].float(), hb)
+    if dice_weight:
+        l_mask = l_mask + dice_weight * soft_dice(out["mask_a"], m[:, 0]).mean()
+        l_mask_b = l_mask_b + dice_weight * (soft_dice(out["mask_b"], m[:, 1]) * hb).sum() / hb.sum().clamp(min=1)
     parts = {"mask": l_mask, "mask_b": l_mask_b, "heat": l_heat, "heat_b": l_heat_b, "fill": l_fill,
              "scale": l_scale, "lift": l_lift, "has_b": l_hasb}
     parts["total"] = (2 * l_mask + l_mask_b + l_heat + 0.5 * l_heat_b + l_fill + 0.3 * l_scale + 0.3 * l_lift
@@ -316,7 +329,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         batch = to_batch(train_data, idx, sample_texts(train_data, idx, rng, cfg, suffixes), tok)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             out_ = model(batch["frames"], batch["ids"])
-        parts = losses(out_, batch)
+        parts = losses(out_, batch, cfg.dice_weight)
         opt.zero_grad(set_to_none=True)
         parts["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

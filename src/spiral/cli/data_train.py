@@ -98,6 +98,7 @@ def train_world_model(
     seed: int = typer.Option(0, help="Seed."),
     threads: int = typer.Option(2, help="CPU threads."),
     dice_weight: float = typer.Option(1.0, help="Weight of the soft-Dice mask loss (0 turns it off)."),
+    fill_object_weight: float = typer.Option(4.0, help="Extra weight of revealed object pixels in the fill loss."),
     install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
 ) -> None:
     """Train the built-in tiny TI2V world model (CPU, resumable, EMA, CSV log, report)."""
@@ -109,7 +110,7 @@ def train_world_model(
 
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
-                      dice_weight=dice_weight)
+                      dice_weight=dice_weight, fill_object_weight=fill_object_weight)
     with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as p:
         task = p.add_task("train", total=max_steps, info="")

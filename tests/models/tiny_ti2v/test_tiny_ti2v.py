@@ -123,3 +123,33 @@ def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
                             seed=1)
     (clip,) = gen.generate([req])
     assert clip.frames.shape == (6, 64, 64, 3) and "logprob" in clip.meta
+
+
+def test_soft_dice_and_the_fill_weight_of_revealed_objects():
+    from spiral.models.tiny_ti2v.training import losses, soft_dice
+    from spiral.worlds.tabletop.scene import TABLE_RGB
+
+    target = torch.zeros(2, 8, 8)
+    target[:, 2:5, 2:5] = 1
+    sure = (target * 2 - 1) * 20  # logits that agree with the target
+    assert soft_dice(sure, target).max() < 1e-3
+    assert soft_dice(-sure, target).min() > 0.9
+    # a batch whose fill target is table everywhere but one revealed cube pixel block
+    B, H = 2, 8
+    fills = torch.tensor(TABLE_RGB, dtype=torch.float32).view(1, 3, 1, 1).repeat(B, 1, H, H) / 255
+    masks = torch.zeros(B, 2, H, H, dtype=torch.uint8)
+    masks[:, 0, 1:6, 1:6] = 1
+    batch = {"frames": fills.clone(), "fills": fills.clone(), "masks": masks,
+             "target_a": torch.full((B, 2), 4.0), "target_b": torch.full((B, 2), 4.0),
+             "scale": torch.ones(B, dtype=torch.long), "lift": torch.zeros(B), "has_b": torch.zeros(B)}
+    batch["fills"][:, :, 2:4, 2:4] = torch.tensor([0.2, 0.3, 0.9]).view(1, 3, 1, 1)  # a blue cube under it
+    out = {"mask_a": sure.new_zeros(B, H, H), "mask_b": sure.new_zeros(B, H, H),
+           "heat_a": torch.zeros(B, H * H), "heat_b": torch.zeros(B, H * H),
+           "fill": fills.clone(),  # predicts table where the cube is: the failure seen on stacks
+           "scale": torch.zeros(B, 3), "lift": torch.zeros(B), "has_b": torch.zeros(B)}
+    plain = losses(out, batch)
+    weighted = losses(out, batch, fill_object_weight=4.0)
+    assert weighted["fill"] > 3 * plain["fill"]
+    out["fill"] = batch["fills"].clone()  # a perfect fill costs nothing either way
+    assert losses(out, batch, fill_object_weight=4.0)["fill"] < 1e-6
+    assert losses(out, batch, dice_weight=1.0)["mask"] > plain["mask"]

@@ -37,6 +37,7 @@ class TrainConfig:
     max_minutes: float = 55.0
     ema: float = 0.998
     dice_weight: float = 1.0  # soft-Dice term on the masks (whole-object masks, fewer torn rims)
+    fill_object_weight: float = 4.0  # extra fill weight where a revealed pixel is an object (a cube under a cube)
     p_goal_text: float = 0.15
     p_empty_text: float = 0.08
     p_feedback_suffix: float = 0.12
@@ -153,7 +154,7 @@ def soft_dice(logits, target, eps: float = 1.0):
     return 1 - (2 * inter + eps) / (p.sum((1, 2)) + target.sum((1, 2)) + eps)
 
 
-def losses(out: dict, batch: dict, dice_weight: float = 0.0) -> dict:
+def losses(out: dict, batch: dict, dice_weight: float = 0.0, fill_object_weight: float = 0.0) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -171,7 +172,16 @@ def losses(out: dict, batch: dict, dice_weight: float = 0.0) -> dict:
     union = (m.sum(1, keepdim=True) > 0).float()
     union = F.max_pool2d(union, 3, 1, 1)
     err = (out["fill"].float() - batch["fills"]).abs()
-    l_fill = (err * (0.05 + union)).mean() * 4
+    w = 0.05 + union
+    if fill_object_weight:
+        # revealed pixels that are an object (the cube under a lifted cube), not table or shadow
+        from spiral.worlds.tabletop.render import SHADOW_RGB
+        from spiral.worlds.tabletop.scene import TABLE_RGB
+
+        far = [(batch["fills"] - torch.tensor(c, dtype=torch.float32).view(1, 3, 1, 1) / 255).abs().sum(1) > 0.12
+               for c in (TABLE_RGB, SHADOW_RGB)]
+        w = w + fill_object_weight * union * (far[0] & far[1]).unsqueeze(1).float()
+    l_fill = (err * w).mean() * 4
     l_scale = F.cross_entropy(out["scale"].float(), batch["scale"])
     l_lift = F.binary_cross_entropy_with_logits(out["lift"].float(), batch["lift"])
     l_hasb = F.binary_cross_entropy_with_logits(out["has_b"].float(), hb)
@@ -329,7 +339,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         batch = to_batch(train_data, idx, sample_texts(train_data, idx, rng, cfg, suffixes), tok)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             out_ = model(batch["frames"], batch["ids"])
-        parts = losses(out_, batch, cfg.dice_weight)
+        parts = losses(out_, batch, cfg.dice_weight, cfg.fill_object_weight)
         opt.zero_grad(set_to_none=True)
         parts["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -98,13 +98,21 @@ def _moving_with(scene: Scene, oid: str) -> set[str]:
 
 
 def spot_is_free(scene: Scene, oid: str, x: float, y: float, gap: float = 0.03) -> bool:
-    kind = scene.get(oid).kind
-    r = footprint(kind)
+    return _free_checker(scene, oid, gap)(x, y)
+
+
+def _free_checker(scene: Scene, oid: str, gap: float = 0.03):
+    """``spot_is_free`` for many spots of one object (the obstacles are gathered once)."""
+    r = footprint(scene.get(oid).kind)
     lo = r + TABLE_MARGIN
-    if not (lo <= x <= 1 - lo and lo + STACK_DY * 2 <= y <= 1 - lo):
-        return False
-    return all(math.hypot(x - ox, y - oy) >= r + orr + gap
-               for ox, oy, orr in _others(scene, _moving_with(scene, oid)))
+    others = [(ox, oy, r + orr + gap) for ox, oy, orr in _others(scene, _moving_with(scene, oid))]
+
+    def free(x: float, y: float) -> bool:
+        if not (lo <= x <= 1 - lo and lo + STACK_DY * 2 <= y <= 1 - lo):
+            return False
+        return all(math.hypot(x - ox, y - oy) >= d for ox, oy, d in others)
+
+    return free
 
 
 def _pick(cands: list[tuple[float, float, float]], variant: int) -> tuple[float, float] | None:
@@ -125,6 +133,7 @@ def find_spot_in_region(scene: Scene, oid: str, region: str | None, variant: int
     ay = o.y if ay is None else ay
     cands = []
     steps = [i / 40 for i in range(41)]
+    free = _free_checker(scene, oid)
     for x in steps:
         for y in steps:
             if region and not in_region(x, y, region):
@@ -135,7 +144,7 @@ def find_spot_in_region(scene: Scene, oid: str, region: str | None, variant: int
                 continue
             if math.hypot(x - o.x, y - o.y) < 0.05:
                 continue
-            if spot_is_free(scene, oid, x, y):
+            if free(x, y):
                 cands.append((math.hypot(x - ax, y - ay), round(x, 4), round(y, 4)))
     return _pick(cands, variant)
 
@@ -161,10 +170,11 @@ def find_spot_next_to(scene: Scene, oid: str, ref: str, variant: int = 0) -> tup
     o, r = scene.get(oid), scene.get(ref)
     dist = footprint(o.kind) + footprint(r.kind) + 0.035
     cands = []
+    free = _free_checker(scene, oid)
     for k in range(24):
         ang = 2 * math.pi * k / 24
         x, y = r.x + dist * math.cos(ang), r.y + dist * math.sin(ang)
-        if spot_is_free(scene, oid, x, y):
+        if free(x, y):
             cands.append((math.hypot(x - o.x, y - o.y), round(x, 4), round(y, 4)))
     return _pick(cands, variant)
 

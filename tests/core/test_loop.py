@@ -90,6 +90,30 @@ def test_stops_gracefully_when_replans_are_spent(cfg_factory):
     assert loop.stitched().shape[0] == cfg.loop.frames_per_segment  # the partial result is kept
 
 
+def test_accept_best_finishes_the_run_with_the_flawed_step_recorded(cfg_factory):
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=2", "loop.max_replans=1",
+                                                     "loop.on_failure=accept_best"])
+    scene = demo4_scene()
+    gen = FaultySimGenerator(fault_rate=0.0, force_fail=[{"segment": 1, "plan_version": v} for v in range(3)])
+    loop = _loop(cfg, gen)
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    bests = [e for e in _events(loop.trace, "decision") if e["action"] == "accept_best"]
+    assert res.status == "completed" and f"{len(bests)} kept as the best" in res.reason
+    assert res.replans == 1 and res.segments == len(loop.plan.steps)
+    best = bests[0]  # (a flawed step can leave the next one failing too: it is kept the same way)
+    assert best["step"] == 1 and "keeping attempt" in best["reason"]
+    verdicts = [e for e in _events(loop.trace, "verdict") if e["step"] == 1 and e["seq"] < best["seq"]]
+    kept = int(best["reason"].split("keeping attempt ")[1].split(",")[0])
+    scores = {e["attempt"]: e["verdict"]["scores"]["action"] for e in verdicts[-2:]}
+    assert scores[kept] == max(scores.values())  # the better of the last two attempts
+    # the accepted segment is that attempt's clip
+    (acc,) = [e for e in _events(loop.trace, "accept") if e["seq"] > best["seq"]][:1]
+    clip = [e for e in _events(loop.trace, "clip") if e["step"] == 1 and e["attempt"] == kept][-1]
+    import hashlib
+
+    assert hashlib.sha256(loop._mem_segments[acc["segment"]].tobytes()).hexdigest()[:16] == clip["frames_sha256"]
+
+
 def test_generator_call_budget(cfg_factory):
     cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_generator_calls=2"])
     scene = demo4_scene()

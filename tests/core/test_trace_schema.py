@@ -80,6 +80,10 @@ def runs(tmp_path_factory) -> dict[str, tuple[object, Path]]:
     # the same paths made certain: segment 0 always fails (subject stays still) in plan v0 and v1
     go("forced_stop", build_config(sets=['generator.faults=["static"]', "loop.max_attempts=2", "loop.max_replans=1",
                                          'generator.force_fail=[{"segment": 0}, {"segment": 0, "plan_version": 1}]']))
+    # the same, best effort: the step's best failing attempt is kept and the run goes on
+    go("accept_best", build_config(sets=['generator.faults=["static"]', "loop.max_attempts=2", "loop.max_replans=1",
+                                         "loop.on_failure=accept_best",
+                                         'generator.force_fail=[{"segment": 0}, {"segment": 0, "plan_version": 1}]']))
     go("plan_only", build_config(overrides={"mode": "plan-only"}))
     go("open_loop", build_config(overrides={"mode": "open-loop"}))
     cfg = build_config(overrides={"generator": {"name": "sim"}})
@@ -98,6 +102,8 @@ def test_runs_ended_as_expected(runs):
     forced = runs["forced_stop"][0]
     assert forced.status == "stopped" and forced.segments == 0 and forced.replans == 1 and forced.retries == 2
     assert runs["plan_only"][0].status == runs["open_loop"][0].status == "completed"
+    best = runs["accept_best"][0]
+    assert best.status == "completed" and best.replans == 1 and "kept as the best" in best.reason
     assert runs["precheck"][0].replans == 1
     assert runs["resumed"][0].status == "completed"
 

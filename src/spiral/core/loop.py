@@ -100,6 +100,7 @@ class Loop:
         self.segments: list[dict[str, Any]] = []
         self._mem_segments: list[np.ndarray] = []  # accepted clips when there is no run directory
         self.calls = self.nfe = self.retries = self.replans = 0
+        self.flawed = 0  # steps kept as their best failing attempt (loop.on_failure = accept_best)
         self.first_frame: np.ndarray | None = None
         self.last_frame: np.ndarray | None = None
         self.last_state: dict[str, Any] | None = None
@@ -127,6 +128,8 @@ class Loop:
                 self._closed_loop()
             status, reason = "completed", "all sub-actions accepted" if self.mode != "open-loop" else \
                 "all open-loop segments generated"
+            if self.flawed:
+                reason += f" ({self.flawed} kept as the best of failing attempts)"
         except _Stop as stop:
             status, reason = "stopped", stop.reason
             log.warning("stopped: %s", reason)
@@ -165,16 +168,35 @@ class Loop:
                 if unmet:
                     text = ", ".join(map(str, unmet))
                     self.trace.emit("precheck", step=self.step, unmet=[str(c) for c in unmet])
-                    self._replan(f"pre-conditions of step {self.step} do not hold: {text}")
-                    continue
+                    if not self._best_effort():
+                        self._replan(f"pre-conditions of step {self.step} do not hold: {text}")
+                        continue
+                    # best effort with no replan left: try the step anyway, the critic judges it
             if not self._attempt_step(sub):
                 self._replan(self._last_feedback)
+
+    def _best_effort(self) -> bool:
+        """No replan left and ``loop.on_failure = accept_best``: keep going with the best."""
+        return self.cfg.loop.on_failure == "accept_best" and self.replans >= self.cfg.loop.max_replans
+
+    def _give_up(self, attempt: int, reason: str, best: tuple | None, sub: SubAction) -> bool:
+        """The step failed: replan, stop, or (best effort) accept its best attempt."""
+        if self._best_effort() and best is not None:
+            _, b_attempt, b_clip, b_req, b_verdict = best
+            self._decide("accept_best", attempt, reason=f"{reason}; keeping attempt {b_attempt}, the best "
+                                                         f"(its failure: {b_verdict.failure_type})")
+            self.flawed += 1
+            self._accept(sub, b_clip, b_req)
+            return True
+        self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt, reason=reason)
+        return False
 
     def _attempt_step(self, sub: SubAction) -> bool:
         cfg = self.cfg.loop
         req = self._request(sub, attempt=0)
         tried: list[str] = []
         prev: tuple[int, str, str] | None = None  # (failure id, failure type, strategy)
+        best: tuple | None = None  # (score, attempt, clip, request, verdict) of the best failing attempt
         self._last_feedback = ""
         for attempt in range(cfg.max_attempts):
             clip = self._generate(req, attempt)
@@ -194,11 +216,12 @@ class Loop:
                 self._accept(sub, clip, req)
                 return True
             self._last_feedback = verdict.feedback
+            score = (verdict.scores.get("action", 0.0), sum(verdict.scores.values()), -len(verdict.failures))
+            if best is None or score > best[0]:
+                best = (score, attempt, clip, req, verdict)
             if verdict.scope == "global":
                 self.memory.log_failure(self.step, attempt, verdict, "replan", self.plan.version)
-                self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt,
-                             reason=f"global drift: {verdict.feedback}")
-                return False
+                return self._give_up(attempt, f"global drift: {verdict.feedback}", best, sub)
             if attempt + 1 < cfg.max_attempts:
                 strategy = self._choose(verdict.failure_type or "missing_action", tried)
                 fid = self.memory.log_failure(self.step, attempt, verdict, strategy, self.plan.version)
@@ -211,8 +234,8 @@ class Loop:
                 req = new
             else:
                 self.memory.log_failure(self.step, attempt, verdict, None, self.plan.version)
-                self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt,
-                             reason=f"{cfg.max_attempts} attempts failed; last: {verdict.feedback}")
+                return self._give_up(attempt, f"{cfg.max_attempts} attempts failed; last: {verdict.feedback}",
+                                     best, sub)
         return False
 
     def _open_loop(self, goal: str) -> None:
@@ -374,7 +397,8 @@ class Loop:
     def _state(self, status: str) -> dict[str, Any]:
         return {"status": status, "mode": self.mode, "plan": self.plan.model_dump(mode="json") if self.plan else None,
                 "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
-                "retries": self.retries, "replans": self.replans, "last_state": self.last_state,
+                "retries": self.retries, "replans": self.replans, "flawed": self.flawed,
+                "last_state": self.last_state,
                 "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
                 "timing": dict(self.timing), "cost": dict(self.cost)}
 
@@ -405,6 +429,7 @@ class Loop:
         self.segments = st["segments"]
         self.calls, self.nfe = st["calls"], st["nfe"]
         self.retries, self.replans = st["retries"], st["replans"]
+        self.flawed = st.get("flawed", 0)
         self.last_state = st.get("last_state")
         self.elapsed_before = st.get("elapsed_s", 0.0)
         self.timing.update(st.get("timing", {}))

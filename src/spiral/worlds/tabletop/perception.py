@@ -388,9 +388,10 @@ def _read_scene(blobs: dict[str, list[Blob]], known: dict[str, str] | None,
             bx, by = main[inn[c]].cx / size, main[inn[c]].cy / size
             x, y = est[c]
             y = main[c].cy / size
-            slot = int(np.argmin([math.hypot(x - bx - dx, y - by - dy) for dx, dy in BOWL_SLOTS]))
-        objects.append(SceneObject(kind=kinds[c], color=c, x=float(np.clip(x, 0, 1)),
-                                   y=float(np.clip(y, 0, 1)), on=f"{on[c]}_cube" if c in on else None,
+            d = [math.hypot(x - bx - dx, y - by - dy) for dx, dy in BOWL_SLOTS]
+            slot = d.index(min(d))  # the first of equals, as argmin
+        objects.append(SceneObject(kind=kinds[c], color=c, x=min(max(float(x), 0.0), 1.0),
+                                   y=min(max(float(y), 0.0), 1.0), on=f"{on[c]}_cube" if c in on else None,
                                    **({"in": f"{inn[c]}_bowl"} if c in inn else {}), slot=slot))
     # what is seen need not be physically tidy (a generator may overfill a bowl): no
     # capacity/slot/tower checks on perceived scenes

@@ -1,0 +1,16 @@
+"""Agents: planners and critics. Their prompts and templates are data files in ``prompts/``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.lru_cache(maxsize=None)
+def prompt_data(name: str) -> dict[str, Any]:
+    """The parsed ``spiral/agents/prompts/<name>.yaml`` (read once per process)."""
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(resources.files("spiral.agents").joinpath(f"prompts/{name}.yaml").read_text())

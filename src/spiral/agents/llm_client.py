@@ -24,7 +24,6 @@ VLM critic rely on:
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import io
 import json
@@ -35,14 +34,12 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import openai
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from spiral.errors import BackendError
@@ -65,10 +62,10 @@ class ImagesNotSupported(AgentError):
     """The endpoint refused a request because it contains images (a text-only model)."""
 
 
-@functools.lru_cache(maxsize=1)
 def client_prompts() -> dict[str, str]:
-    text = resources.files("spiral.agents").joinpath("prompts/llm_client.yaml").read_text()
-    return yaml.safe_load(text)
+    from spiral.agents import prompt_data
+
+    return prompt_data("llm_client")
 
 
 def api_key_from_env() -> str | None:

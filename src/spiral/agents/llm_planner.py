@@ -23,15 +23,12 @@ with an error that says what was wrong.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import logging
 import re
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.agents.llm_client import AgentError, ChatClient, ImagesNotSupported, cost_dict, image_part, text_part
@@ -43,10 +40,10 @@ log = logging.getLogger(__name__)
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
 
 
-@functools.lru_cache(maxsize=1)
 def planner_prompts() -> dict[str, str]:
-    text = resources.files("spiral.agents").joinpath("prompts/llm_planner.yaml").read_text()
-    return yaml.safe_load(text)
+    from spiral.agents import prompt_data
+
+    return prompt_data("llm_planner")
 
 
 class ObjectRef(BaseModel):

@@ -19,13 +19,10 @@ For one clip and its sub-action it checks, from pixels only:
 
 from __future__ import annotations
 
-import functools
 import math
-from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
@@ -36,10 +33,10 @@ PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch"
             "incomplete_action", "physical_violation")
 
 
-@functools.lru_cache(maxsize=1)
 def feedback_templates() -> dict[str, str]:
-    text = resources.files("spiral.agents").joinpath("prompts/critic_feedback.yaml").read_text()
-    return yaml.safe_load(text)
+    from spiral.agents import prompt_data
+
+    return prompt_data("critic_feedback")
 
 
 def _name(oid: str) -> str:

@@ -22,13 +22,10 @@ frame (``evaluate_goal``).
 
 from __future__ import annotations
 
-import functools
 import logging
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.agents.llm_client import AgentError, ChatClient, ImagesNotSupported, cost_dict, image_part, text_part
@@ -38,10 +35,10 @@ from spiral.core.types import FAILURE_TYPES, Clip, Condition, Failure, FailureTy
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
 def critic_prompts() -> dict[str, str]:
-    text = resources.files("spiral.agents").joinpath("prompts/vlm_critic.yaml").read_text()
-    return yaml.safe_load(text)
+    from spiral.agents import prompt_data
+
+    return prompt_data("vlm_critic")
 
 
 class Scores(BaseModel):

@@ -18,16 +18,13 @@ reproduces exactly what an uninterrupted run would have produced.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 
 from spiral.config import RunConfig
 from spiral.core.memory import EpisodeMemory, ExperienceStore
@@ -39,10 +36,10 @@ from spiral.errors import RunDirError, SpiralError
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
 def refine_rules() -> dict[str, Any]:
-    text = resources.files("spiral.agents").joinpath("prompts/refine.yaml").read_text()
-    return yaml.safe_load(text)
+    from spiral.agents import prompt_data
+
+    return prompt_data("refine")
 
 
 def derive_seed(base: int, *parts: Any) -> int:

@@ -94,7 +94,6 @@ class RunDir:
         self.path = Path(path)
         self.background = background  # write through one FIFO thread (see the module doc)
         self._writer: Any = None
-        self._pending: list[Any] = []
         self._failed: BaseException | None = None  # after a failed write, later ones are skipped
 
     # -- opening ------------------------------------------------------------------------
@@ -199,7 +198,6 @@ class RunDir:
         if not self.background:
             fn(*args)
             return
-        self._pending = [f for f in self._pending if not f.done()]
         if self._failed is not None:  # a failed write (disk full, permissions) surfaces here
             raise self._failed
         if self._writer is None:
@@ -216,13 +214,12 @@ class RunDir:
                 self._failed = exc
                 raise
 
-        self._pending.append(self._writer.submit(job))
+        self._writer.submit(job)
 
     def flush(self) -> None:
         """Wait for the background writes; re-raises the error of a failed one."""
-        pending, self._pending = self._pending, []
-        for fut in pending:
-            fut.exception()
+        if self._writer is not None:  # one FIFO worker: a no-op queued now runs after them all
+            self._writer.submit(lambda: None).result()
         if self._failed is not None:
             raise self._failed
 

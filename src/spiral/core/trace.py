@@ -89,11 +89,6 @@ class Trace:
                 log.exception("trace listener failed")
         return rec
 
-    def sync(self) -> None:
-        if self._f is not None:
-            self._f.flush()
-            os.fsync(self._f.fileno())
-
     def fsync_later(self) -> Any:
         """A callable that syncs what was written so far to disk, safe to run on another
         thread (events are flushed to the OS as they are emitted); a no-op without a file."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import spiral.agents.perception_critic as pc
@@ -37,15 +38,29 @@ def clips():
     return _clips()
 
 
-def test_blob_hues_equal_blob_hue_one_by_one(clips):
+def _median_hue(frame, p, color, b):
+    """The plain definition: median of the colour's hues in the box, unwrapped around the first."""
+    from spiral.worlds.tabletop.perception import _COLOR_NAMES, _hsv
+
+    region = frame[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
+    hs = _hsv(region)[0][p.labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)]
+    if hs.size == 0:
+        return 0.0
+    hs = (hs - hs[0] + 180.0) % 360.0 - 180.0 + hs[0]
+    return float(np.median(hs) % 360.0)
+
+
+def test_blob_hues_are_the_median_hue_of_each_component(clips):
     n = 0
     for _, _, frames in clips[::3]:
         percepts = perceive_clip(frames)
         items = [(t, c, b) for t, p in enumerate(percepts) for c, bl in p.all_blobs.items() for b in bl]
-        assert blob_hues(frames, percepts, items) == [blob_hue(frames[t], percepts[t], c, b) for t, c, b in items]
+        expected = [_median_hue(frames[t], percepts[t], c, b) for t, c, b in items]
+        assert blob_hues(percepts, items) == expected
+        assert [blob_hue(frames[t], percepts[t], c, b) for t, c, b in items] == expected
         n += len(items)
     assert n > 100
-    assert blob_hues(clips[0][2], perceive_clip(clips[0][2]), []) == []
+    assert blob_hues(perceive_clip(clips[0][2]), []) == []
 
 
 def test_precheck_after_a_critique_reuses_the_end_frame(clips, monkeypatch):

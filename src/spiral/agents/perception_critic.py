@@ -19,6 +19,8 @@ For one clip and its sub-action it checks, from pixels only:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 from typing import Any
 
@@ -26,7 +28,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
-from spiral.worlds.tabletop.perception import Blob, Percept, dup_area, foreground_near, perceive, perceive_clip
+from spiral.worlds.tabletop.perception import (
+    _COLOR_NAMES,
+    Blob,
+    Percept,
+    _hsv,
+    dup_area,
+    foreground_near,
+    perceive,
+    perceive_clip,
+)
 from spiral.worlds.tabletop.predicates import describe, holds
 
 PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",
@@ -65,8 +76,6 @@ class PerceptionCritic:
 
     @staticmethod
     def _key(frame: np.ndarray, known: dict[str, str] | None) -> tuple[bytes, tuple]:
-        import hashlib
-
         f = np.ascontiguousarray(frame)
         digest = hashlib.blake2b(f.tobytes(), digest_size=16)
         digest.update(str(f.shape).encode())
@@ -176,7 +185,7 @@ class PerceptionCritic:
         explained: list[set[int]] = [set() for _ in range(T)]  # blobs that are a drifted object
         checks = [(t, c, b) for c in known if c != "white" and ref_hue[c] is not None and track[c][0] is not None
                   for t, b in enumerate(track[c]) if b is not None and b.area >= 0.6 * track[c][0].area]
-        hues = dict(zip(((t, c) for t, c, _ in checks), blob_hues(frames, percepts, checks)))
+        hues = dict(zip(((t, c) for t, c, _ in checks), blob_hues(percepts, checks)))
         for c in known:
             last, t_last = None, 0
             a0 = track[c][0].area if track[c][0] is not None else None
@@ -185,7 +194,7 @@ class PerceptionCritic:
                 weak = b is None or (a0 is not None and b.area < 0.45 * a0)
                 if b is not None and not weak:
                     last, t_last = b, t
-                    if c != "white" and ref_hue[c] is not None and a0 is not None and b.area >= 0.6 * a0:
+                    if (t, c) in hues:  # large enough to read its hue (see ``checks``)
                         d = abs(hues[t, c] - ref_hue[c])
                         if min(d, 360 - d) > cfg.hue_drift_deg:
                             drifted.setdefault(c, t)
@@ -362,40 +371,22 @@ class PerceptionCritic:
 
 def blob_hue(frame: np.ndarray, p: Percept, color: str, blob: Blob | None = None) -> float:
     """Median hue (degrees) of the pixels of ``color``'s component, robust to mixed edges."""
-    from spiral.worlds.tabletop.perception import _COLOR_NAMES, _hsv
-
-    b = blob or p.blobs[color]
-    lab = p.labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)
-    if p.hue is not None:
-        h = p.hue[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
-    else:
-        h, _, _ = _hsv(frame[b.y0:b.y1 + 1, b.x0:b.x1 + 1])
-    hs = h[lab]
-    if hs.size == 0:
-        return 0.0
-    ref = hs[0]  # unwrap around the reference so red (0/360) is not split
-    hs = np.sort((hs - ref + 180.0) % 360.0 - 180.0 + ref)
-    n = hs.size  # the median as np.median computes it, without its overhead on tiny arrays
-    med = hs[n // 2] if n % 2 else (hs[n // 2 - 1] + hs[n // 2]) / hs.dtype.type(2)
-    return float(med % 360.0)
+    if p.hue is None:  # a percept built by hand: read the hue off the frame
+        p = dataclasses.replace(p, hue=_hsv(frame)[0])
+    return blob_hues([p], [(0, color, blob or p.blobs[color])])[0]
 
 
-def blob_hues(frames: np.ndarray, percepts: list[Percept], items: list[tuple[int, str, Blob]]) -> list[float]:
-    """:func:`blob_hue` of many ``(frame index, colour, component)`` at once (same values)."""
-    from spiral.worlds.tabletop.perception import _COLOR_NAMES
-
+def blob_hues(percepts: list[Percept], items: list[tuple[int, str, Blob]]) -> list[float]:
+    """:func:`blob_hue` of many ``(frame index, colour, component)`` at once: the median hue
+    of the colour's pixels in the component's box, each unwrapped around its first pixel so
+    red (0/360) is not split (percepts with ``hue``, as perception gives them)."""
     if not items:
         return []
     parts = []
     for t, c, b in items:
         p = percepts[t]
-        if p.hue is None:
-            parts.append(None)
-            continue
         sl = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
         parts.append(p.hue[sl][p.labels[sl] == _COLOR_NAMES.index(c)])
-    if any(x is None for x in parts):
-        return [blob_hue(frames[t], percepts[t], c, b) for t, c, b in items]
     sizes = np.array([x.size for x in parts])
     out = np.zeros(len(parts))
     keep = sizes > 0
@@ -404,14 +395,13 @@ def blob_hues(frames: np.ndarray, percepts: list[Percept], items: list[tuple[int
     vals = np.concatenate([x for x in parts if x.size])
     seg = np.repeat(np.arange(int(keep.sum())), sizes[keep])
     starts = np.concatenate([[0], np.cumsum(sizes[keep])[:-1]])
-    ref = vals[starts][seg]  # unwrap each around its first pixel, as blob_hue does
+    ref = vals[starts][seg]
     vals = (vals - ref + 180.0) % 360.0 - 180.0 + ref
-    order = np.lexsort((vals, seg))
-    vals = vals[order]
+    vals = vals[np.lexsort((vals, seg))]
     n = sizes[keep]
     lo = vals[starts + (n - 1) // 2]
     hi = vals[starts + n // 2]
-    med = np.where(n % 2 == 1, lo, (lo + hi) / vals.dtype.type(2))
+    med = np.where(n % 2 == 1, lo, (lo + hi) / vals.dtype.type(2))  # as np.median, float32 included
     out[keep] = med % 360.0
     return [float(v) for v in out]
 

@@ -8,7 +8,13 @@ import torch
 
 from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
 from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, load_pretrained, save_pretrained
-from spiral.models.tiny_ti2v.sampling import best_of_k_logprob, gaussian_logprob, generate_clips, sample_layer
+from spiral.models.tiny_ti2v.sampling import (
+    best_of_k_logprob,
+    gaussian_logprob,
+    generate_clips,
+    sample_layer,
+    subpixel_offset,
+)
 from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer, build_vocab
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.scene import random_scene
@@ -87,6 +93,25 @@ def test_logprob_matches_direct_computation():
     total = sum(math.exp(best_of_k_logprob(p, i, 4)) for i in range(50))
     assert total == pytest.approx(1.0, abs=1e-9)
     assert gaussian_logprob(0.0, 1.0) == pytest.approx(-0.5 * math.log(2 * math.pi))
+
+
+def test_subpixel_refinement_moves_to_the_heatmap_mean_and_keeps_the_logprob():
+    # a heatmap whose mass sits at (20.8, 10.5) in pixels: cells 20 and 21 of row 10, 1 : 4
+    logits = torch.full((64 * 64,), -30.0)
+    logits[10 * 64 + 20] = 0.0
+    logits[10 * 64 + 21] = math.log(4.0)
+    ox, oy = subpixel_offset(logits, 10 * 64 + 21, 64)
+    assert ox == pytest.approx(-0.2, abs=1e-6) and oy == pytest.approx(0.0, abs=1e-6)
+    # the offset stays inside the drawn cell
+    assert subpixel_offset(logits, 10 * 64 + 20, 64)[0] == pytest.approx(0.5)
+    # the corner cell has a clipped window
+    corner = torch.zeros(64 * 64)
+    assert subpixel_offset(corner, 0, 64) == pytest.approx((0.5, 0.5))
+    plain = sample_layer(logits, 64, torch.Generator().manual_seed(1), 1.0, 2, 0.25)
+    refined = sample_layer(logits, 64, torch.Generator().manual_seed(1), 1.0, 2, 0.25, subpixel=True)
+    assert refined.index == plain.index and refined.logprob == plain.logprob
+    dx = refined.xy[0] - plain.xy[0]
+    assert dx == pytest.approx(subpixel_offset(logits, plain.index, 64)[0])
 
 
 def test_save_load_round_trip(tiny, tmp_path):

@@ -24,12 +24,13 @@ class TinyTI2VConfig(BaseModel):
     use_keyframe: bool = Field(default=False, description="the first frame of the episode is a second input")
     # sampling defaults
     num_frames: int = 12
-    temperature: float = 1.0
+    temperature: float = 0.5
     steps: int = 2
     guidance: float = 1.0
-    jitter_px: float = 0.5
+    jitter_px: float = 0.25
+    subpixel: bool = Field(default=True, description="refine the drawn cell to the heatmap's local mean")
     mask_threshold: float = 0.5
-    mask_jitter: float = Field(default=0.15, ge=0, lt=0.5, description="per-seed spread of the mask threshold")
+    mask_jitter: float = Field(default=0.05, ge=0, lt=0.5, description="per-seed spread of the mask threshold")
     lift_px: float = 5.12
     bend: float = 0.13
 

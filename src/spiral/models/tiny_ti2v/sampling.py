@@ -54,17 +54,34 @@ def gaussian_logprob(x: float, sigma: float) -> float:
     return -0.5 * (x / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
 
 
+def subpixel_offset(logits: torch.Tensor, index: int, width: int) -> tuple[float, float]:
+    """Where, inside cell ``index``, the heatmap puts its mass: the probability-weighted mean
+    offset of the 3×3 cells around it (at temperature 1), clipped to the cell. A deterministic
+    function of the drawn cell, so the log-probability of the sample is unchanged."""
+    h = logits.numel() // width
+    cy, cx = divmod(index, width)
+    y0, y1, x0, x1 = max(cy - 1, 0), min(cy + 2, h), max(cx - 1, 0), min(cx + 2, width)
+    win = logits.view(h, width)[y0:y1, x0:x1].double()
+    p = torch.softmax(win.flatten(), 0).view_as(win)
+    ys = torch.arange(y0, y1, dtype=torch.float64).view(-1, 1) - cy
+    xs = torch.arange(x0, x1, dtype=torch.float64).view(1, -1) - cx
+    ox = float((p * xs).sum())
+    oy = float((p * ys).sum())
+    return min(max(ox, -0.5), 0.5), min(max(oy, -0.5), 0.5)
+
+
 def sample_layer(logits: torch.Tensor, width: int, gen: torch.Generator, temperature: float, k: int,
-                 jitter: float) -> LayerSample:
+                 jitter: float, subpixel: bool = False) -> LayerSample:
     idx, lp = sample_cell(logits, gen, temperature, k)
     cy, cx = divmod(idx, width)
+    ox, oy = subpixel_offset(logits, idx, width) if subpixel else (0.0, 0.0)
     if jitter > 0:
         j = torch.randn(2, generator=gen, dtype=torch.float64)
         jx, jy = float(j[0]) * jitter, float(j[1]) * jitter
         lp += gaussian_logprob(jx, jitter) + gaussian_logprob(jy, jitter)
     else:
         jx = jy = 0.0
-    return LayerSample(idx, (cx + 0.5 + jx, cy + 0.5 + jy), lp)
+    return LayerSample(idx, (cx + 0.5 + ox + jx, cy + 0.5 + oy + jy), lp)
 
 
 def predict(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str],
@@ -179,12 +196,12 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         fill = (pred["fill"][i].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
         layers, logprob, ends = [], 0.0, []
         if mask_a.any():
-            la = sample_layer(pred["heat_a"][i], W, gen, tau, k, cfg.jitter_px)
+            la = sample_layer(pred["heat_a"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_a, "end": la.xy, "scale": scale, "lift": lift})
             logprob += la.logprob
             ends.append(la.xy)
         if mask_b is not None and mask_b.any():
-            lb = sample_layer(pred["heat_b"][i], W, gen, tau, k, cfg.jitter_px)
+            lb = sample_layer(pred["heat_b"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_b, "end": lb.xy, "scale": 1.0, "lift": lift})
             logprob += lb.logprob
             ends.append(lb.xy)

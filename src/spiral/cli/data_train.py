@@ -99,6 +99,11 @@ def train_world_model(
     threads: int = typer.Option(2, help="CPU threads."),
     dice_weight: float = typer.Option(1.0, help="Weight of the soft-Dice mask loss (0 turns it off)."),
     fill_object_weight: float = typer.Option(4.0, help="Extra weight of revealed object pixels in the fill loss."),
+    p_self_input: float = typer.Option(0.0, help="Share of follow-up sub-actions that start from the model's own "
+                                                  "rendering of the previous step (DAgger-style; 0 = off)."),
+    self_input_after: float = typer.Option(0.5, help="Start the own-rendering inputs at this share of --max-steps."),
+    init_from: Optional[Path] = typer.Option(None, help="Start from these weights (a directory with config.json "
+                                                        "and model.safetensors) instead of from scratch."),
     install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
 ) -> None:
     """Train the built-in tiny TI2V world model (CPU, resumable, EMA, CSV log, report)."""
@@ -110,7 +115,8 @@ def train_world_model(
 
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
-                      dice_weight=dice_weight, fill_object_weight=fill_object_weight)
+                      dice_weight=dice_weight, fill_object_weight=fill_object_weight, p_self_input=p_self_input,
+                      self_input_after=self_input_after, init_from=str(init_from) if init_from else None)
     with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as p:
         task = p.add_task("train", total=max_steps, info="")

@@ -41,6 +41,13 @@ class TrainConfig:
     p_goal_text: float = 0.15
     p_empty_text: float = 0.08
     p_feedback_suffix: float = 0.12
+    # DAgger-style inputs: this share of the sub-actions that follow another one in their
+    # episode start from the model's *own* rendering of the previous step (its masks and
+    # fill, the true end point) instead of the simulator's frame, so it learns to continue
+    # from frames with its own artifacts (chains); 0 turns it off
+    p_self_input: float = 0.0
+    self_input_after: float = 0.5  # ... from this share of the step budget on (an early model renders noise)
+    init_from: str | None = None  # start from these weights (config.json + model.safetensors)
     val_every: int = 500
     ckpt_every: int = 250
     threads: int = 2
@@ -71,10 +78,13 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
             texts.append(st["phrasings"])
             goals.append(m["goal_phrasings"] if len(m["steps"]) > 1 else [])
             meta.append({"key": m["key"], "step": k, "episode_steps": len(m["steps"])})
+    prev = [i - 1 if i > 0 and meta[i]["step"] > 0 and meta[i - 1]["key"] == meta[i]["key"] else -1
+            for i in range(len(meta))]
     return {"frames": np.stack(frames), "masks": np.stack(masks).astype(np.uint8), "fills": np.stack(fills),
             "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
             "scale": np.asarray(scale, np.int64), "lift": np.asarray(lift, np.float32),
-            "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta}
+            "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta,
+            "prev": np.asarray(prev, np.int64)}
 
 
 def feedback_suffixes() -> list[str]:
@@ -208,6 +218,47 @@ def to_batch(data: dict[str, Any], idx: np.ndarray, texts: list[str], tok) -> di
     }
 
 
+def self_rendered_frames(model, data: dict[str, Any], prev: np.ndarray, tok, rng: np.random.Generator,
+                         mask_jitter: float = 0.05) -> np.ndarray:
+    """The end frames of the previous sub-actions ``prev`` as the model would render them:
+    its own masks and fill (the threshold jittered as the sampler does), moved to the
+    true end points with the true scale and lift. What differs from the simulator's frame
+    is the model's own artifacts (a rim left behind, a wrong fill)."""
+    import torch
+
+    from spiral.models.tiny_ti2v.sampling import SCALES, render_layers
+
+    frames = data["frames"][prev]
+    texts = [data["texts"][i][0] for i in prev]
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(x, tok.batch(texts))
+    model.train(was_training)
+    cfg = model.config
+    H, W = frames.shape[1:3]
+    res = np.empty_like(frames)
+    for j, i in enumerate(prev):
+        thr = 0.5 + mask_jitter * (2 * rng.random() - 1)
+        mask_a = (torch.sigmoid(out["mask_a"][j]) > thr).numpy()
+        fill = (out["fill"][j].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        lift = bool(data["lift"][i] > 0.5)
+        layers = []
+        if mask_a.any():
+            layers.append({"mask": mask_a, "end": tuple(data["target_a"][i]), "scale": SCALES[data["scale"][i]],
+                           "lift": lift})
+        if data["has_b"][i] > 0.5:
+            mask_b = (torch.sigmoid(out["mask_b"][j]) > thr).numpy() & ~mask_a
+            if mask_b.any():
+                layers.append({"mask": mask_b, "end": tuple(data["target_b"][i]), "scale": 1.0, "lift": lift})
+        if layers:
+            res[j] = render_layers(frames[j], fill, layers, 2, cfg.lift_px * H / 64, cfg.bend)[-1]
+        else:
+            res[j] = frames[j]
+    return res
+
+
 @dataclass
 class ValMetrics:
     loss: float
@@ -279,8 +330,15 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     else:
         st = None
         mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels))
+    if st is None and cfg.init_from:
+        from spiral.models.tiny_ti2v.modeling_tiny_ti2v import load_pretrained
+
+        init = load_pretrained(cfg.init_from)
+        mcfg = init.config
     tok = Tokenizer(mcfg.vocab, mcfg.max_text_len)
     model = TinyTI2V(mcfg)
+    if st is None and cfg.init_from:
+        model.load_state_dict(init.state_dict())
     ema = TinyTI2V(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, elapsed = 0, 0.0
@@ -337,6 +395,12 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
             g["lr"] = lr
         idx = np_rng.integers(0, N, cfg.batch_size)
         batch = to_batch(train_data, idx, sample_texts(train_data, idx, rng, cfg, suffixes), tok)
+        if cfg.p_self_input > 0 and step >= cfg.self_input_after * cfg.max_steps:
+            prev = train_data["prev"][idx]
+            pick = np.flatnonzero((prev >= 0) & (np_rng.random(len(idx)) < cfg.p_self_input))
+            if pick.size:
+                own = self_rendered_frames(ema, train_data, prev[pick], tok, np_rng, mcfg.mask_jitter)
+                batch["frames"][pick] = torch.from_numpy(own).permute(0, 3, 1, 2).float() / 255.0
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             out_ = model(batch["frames"], batch["ids"])
         parts = losses(out_, batch, cfg.dice_weight, cfg.fill_object_weight)

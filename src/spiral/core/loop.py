@@ -93,6 +93,7 @@ class Loop:
         self.mode = config.mode
         # episode state
         self.plan: Plan | None = None
+        self._plan_dump: tuple[Plan, dict[str, Any]] | None = None
         self.step = 0
         self.segments: list[dict[str, Any]] = []
         self._mem_segments: list[np.ndarray] = []  # accepted clips when there is no run directory
@@ -392,12 +393,20 @@ class Loop:
 
     # -- checkpoint / resume / finish --------------------------------------------------------
     def _state(self, status: str) -> dict[str, Any]:
-        return {"status": status, "mode": self.mode, "plan": self.plan.model_dump(mode="json") if self.plan else None,
+        return {"status": status, "mode": self.mode, "plan": self._plan_json(),
                 "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
                 "retries": self.retries, "replans": self.replans, "flawed": self.flawed,
                 "last_state": self.last_state,
                 "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
                 "timing": dict(self.timing), "cost": dict(self.cost)}
+
+    def _plan_json(self) -> dict[str, Any] | None:
+        """The plan as JSON, dumped once per plan object (every checkpoint writes it)."""
+        if self.plan is None:
+            return None
+        if self._plan_dump is None or self._plan_dump[0] is not self.plan:
+            self._plan_dump = (self.plan, self.plan.model_dump(mode="json"))
+        return self._plan_dump[1]
 
     def _checkpoint(self, status: str, extra: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:

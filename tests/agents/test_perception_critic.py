@@ -80,3 +80,29 @@ def test_precheck_after_a_critique_reuses_the_end_frame(clips, monkeypatch):
     other[0, 0] = 255 - other[0, 0]
     critic.perceive_scene(other, memory)  # another frame is perceived
     assert calls == [1, 1]  # (the fresh critic's, then this one)
+
+
+def test_an_uncovered_cube_must_end_whole_and_may_grow_upwards():
+    from spiral.worlds.tabletop.actions import make_action
+    from spiral.worlds.tabletop.scene import Scene, SceneObject
+    from spiral.worlds.tabletop.simulate import simulate
+
+    sc = Scene(objects=[SceneObject(kind="cube", color="red", x=0.3, y=0.5),
+                        SceneObject(kind="cube", color="blue", x=0.3, y=0.5, on="red_cube"),
+                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
+    act = make_action(sc, "pick_place", "blue_cube", params={"region": "right"})
+    critic = PerceptionCritic()
+    exact, _ = simulate(sc, act, num_frames=12)
+    mem = EpisodeMemory(None)
+    mem.register_objects(critic.observe(exact[0]), exact[0])
+    # the red cube's centre rises as it is uncovered: that is not the red cube moving
+    assert critic.critique(Clip(frames=exact), act, mem).passed
+    broken, _, _ = corrupt("cut_off", sc, act, fallback=False)
+    v = critic.critique(Clip(frames=broken), act, mem)
+    assert not v.passed and v.failure_type == "physical_violation"
+    assert v.feedback == "The red cube stays cut off where the blue cube was; once uncovered it must be whole."
+    assert v.scores["permanence"] < 1.0 and v.failures[0].frames == [11]
+    # a cube that stays covered (the step moves something else) is not checked
+    other = make_action(sc, "push", "green_ball", params={"direction": "left"})
+    still, _ = simulate(sc, other, num_frames=12)
+    assert critic.critique(Clip(frames=still), other, mem).passed

@@ -30,6 +30,10 @@ def _pairs():
         out.append((seed, sc, sample_action(sc, random.Random(seed))))
     sc = random_scene(4)
     out.append((4, sc, sample_action(sc, random.Random(4), kinds=("swap",))))
+    # the blue cube leaves the red cube it stands on (the one pair ``cut_off`` applies to)
+    sc = make_scene(obj("cube", "red", 0.3, 0.5), obj("cube", "blue", 0.3, 0.5, on="red_cube"),
+                    obj("ball", "green", 0.7, 0.3), obj("bowl", "yellow", 0.7, 0.75))
+    out.append((7, sc, make_action(sc, "pick_place", "blue_cube", params={"region": "right"})))
     return out
 
 
@@ -74,7 +78,8 @@ def test_every_corruption_makes_a_broken_clip(clips, name):
         assert frames.shape == (T, 64, 64, 3) and frames.dtype == np.uint8
         assert np.array_equal(frames[0], clean[0]), f"{name} seed {seed}: must start from the real scene"
         assert not np.array_equal(frames, clean), f"{name} seed {seed}: the clip is not broken"
-    assert made >= len(PAIRS) - 2, f"{name} applies to only {made} of {len(PAIRS)} pairs"
+    need = 1 if name == "cut_off" else len(PAIRS) - 2  # cut_off needs a cube leaving a cube
+    assert made >= need, f"{name} applies to only {made} of {len(PAIRS)} pairs"
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
@@ -216,3 +221,20 @@ def test_user_corruptions_can_be_registered(monkeypatch, demo_scene):
     act = make_action(demo_scene, "push", "blue_cube", params={"direction": "left"})
     frames, state, applied = corrupt("flash", demo_scene, act, num_frames=4, size=32)
     assert applied == "flash" and state is None and frames.shape == (4, 32, 32, 3) and not frames.any()
+
+
+def test_cut_off_never_uncovers_the_lower_cube(clips):
+    from spiral.worlds.tabletop.perception import expected_area
+
+    made = [(sc, act, clean, res) for _, sc, act, clean, res in clips["cut_off"] if res is not None]
+    assert len(made) == 1
+    for sc, act, clean, (frames, state, _) in made:
+        assert state is None
+        lower = sc.get(sc.get(act.subject).on).color
+        whole = perceive(clean[-1]).blobs[lower].area
+        strip = perceive(frames[-1]).blobs[lower].area
+        assert whole >= 0.85 * expected_area("cube", 64)  # uncovered in the exact clip
+        assert strip == perceive(frames[0]).blobs[lower].area < 0.65 * expected_area("cube", 64)
+        # the subject still moves as in the exact clip
+        subject = sc.get(act.subject).color
+        assert perceive(frames[-1]).blobs[subject].area == perceive(clean[-1]).blobs[subject].area

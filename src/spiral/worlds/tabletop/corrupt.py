@@ -43,7 +43,27 @@ LABELS: dict[str, str] = {
     "color_drift": "identity_drift",
     "duplicate": "hallucinated_object",
     "new_object": "hallucinated_object",
+    "cut_off": "physical_violation",
 }
+
+
+def cut_off(scene, action, T, size, rng):
+    """The subject leaves the cube it stood on, but the lower cube is never uncovered: table
+    is painted where its hidden top was (a learned fill's failure; the visible strip stays)."""
+    from spiral.worlds.tabletop.perception import _COLOR_NAMES, classify_pixels
+    from spiral.worlds.tabletop.scene import TABLE_RGB
+
+    lower = scene.get(action.subject).on
+    if lower is None:
+        raise NotApplicable("the subject does not stand on a cube")
+    per, end = _items(scene, action, T)
+    frames = _render(per, size)
+    ci = _COLOR_NAMES.index(scene.get(lower).color)
+    seen = classify_pixels(frames[0]) == ci
+    for t in range(1, T):
+        hidden = (classify_pixels(frames[t]) == ci) & ~seen
+        frames[t][hidden] = TABLE_RGB
+    return frames, None
 
 
 def _render(per_frame: list[list[Item]], size: int) -> np.ndarray:
@@ -209,6 +229,7 @@ CORRUPTIONS: dict[str, Corruption] = {
     "color_drift": color_drift,
     "duplicate": duplicate,
     "new_object": new_object,
+    "cut_off": cut_off,
 }
 
 

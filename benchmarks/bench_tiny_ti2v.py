@@ -1,12 +1,14 @@
 """The built-in world model against the bars of issue 3.
 
 Usage: python benchmarks/bench_tiny_ti2v.py [--data data/actwm-lite] [--weights DIR] [--n 300] [--chains 50]
+       [--teacher-forced]
 
 * 300 held-out validation sub-actions (new scenes, all action kinds, paraphrased prompts),
   judged from pixels by the tabletop perception critic: single-sample success, object
   permanence, non-target stillness, and success when the critic may retry (≤ 4 attempts);
 * 8 chained sub-actions (the model continues from its own output): all-correct-so-far per
-  step, with and without keyframe memory;
+  step, with and without keyframe memory (``--teacher-forced``: the same chains from the
+  simulator's true frame at every step, which separates the model's own error from drift);
 * seed diversity: spread of the moved object's end point across 8 seeds, per action kind;
 * speed: one clip at batch 1, batched throughput, and a 4-step closed-loop `spiral run`.
 """
@@ -32,12 +34,14 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="default: the weights shipped in the package")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--chains", type=int, default=50)
+    ap.add_argument("--teacher-forced", action="store_true",
+                    help="also run the chains from the simulator's true frame at every step (no drift)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
     from spiral.core.types import GenerationRequest
     from spiral.generators.tiny_ti2v import TinyTI2VGenerator
-    from spiral.models.tiny_ti2v.evaluate import eval_chains, eval_single, val_steps
+    from spiral.models.tiny_ti2v.evaluate import eval_chains, eval_chains_teacher_forced, eval_single, val_steps
 
     gen = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=args.weights))
     res: dict = {}
@@ -51,6 +55,8 @@ def main() -> None:
     gen_nokf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
                                  config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=False))
     res["chains_last_frame_only"] = eval_chains(gen_nokf, n=args.chains, length=8, keyframes=False)
+    if args.teacher_forced:
+        res["chains_teacher_forced"] = eval_chains_teacher_forced(gen_nokf, n=args.chains, length=8)
 
     # seed diversity: spread (std, px) of the end point over 8 seeds
     div: dict[str, list[float]] = {}
@@ -92,6 +98,10 @@ def main() -> None:
     print("failure types:", s["failures"])
     print("8-step chains, all-correct-so-far  with keyframes:", res["chains_keyframes"]["all_correct_so_far"])
     print("                                   last frame only:", res["chains_last_frame_only"]["all_correct_so_far"])
+    if "chains_teacher_forced" in res:
+        tf = res["chains_teacher_forced"]
+        print("           teacher-forced (true frame each step), per-step success:", tf["step_success"],
+              f"all 8 right {tf['all_steps_right']:.1%}", tf["failures"])
     print("seed diversity (px std of end point over 8 seeds):", res["seed_diversity_px"])
     print(f"speed: {res['ms_per_clip_batch1']} ms/clip at batch 1, {res['clips_per_s_batch32']} clips/s at batch 32; "
           f"4-step closed-loop spiral run {res['closed_loop_4_step_run_s']} s {res['closed_loop_4_step_run']}")

@@ -104,6 +104,10 @@ def train_world_model(
     self_input_after: float = typer.Option(0.5, help="Start the own-rendering inputs at this share of --max-steps."),
     init_from: Optional[Path] = typer.Option(None, help="Start from these weights (a directory with config.json "
                                                         "and model.safetensors) instead of from scratch."),
+    fill_copy: int = typer.Option(0, help="Let the fill copy the frame from up to N pixels above or below "
+                                          "(0 = a generated fill only)."),
+    oversample_revealed: float = typer.Option(0.0, help="Draw sub-actions whose fill reveals an object (the cube "
+                                                        "under a lifted cube) 1 + this many times as often."),
     install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
 ) -> None:
     """Train the built-in tiny TI2V world model (CPU, resumable, EMA, CSV log, report)."""
@@ -116,7 +120,8 @@ def train_world_model(
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
                       dice_weight=dice_weight, fill_object_weight=fill_object_weight, p_self_input=p_self_input,
-                      self_input_after=self_input_after, init_from=str(init_from) if init_from else None)
+                      self_input_after=self_input_after, init_from=str(init_from) if init_from else None,
+                      fill_copy=fill_copy, oversample_revealed=oversample_revealed)
     with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as p:
         task = p.add_task("train", total=max_steps, info="")

@@ -224,3 +224,31 @@ def test_self_rendered_inputs_reproduce_the_simulator_with_a_perfect_model(tmp_p
     still.data = {**data, "masks": np.zeros_like(data["masks"])}
     same = self_rendered_frames(still, data, prev[follow], tok, np.random.default_rng(0), mask_jitter=0.0)
     assert np.array_equal(same, data["frames"][prev[follow]])
+
+
+def test_the_fill_can_copy_the_frame_from_above_or_below(tiny):
+    from spiral.models.tiny_ti2v.training import load_widening_head
+
+    model, tok = tiny
+    wide = TinyTI2V(model.config.model_copy(update={"fill_copy": 3})).eval()
+    load_widening_head(wide, model.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    ids = tok.batch(["push left", "put the red cube in the blue bowl"])
+    with torch.no_grad():
+        a, b = model(x, ids), wide(x, ids)
+        # the old head's outputs are kept; only the fill gains its copies
+        for k in ("mask_a", "mask_b", "heat_a", "heat_b", "scale", "lift", "has_b"):
+            assert torch.equal(a[k], b[k])
+        gen = torch.full((2, 3, 64, 64), 0.25)
+        # choices: generate, copies from 1..3 px below, copies from 3..1 px above; then the gain
+        logits = torch.full((2, 8, 64, 64), -30.0)
+        logits[:, 2] = 30.0  # copy from 2 px below
+        logits[:, 7] = 0.0  # gain 1
+        f = wide.copy_fill(x, gen, logits)
+        assert torch.allclose(f[:, :, :62], x[:, :, 2:], atol=1e-6)
+        assert torch.allclose(f[:, :, 62:], x[:, :, 63:].expand(-1, -1, 2, -1), atol=1e-6)  # edge replicated
+        logits[:, 2], logits[:, 4] = -30.0, 30.0  # k = 4: 3 px above
+        f = wide.copy_fill(x, gen, logits)
+        assert torch.allclose(f[:, :, 3:], x[:, :, :61], atol=1e-6)
+        logits[:, 4], logits[:, 0] = -30.0, 30.0  # generate
+        assert torch.allclose(wide.copy_fill(x, gen, logits), gen, atol=1e-6)

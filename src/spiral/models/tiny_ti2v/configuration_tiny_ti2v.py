@@ -22,6 +22,8 @@ class TinyTI2VConfig(BaseModel):
     text_heads: int = 4
     channels: list[int] = Field(default_factory=lambda: [32, 64, 96, 128])
     use_keyframe: bool = Field(default=False, description="the first frame of the episode is a second input")
+    fill_copy: int = Field(default=0, ge=0, le=16, description="the fill may copy the conditioning frame from up "
+                                                               "to this many pixels above or below (0: generated)")
     # sampling defaults
     num_frames: int = 12
     temperature: float = 0.5

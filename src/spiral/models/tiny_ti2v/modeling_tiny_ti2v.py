@@ -85,8 +85,33 @@ class TinyTI2V(nn.Module):
         for i in range(len(c) - 2, -1, -1):
             self.dec.append(FiLMBlock(prev + c[i], c[i], tdim))
             prev = c[i]
-        self.head = nn.Conv2d(c[0], 7, 1)  # mask A, mask B, heat A, heat B, fill RGB
+        # mask A, mask B, heat A, heat B, fill RGB (+ with fill_copy: the fill's choice among
+        # "generate" and the 2n vertical copies, and a brightness gain of what it copies)
+        self.head = nn.Conv2d(c[0], 7 + self.n_copy_channels(cfg), 1)
+        if cfg.fill_copy:
+            with torch.no_grad():
+                self.head.bias[7] = 2.0  # start out generating, as a model without copies does
         self.glob = nn.Sequential(nn.Linear(c[-1] + tdim, 128), nn.SiLU(), nn.Linear(128, N_SCALES + 2))
+
+    @staticmethod
+    def n_copy_channels(cfg: TinyTI2VConfig) -> int:
+        return 2 * cfg.fill_copy + 2 if cfg.fill_copy else 0
+
+    def copy_fill(self, frames: torch.Tensor, generated: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """Per pixel, a soft choice between the generated colour and the conditioning frame
+        ``d`` pixels below or above (d = 1..n), times a brightness gain: revealed background
+        continues what is next to it (the rest of a cube whose top was hidden, a bowl's
+        inside, the table), which a small network cannot paint from scratch."""
+        n = self.config.fill_copy
+        w = torch.softmax(logits[:, : 2 * n + 1].float(), dim=1)
+        gain = 2 * torch.sigmoid(logits[:, 2 * n + 1 : 2 * n + 2].float())
+        f = frames.float()
+        pad = F.pad(f, (0, 0, n, n), mode="replicate")
+        H = f.shape[-2]
+        copied = torch.zeros_like(f)
+        for k, d in enumerate([*range(1, n + 1), *range(-n, 0)]):
+            copied = copied + w[:, k + 1 : k + 2] * pad[:, :, n + d : n + d + H]
+        return (w[:, :1] * generated.float() + copied * gain).clamp(0, 1)
 
     @staticmethod
     def coords(b: int, h: int, w: int, device) -> torch.Tensor:
@@ -116,7 +141,8 @@ class TinyTI2V(nn.Module):
         return {
             "mask_a": out[:, 0], "mask_b": out[:, 1],
             "heat_a": out[:, 2].flatten(1), "heat_b": out[:, 3].flatten(1),
-            "fill": torch.sigmoid(out[:, 4:7]),
+            "fill": (self.copy_fill(frames, torch.sigmoid(out[:, 4:7]), out[:, 7:]) if self.config.fill_copy
+                     else torch.sigmoid(out[:, 4:7])),
             "scale": g[:, :N_SCALES], "lift": g[:, N_SCALES], "has_b": g[:, N_SCALES + 1],
         }
 

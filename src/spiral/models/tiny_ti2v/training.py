@@ -48,6 +48,8 @@ class TrainConfig:
     p_self_input: float = 0.0
     self_input_after: float = 0.5  # ... from this share of the step budget on (an early model renders noise)
     init_from: str | None = None  # start from these weights (config.json + model.safetensors)
+    fill_copy: int = 0  # the fill may copy the frame from up to this many pixels above/below (0 = off)
+    oversample_revealed: float = 0.0  # draw sub-actions that uncover an object (1 + this) times as often
     val_every: int = 500
     ckpt_every: int = 250
     threads: int = 2
@@ -80,11 +82,26 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
             meta.append({"key": m["key"], "step": k, "episode_steps": len(m["steps"])})
     prev = [i - 1 if i > 0 and meta[i]["step"] > 0 and meta[i - 1]["key"] == meta[i]["key"] else -1
             for i in range(len(meta))]
-    return {"frames": np.stack(frames), "masks": np.stack(masks).astype(np.uint8), "fills": np.stack(fills),
+    frames_a, fills_a, masks_a = np.stack(frames), np.stack(fills), np.stack(masks).astype(np.uint8)
+    return {"frames": frames_a, "masks": masks_a, "fills": fills_a, "revealed": revealed_objects(frames_a, fills_a, masks_a),
             "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
             "scale": np.asarray(scale, np.int64), "lift": np.asarray(lift, np.float32),
             "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta,
             "prev": np.asarray(prev, np.int64)}
+
+
+def revealed_objects(frames: np.ndarray, fills: np.ndarray, masks: np.ndarray, min_px: int = 6) -> np.ndarray:
+    """Per sub-action: does the fill reveal part of an *object* (the rest of a cube whose top
+    a lifted cube hid), i.e. pixels under the moving layers that are neither table nor shadow
+    and differ from the start frame? Rare in the data, and what the fill gets wrong."""
+    from spiral.worlds.tabletop.render import SHADOW_RGB
+    from spiral.worlds.tabletop.scene import TABLE_RGB
+
+    f = fills.astype(np.int16)
+    far = (np.abs(f - np.array(TABLE_RGB, np.int16)).sum(-1) > 30) & \
+        (np.abs(f - np.array(SHADOW_RGB, np.int16)).sum(-1) > 30)
+    new = np.abs(f - frames.astype(np.int16)).sum(-1) > 30
+    return ((far & new & (masks.sum(1) > 0)).reshape(len(f), -1).sum(1) >= min_px)
 
 
 def feedback_suffixes() -> list[str]:
@@ -297,6 +314,20 @@ def validate(model, data: dict[str, Any], tok, n: int = 256, seed: int = 0) -> V
     return ValMetrics(float(lo["total"]), float(iou), float(err), float(fill), float(lift_acc), float(scale_acc))
 
 
+def load_widening_head(model, state: dict) -> None:
+    """Load ``state`` into ``model``; a head with fewer output channels (weights without the
+    fill's copy channels) fills the first ones, the new ones keep their initialisation."""
+    own = model.state_dict()
+    for key in ("head.weight", "head.bias"):
+        if key in state and state[key].shape[0] < own[key].shape[0]:
+            w = own[key].clone()
+            if key == "head.weight":
+                w[7:] = 0.0
+            w[: state[key].shape[0]] = state[key]
+            state = {**state, key: w}
+    model.load_state_dict(state)
+
+
 # -- loop ------------------------------------------------------------------------------------
 def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train (or resume) into ``cfg.out``; returns the final report."""
@@ -329,16 +360,17 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         mcfg = TinyTI2VConfig.load(ckpt / "config.json")
     else:
         st = None
-        mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels))
+        mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels),
+                              fill_copy=cfg.fill_copy)
     if st is None and cfg.init_from:
         from spiral.models.tiny_ti2v.modeling_tiny_ti2v import load_pretrained
 
         init = load_pretrained(cfg.init_from)
-        mcfg = init.config
+        mcfg = init.config.model_copy(update={"fill_copy": cfg.fill_copy or init.config.fill_copy})
     tok = Tokenizer(mcfg.vocab, mcfg.max_text_len)
     model = TinyTI2V(mcfg)
     if st is None and cfg.init_from:
-        model.load_state_dict(init.state_dict())
+        load_widening_head(model, init.state_dict())
     ema = TinyTI2V(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, elapsed = 0, 0.0
@@ -364,6 +396,12 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         writer.writerow(["step", "elapsed_s", "split", "loss", "mask", "heat", "fill", "mask_iou", "target_err_px",
                          "lift_acc", "scale_acc", "lr"])
     N = len(train_data["frames"])
+    draw_p = None
+    if cfg.oversample_revealed > 0:
+        wts = 1.0 + cfg.oversample_revealed * train_data["revealed"].astype(np.float64)
+        draw_p = wts / wts.sum()
+        log.info("%d of %d sub-actions reveal an object; drawn %.0fx as often", int(train_data["revealed"].sum()),
+                 N, 1 + cfg.oversample_revealed)
     t0 = time.perf_counter() - elapsed
     model.train()
 
@@ -393,7 +431,10 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = np_rng.integers(0, N, cfg.batch_size)
+        if draw_p is None:
+            idx = np_rng.integers(0, N, cfg.batch_size)
+        else:
+            idx = np_rng.choice(N, cfg.batch_size, p=draw_p)
         batch = to_batch(train_data, idx, sample_texts(train_data, idx, rng, cfg, suffixes), tok)
         if cfg.p_self_input > 0 and step >= cfg.self_input_after * cfg.max_steps:
             prev = train_data["prev"][idx]

@@ -136,13 +136,16 @@ def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
 
     build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)
     rep = train(TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=6, batch_size=4,
-                            val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16)))
+                            val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
+                            oversample_revealed=3))
     assert rep["steps"] == 6 and (tmp_path / "tr" / "final" / "model.safetensors").exists()
     assert (tmp_path / "tr" / "log.csv").read_text().count("validation") >= 2
     # resume: more steps continue from the checkpoint
     rep2 = train(TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=6, batch_size=4,
-                             val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16)))
+                             val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
+                             oversample_revealed=3))
     assert rep2["steps"] == 6
+    assert TinyTI2VConfig.load(tmp_path / "tr" / "final" / "config.json").fill_copy == 2
     gen = TinyTI2VGenerator.from_config(TinyTI2VGenerator.Config(weights=str(tmp_path / "tr" / "final"), threads=1))
     req = GenerationRequest(prompt="push the red cube left", cond_frame=render_scene(random_scene(1)), num_frames=6,
                             seed=1)
@@ -252,3 +255,20 @@ def test_the_fill_can_copy_the_frame_from_above_or_below(tiny):
         assert torch.allclose(f[:, :, 3:], x[:, :, :61], atol=1e-6)
         logits[:, 4], logits[:, 0] = -30.0, 30.0  # generate
         assert torch.allclose(wide.copy_fill(x, gen, logits), gen, atol=1e-6)
+
+
+def test_revealed_objects_flags_the_cube_under_a_lifted_cube():
+    from spiral.models.tiny_ti2v.training import revealed_objects
+    from spiral.worlds.tabletop.actions import make_action
+    from spiral.worlds.tabletop.scene import Scene, SceneObject
+    from spiral.worlds.tabletop.targets import step_targets
+
+    sc = Scene(objects=[SceneObject(kind="cube", color="red", x=0.3, y=0.5),
+                        SceneObject(kind="cube", color="blue", x=0.3, y=0.5, on="red_cube"),
+                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
+    acts = [make_action(sc, "pick_place", "blue_cube", params={"region": "right"}),  # uncovers the red cube
+            make_action(sc, "push", "green_ball", params={"direction": "left"})]  # reveals table only
+    ts = [step_targets(sc, a) for a in acts]
+    flags = revealed_objects(np.stack([t.frame for t in ts]), np.stack([t.fill for t in ts]),
+                             np.stack([np.stack([t.mask_a, t.mask_b]) for t in ts]).astype(np.uint8))
+    assert flags.tolist() == [True, False]

@@ -6,7 +6,8 @@ For one clip and its sub-action it checks, from pixels only:
   ``missing_action`` if the subject never moved, ``incomplete_action`` if it moved but
   fell short);
 * **permanence** – every registered object is visible in every frame (a brief
-  occlusion by a carried object is allowed); a vanished object is a ``physical_violation``;
+  occlusion by a carried object is allowed), and a cube the step uncovers ends whole; a
+  vanished or cut-off object is a ``physical_violation``;
 * **no_hallucination** – no second copy of an object and no new object appears
   (``hallucinated_object``);
 * **continuity** – no object jumps between consecutive frames and the scene does not cut

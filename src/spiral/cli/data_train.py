@@ -104,9 +104,9 @@ def train_world_model(
     self_input_after: float = typer.Option(0.5, help="Start the own-rendering inputs at this share of --max-steps."),
     init_from: Optional[Path] = typer.Option(None, help="Start from these weights (a directory with config.json "
                                                         "and model.safetensors) instead of from scratch."),
-    fill_copy: int = typer.Option(0, help="Let the fill copy the frame from up to N pixels above or below "
+    fill_copy: int = typer.Option(8, help="Let the fill copy the frame from up to N pixels above or below "
                                           "(0 = a generated fill only)."),
-    oversample_revealed: float = typer.Option(0.0, help="Draw sub-actions whose fill reveals an object (the cube "
+    oversample_revealed: float = typer.Option(4.0, help="Draw sub-actions whose fill reveals an object (the cube "
                                                         "under a lifted cube) 1 + this many times as often."),
     install: bool = typer.Option(False, "--install", help="Copy the final weights into the package (the shipped default)."),
 ) -> None:

@@ -4,8 +4,9 @@ motion* of the conditioning frame.
 For a frame and a prompt it predicts, per pixel: the mask of the layer that moves (the
 subject and what it carries) and of a second layer (the partner of a swap), a heatmap of
 where each layer's centre ends up, and the background the layers reveal when they leave
-(``fill``); and, per clip, the layer's scale change (an object dropped into a bowl
-shrinks), whether it is lifted or slid, and whether a second layer moves. The sampler
+(``fill``, optionally copied from the frame nearby: ``fill_copy``); and, per clip, the
+layer's scale change (an object dropped into a bowl shrinks), whether it is lifted or
+slid, and whether a second layer moves. The sampler
 (:mod:`.sampling`) draws the end points from the heatmaps and renders the clip by moving
 the layers along smooth paths over the filled background, so objects keep their exact
 pixels (no smear) unless the masks or fill are wrong, which is how this model fails.

@@ -48,8 +48,8 @@ class TrainConfig:
     p_self_input: float = 0.0
     self_input_after: float = 0.5  # ... from this share of the step budget on (an early model renders noise)
     init_from: str | None = None  # start from these weights (config.json + model.safetensors)
-    fill_copy: int = 0  # the fill may copy the frame from up to this many pixels above/below (0 = off)
-    oversample_revealed: float = 0.0  # draw sub-actions that uncover an object (1 + this) times as often
+    fill_copy: int = 8  # the fill may copy the frame from up to this many pixels above/below (0 = off)
+    oversample_revealed: float = 4.0  # draw sub-actions that uncover an object (1 + this) times as often
     val_every: int = 500
     ckpt_every: int = 250
     threads: int = 2

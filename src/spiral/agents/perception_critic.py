@@ -64,13 +64,13 @@ class PerceptionCritic:
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         jump_threshold: float = Field(default=0.08, gt=0, description="per-frame jump of an object")
-        whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
-                                                                        "cube must show at the end")
         jump_ratio: float = Field(default=2.5, gt=1, description="jump must exceed this x the next largest step")
         cut_threshold: float = Field(default=28.0, gt=0, description="mean abs frame difference (0-255) of a cut")
         still_tolerance: float = Field(default=0.045, gt=0, description="how far a non-target may drift")
         moved_threshold: float = Field(default=0.02, gt=0, description="displacement that counts as moving")
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
+        whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
+                                                                        "cube must show at the end")
 
     def __init__(self, config: "PerceptionCritic.Config | None" = None):
         self.cfg = config or self.Config()
@@ -235,14 +235,13 @@ class PerceptionCritic:
         if under and end_scene is not None:
             covered = {o.on for o in end_scene.objects if o.on}
             inside = {o.id for o in end_scene.objects if o.in_}
-            for c in known:
-                oid = by_color[c]["id"]
-                b = track[c][T - 1]
-                if known[c] != "cube" or c in drifted or c in missing or b is None or oid in covered \
-                        or oid in inside or oid not in under:
+            for oid, upper in under.items():
+                c = by_color_id(registry, oid)
+                if c is None or c in drifted or c in missing or oid in covered or oid in inside:
                     continue
-                if b.area < cfg.whole_cube * expected_area("cube", size):
-                    cut_off[c] = under[oid]
+                b = track[c][T - 1]
+                if b is not None and b.area < cfg.whole_cube * expected_area("cube", size):
+                    cut_off[c] = upper
                     missing.setdefault(c, []).append(T - 1)
         for c, t in sorted(drifted.items()):
             oid = by_color[c]["id"]
@@ -305,7 +304,6 @@ class PerceptionCritic:
                 tmpl["scene_cut"].format(a=cut, b=cut + 1), [], [cut, cut + 1])
 
         # 5. Action: post-conditions in the last frame.
-        end_scene = percepts[-1].scene
         post = sub_action.postconditions
         met = [bool(end_scene is not None and holds(c, end_scene)) for c in post]
         action_score = float(np.mean(met)) if post else 1.0

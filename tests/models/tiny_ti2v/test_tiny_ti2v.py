@@ -154,7 +154,7 @@ def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
 
 
 def test_soft_dice_and_the_fill_weight_of_revealed_objects():
-    from spiral.models.tiny_ti2v.training import losses, soft_dice
+    from spiral.models.tiny_ti2v.training import losses, object_pixels, soft_dice
     from spiral.worlds.tabletop.scene import TABLE_RGB
 
     target = torch.zeros(2, 8, 8)
@@ -171,6 +171,9 @@ def test_soft_dice_and_the_fill_weight_of_revealed_objects():
              "target_a": torch.full((B, 2), 4.0), "target_b": torch.full((B, 2), 4.0),
              "scale": torch.ones(B, dtype=torch.long), "lift": torch.zeros(B), "has_b": torch.zeros(B)}
     batch["fills"][:, :, 2:4, 2:4] = torch.tensor([0.2, 0.3, 0.9]).view(1, 3, 1, 1)  # a blue cube under it
+    as_uint8 = (batch["fills"].permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
+    batch["fill_objects"] = torch.from_numpy(object_pixels(as_uint8))
+    assert batch["fill_objects"].sum() == B * 4  # the blue pixels, not the table
     out = {"mask_a": sure.new_zeros(B, H, H), "mask_b": sure.new_zeros(B, H, H),
            "heat_a": torch.zeros(B, H * H), "heat_b": torch.zeros(B, H * H),
            "fill": fills.clone(),  # predicts table where the cube is: the failure seen on stacks

@@ -114,27 +114,33 @@ def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, 
             "failures": dict(sorted(fails.items(), key=lambda kv: -kv[1]))}
 
 
-def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = True, seed: int = 0,
-                num_frames: int = 12) -> dict[str, Any]:
-    """All-correct-so-far after each of ``length`` chained sub-actions (no retries)."""
+def chain_episodes(n: int, length: int, seed: int = 0) -> list[dict[str, Any]]:
+    """The benchmark's ``n`` goals of ``length`` sub-actions on 4–6 object scenes: each as
+    its start ``scene``, planned ``steps`` and rendered ``first`` frame."""
     from spiral.worlds.tabletop.goal_gen import goal_episodes
     from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
     from spiral.worlds.tabletop.render import render_scene
     from spiral.worlds.tabletop.scene import SceneSpec, random_scene
 
-    critic = PerceptionCritic()
     spec = SceneSpec(min_objects=4, max_objects=6)
-    eps = goal_episodes(n, length, seed=1000 + seed, spec=spec)
-    alive = np.ones(len(eps), bool)
-    curve = []
-    states = []
-    for scene_seed, goal in eps:
+    out = []
+    for scene_seed, goal in goal_episodes(n, length, seed=1000 + seed, spec=spec):
         scene = random_scene(scene_seed, spec)
         steps, _, _ = plan_clauses(scene, parse_goal(goal, scene))
-        first = render_scene(scene)
-        states.append({"steps": steps, "first": first, "frame": first, "mem": _memory(critic, first)})
+        out.append({"scene": scene, "steps": steps, "first": render_scene(scene)})
+    return out
+
+
+def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = True, seed: int = 0,
+                num_frames: int = 12) -> dict[str, Any]:
+    """All-correct-so-far after each of ``length`` chained sub-actions (no retries)."""
+    critic = PerceptionCritic()
+    states = [{**ep, "frame": ep["first"], "mem": _memory(critic, ep["first"])}
+              for ep in chain_episodes(n, length, seed)]
+    alive = np.ones(len(states), bool)
+    curve = []
     for k in range(length):
-        idx = [i for i in range(len(eps)) if alive[i]]
+        idx = [i for i in range(len(states)) if alive[i]]
         if idx:
             reqs = [GenerationRequest(prompt=states[i]["steps"][k].prompt, cond_frame=states[i]["frame"],
                                       keyframes=[states[i]["first"]] if keyframes else [], num_frames=num_frames,
@@ -146,7 +152,7 @@ def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = 
                 alive[i] = ok
                 states[i]["frame"] = c.frames[-1]
         curve.append(round(float(alive.mean()), 4))
-    return {"n": len(eps), "length": length, "keyframes": keyframes, "all_correct_so_far": curve}
+    return {"n": len(states), "length": length, "keyframes": keyframes, "all_correct_so_far": curve}
 
 
 def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, seed: int = 0,
@@ -156,23 +162,17 @@ def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, see
     failure types. Against :func:`eval_chains` it separates the model's own error on
     crowded late-chain scenes from the error that drift over its own outputs adds."""
     from spiral.worlds.tabletop.actions import apply
-    from spiral.worlds.tabletop.goal_gen import goal_episodes
-    from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
     from spiral.worlds.tabletop.render import render_scene
-    from spiral.worlds.tabletop.scene import SceneSpec, random_scene
 
     critic = PerceptionCritic()
-    spec = SceneSpec(min_objects=4, max_objects=6)
-    eps = goal_episodes(n, length, seed=1000 + seed, spec=spec)
+    eps = chain_episodes(n, length, seed)
     ok = np.zeros((len(eps), length), bool)
     failures: dict[str, int] = {}
     by_kind: dict[str, list[bool]] = {}
-    for i, (scene_seed, goal) in enumerate(eps):
-        scene = random_scene(scene_seed, spec)
-        steps, _, _ = plan_clauses(scene, parse_goal(goal, scene))
-        first = render_scene(scene)
-        mem = _memory(critic, first)
-        reqs, state = [], scene
+    for i, ep in enumerate(eps):
+        steps = ep["steps"]
+        mem = _memory(critic, ep["first"])
+        reqs, state = [], ep["scene"]
         for k in range(length):  # the true state before each step, rendered
             reqs.append(GenerationRequest(prompt=steps[k].prompt, cond_frame=render_scene(state),
                                           num_frames=num_frames, seed=seed * 100_000 + i * 100 + k))
@@ -188,3 +188,32 @@ def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, see
             "all_steps_right": round(float(ok.all(1).mean()), 4),
             "success_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_kind.items())},
             "failures": dict(sorted(failures.items(), key=lambda kv: -kv[1]))}
+
+
+def eval_uncovered_fill(generator: Any, root: str, split: str = "validation", whole: float = 0.75) -> dict[str, Any]:
+    """Sub-actions of a split whose subject stands on a cube: in how many does the model's
+    predicted fill show that lower cube whole (at least ``whole`` of a cube's area), the
+    way the critic's uncovered-cube check reads it?"""
+    from spiral.data.actwm_lite import iter_episodes
+    from spiral.models.tiny_ti2v.sampling import predict
+    from spiral.worlds.tabletop.perception import expected_area, perceive
+
+    frames, prompts, lowers = [], [], []
+    for ep in iter_episodes(root, split):
+        for k, st in enumerate(ep["meta"]["steps"]):
+            f0 = ep["clips"][k][0]
+            scene = perceive(f0).scene
+            subject = next((o for o in scene.objects if o.id == st["subject"]), None) if scene else None
+            if subject is not None and subject.on:
+                frames.append(f0)
+                prompts.append(st["prompt"])
+                lowers.append(scene.get(subject.on).color)
+    if not frames:
+        return {"n": 0, "whole": 0}
+    fills = predict(generator.model, generator.tok, np.stack(frames), prompts)["fill"]
+    fills = (fills.permute(0, 2, 3, 1).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+    ok = 0
+    for fill, color in zip(fills, lowers):
+        b = perceive(fill).blobs.get(color)
+        ok += b is not None and b.area >= whole * expected_area("cube", fill.shape[0])
+    return {"n": len(frames), "whole": ok}

@@ -21,6 +21,7 @@ from torch import nn
 from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
 
 N_SCALES = 3
+N_HEAD = 7  # per-pixel outputs of the head: mask A, mask B, heat A, heat B, fill RGB
 
 
 class TextEncoder(nn.Module):
@@ -86,12 +87,12 @@ class TinyTI2V(nn.Module):
         for i in range(len(c) - 2, -1, -1):
             self.dec.append(FiLMBlock(prev + c[i], c[i], tdim))
             prev = c[i]
-        # mask A, mask B, heat A, heat B, fill RGB (+ with fill_copy: the fill's choice among
-        # "generate" and the 2n vertical copies, and a brightness gain of what it copies)
-        self.head = nn.Conv2d(c[0], 7 + self.n_copy_channels(cfg), 1)
+        # N_HEAD (+ with fill_copy: the fill's choice among "generate" and the 2n vertical
+        # copies, and a brightness gain of what it copies)
+        self.head = nn.Conv2d(c[0], N_HEAD + self.n_copy_channels(cfg), 1)
         if cfg.fill_copy:
             with torch.no_grad():
-                self.head.bias[7] = 2.0  # start out generating, as a model without copies does
+                self.head.bias[N_HEAD] = 2.0  # start out generating, as a model without copies does
         self.glob = nn.Sequential(nn.Linear(c[-1] + tdim, 128), nn.SiLU(), nn.Linear(128, N_SCALES + 2))
 
     @staticmethod
@@ -139,11 +140,12 @@ class TinyTI2V(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
             x = blk(torch.cat([x, skip], dim=1), t)
         out = self.head(x)
+        fill = torch.sigmoid(out[:, 4:7])
+        if self.config.fill_copy:
+            fill = self.copy_fill(frames, fill, out[:, N_HEAD:])
         return {
             "mask_a": out[:, 0], "mask_b": out[:, 1],
-            "heat_a": out[:, 2].flatten(1), "heat_b": out[:, 3].flatten(1),
-            "fill": (self.copy_fill(frames, torch.sigmoid(out[:, 4:7]), out[:, 7:]) if self.config.fill_copy
-                     else torch.sigmoid(out[:, 4:7])),
+            "heat_a": out[:, 2].flatten(1), "heat_b": out[:, 3].flatten(1), "fill": fill,
             "scale": g[:, :N_SCALES], "lift": g[:, N_SCALES], "has_b": g[:, N_SCALES + 1],
         }
 

@@ -83,25 +83,34 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
     prev = [i - 1 if i > 0 and meta[i]["step"] > 0 and meta[i - 1]["key"] == meta[i]["key"] else -1
             for i in range(len(meta))]
     frames_a, fills_a, masks_a = np.stack(frames), np.stack(fills), np.stack(masks).astype(np.uint8)
-    return {"frames": frames_a, "masks": masks_a, "fills": fills_a, "revealed": revealed_objects(frames_a, fills_a, masks_a),
+    objects = object_pixels(fills_a)
+    return {"frames": frames_a, "masks": masks_a, "fills": fills_a, "fill_objects": objects,
+            "revealed": revealed_objects(frames_a, fills_a, masks_a, objects=objects),
             "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
             "scale": np.asarray(scale, np.int64), "lift": np.asarray(lift, np.float32),
             "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta,
             "prev": np.asarray(prev, np.int64)}
 
 
-def revealed_objects(frames: np.ndarray, fills: np.ndarray, masks: np.ndarray, min_px: int = 6) -> np.ndarray:
-    """Per sub-action: does the fill reveal part of an *object* (the rest of a cube whose top
-    a lifted cube hid), i.e. pixels under the moving layers that are neither table nor shadow
-    and differ from the start frame? Rare in the data, and what the fill gets wrong."""
+def object_pixels(fills: np.ndarray) -> np.ndarray:
+    """Per pixel of N×H×W×3 uint8 fills: is it an object (neither table nor shadow)?"""
     from spiral.worlds.tabletop.render import SHADOW_RGB
     from spiral.worlds.tabletop.scene import TABLE_RGB
 
     f = fills.astype(np.int16)
-    far = (np.abs(f - np.array(TABLE_RGB, np.int16)).sum(-1) > 30) & \
+    return (np.abs(f - np.array(TABLE_RGB, np.int16)).sum(-1) > 30) & \
         (np.abs(f - np.array(SHADOW_RGB, np.int16)).sum(-1) > 30)
-    new = np.abs(f - frames.astype(np.int16)).sum(-1) > 30
-    return ((far & new & (masks.sum(1) > 0)).reshape(len(f), -1).sum(1) >= min_px)
+
+
+def revealed_objects(frames: np.ndarray, fills: np.ndarray, masks: np.ndarray, min_px: int = 6,
+                     objects: np.ndarray | None = None) -> np.ndarray:
+    """Per sub-action: does the fill reveal part of an *object* (the rest of a cube whose top
+    a lifted cube hid), i.e. pixels under the moving layers that are objects
+    (:func:`object_pixels`, passed as ``objects`` when already computed) and differ from the
+    start frame? Rare in the data, and what the fill gets wrong."""
+    objects = object_pixels(fills) if objects is None else objects
+    new = np.abs(fills.astype(np.int16) - frames.astype(np.int16)).sum(-1) > 30
+    return ((objects & new & (masks.sum(1) > 0)).reshape(len(fills), -1).sum(1) >= min_px)
 
 
 def feedback_suffixes() -> list[str]:
@@ -200,14 +209,8 @@ def losses(out: dict, batch: dict, dice_weight: float = 0.0, fill_object_weight:
     union = F.max_pool2d(union, 3, 1, 1)
     err = (out["fill"].float() - batch["fills"]).abs()
     w = 0.05 + union
-    if fill_object_weight:
-        # revealed pixels that are an object (the cube under a lifted cube), not table or shadow
-        from spiral.worlds.tabletop.render import SHADOW_RGB
-        from spiral.worlds.tabletop.scene import TABLE_RGB
-
-        far = [(batch["fills"] - torch.tensor(c, dtype=torch.float32).view(1, 3, 1, 1) / 255).abs().sum(1) > 0.12
-               for c in (TABLE_RGB, SHADOW_RGB)]
-        w = w + fill_object_weight * union * (far[0] & far[1]).unsqueeze(1).float()
+    if fill_object_weight:  # revealed pixels that are an object (the cube under a lifted cube)
+        w = w + fill_object_weight * union * batch["fill_objects"].unsqueeze(1).float()
     l_fill = (err * w).mean() * 4
     l_scale = F.cross_entropy(out["scale"].float(), batch["scale"])
     l_lift = F.binary_cross_entropy_with_logits(out["lift"].float(), batch["lift"])
@@ -228,6 +231,7 @@ def to_batch(data: dict[str, Any], idx: np.ndarray, texts: list[str], tok) -> di
     return {
         "frames": torch.from_numpy(data["frames"][idx]).permute(0, 3, 1, 2).float() / 255.0,
         "fills": torch.from_numpy(data["fills"][idx]).permute(0, 3, 1, 2).float() / 255.0,
+        "fill_objects": torch.from_numpy(data["fill_objects"][idx]),
         "masks": torch.from_numpy(data["masks"][idx]),
         "target_a": torch.from_numpy(data["target_a"][idx]), "target_b": torch.from_numpy(data["target_b"][idx]),
         "scale": torch.from_numpy(data["scale"][idx]), "lift": torch.from_numpy(data["lift"][idx]),
@@ -317,12 +321,14 @@ def validate(model, data: dict[str, Any], tok, n: int = 256, seed: int = 0) -> V
 def load_widening_head(model, state: dict) -> None:
     """Load ``state`` into ``model``; a head with fewer output channels (weights without the
     fill's copy channels) fills the first ones, the new ones keep their initialisation."""
+    from spiral.models.tiny_ti2v.modeling_tiny_ti2v import N_HEAD
+
     own = model.state_dict()
     for key in ("head.weight", "head.bias"):
         if key in state and state[key].shape[0] < own[key].shape[0]:
             w = own[key].clone()
             if key == "head.weight":
-                w[7:] = 0.0
+                w[N_HEAD:] = 0.0  # the new outputs start from their bias alone
             w[: state[key].shape[0]] = state[key]
             state = {**state, key: w}
     model.load_state_dict(state)

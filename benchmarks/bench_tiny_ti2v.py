@@ -9,6 +9,8 @@ Usage: python benchmarks/bench_tiny_ti2v.py [--data data/actwm-lite] [--weights 
 * 8 chained sub-actions (the model continues from its own output): all-correct-so-far per
   step, with and without keyframe memory (``--teacher-forced``: the same chains from the
   simulator's true frame at every step, which separates the model's own error from drift);
+* uncovering steps (the subject stands on a cube): how often the predicted fill shows the
+  lower cube whole;
 * seed diversity: spread of the moved object's end point across 8 seeds, per action kind;
 * speed: one clip at batch 1, batched throughput, and a 4-step closed-loop `spiral run`.
 """
@@ -41,7 +43,13 @@ def main() -> None:
 
     from spiral.core.types import GenerationRequest
     from spiral.generators.tiny_ti2v import TinyTI2VGenerator
-    from spiral.models.tiny_ti2v.evaluate import eval_chains, eval_chains_teacher_forced, eval_single, val_steps
+    from spiral.models.tiny_ti2v.evaluate import (
+        eval_chains,
+        eval_chains_teacher_forced,
+        eval_single,
+        eval_uncovered_fill,
+        val_steps,
+    )
 
     gen = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=args.weights))
     res: dict = {}
@@ -55,6 +63,7 @@ def main() -> None:
     gen_nokf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
                                  config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=False))
     res["chains_last_frame_only"] = eval_chains(gen_nokf, n=args.chains, length=8, keyframes=False)
+    res["uncovered_fill"] = eval_uncovered_fill(gen, args.data)
     if args.teacher_forced:
         res["chains_teacher_forced"] = eval_chains_teacher_forced(gen_nokf, n=args.chains, length=8)
 
@@ -102,6 +111,8 @@ def main() -> None:
         tf = res["chains_teacher_forced"]
         print("           teacher-forced (true frame each step), per-step success:", tf["step_success"],
               f"all 8 right {tf['all_steps_right']:.1%}", tf["failures"])
+    u = res["uncovered_fill"]
+    print(f"uncovering steps (subject on a cube) whose predicted fill shows the lower cube whole: {u['whole']} of {u['n']}")
     print("seed diversity (px std of end point over 8 seeds):", res["seed_diversity_px"])
     print(f"speed: {res['ms_per_clip_batch1']} ms/clip at batch 1, {res['clips_per_s_batch32']} clips/s at batch 32; "
           f"4-step closed-loop spiral run {res['closed_loop_4_step_run_s']} s {res['closed_loop_4_step_run']}")

@@ -51,3 +51,20 @@ def test_missing_weights_give_a_clear_error(tmp_path):
 
     with pytest.raises(InputFileError, match="no tiny-ti2v weights"):
         TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=str(tmp_path)))
+
+
+def test_thread_policy_follows_the_batch_and_restores_the_setting(gen):
+    auto = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok)
+    assert auto._threads(1) == 1 and auto._threads(2) == 1
+    assert auto._threads(8) == min(2, len(__import__("os").sched_getaffinity(0)))
+    assert TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
+                             config=TinyTI2VGenerator.Config(threads=3))._threads(1) == 3
+    seen = []
+    real = torch.set_num_threads
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads = lambda n: (seen.append(n), real(n))  # type: ignore[assignment]
+        auto.generate([GenerationRequest(prompt="x", cond_frame=render_scene(random_scene(2)), num_frames=3)])
+    finally:
+        torch.set_num_threads = real
+    assert seen == [1, before] and torch.get_num_threads() == before

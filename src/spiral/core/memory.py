@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 
 def _png(frame: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="PNG")
+    Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size: 64x64 frames
     return buf.getvalue()
 
 

@@ -46,14 +46,15 @@ class TinyTI2VGenerator:
         keyframe_memory: bool = Field(default=False, description="take the moving object's pixels from the "
                                                                  "first frame when found there (measured: no gain "
                                                                  "on 8-step chains; see the model card)")
-        threads: int = Field(default=2, ge=1, le=64, description="torch CPU threads")
+        threads: int | None = Field(default=None, ge=1, le=64, description=(
+            "torch CPU threads (default: one for batches of up to small_batch requests, where "
+            "waking a second thread costs more than it gives, else two)"))
+        small_batch: int = Field(default=2, ge=0, description="largest batch that runs on one thread "
+                                                             "when threads is not set")
 
     def __init__(self, model: Any = None, tokenizer: Any = None, config: "TinyTI2VGenerator.Config | None" = None):
         self.cfg = config or self.Config()
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import torch
-
-        torch.set_num_threads(self.cfg.threads)
         if model is None:
             model = self._load(self.cfg.weights)
         self.model = model
@@ -91,14 +92,30 @@ class TinyTI2VGenerator:
         return f
 
     def generate(self, requests: list[GenerationRequest]) -> list[Clip]:
-        from spiral.models.tiny_ti2v.sampling import generate_clips
-
         if not requests:
             return []
         for r in requests:
             if r.num_frames < 2:
                 raise BackendError("a clip needs at least 2 frames", "raise loop.frames_per_segment")
+        import torch
+
         t0 = time.perf_counter()
+        before = torch.get_num_threads()
+        torch.set_num_threads(self._threads(len(requests)))
+        try:
+            return self._generate(requests, t0)
+        finally:
+            torch.set_num_threads(before)  # a process-wide setting: leave it as it was
+
+    def _threads(self, batch: int) -> int:
+        if self.cfg.threads is not None:
+            return self.cfg.threads
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return 1 if batch <= self.cfg.small_batch else max(1, min(2, cpus))
+
+    def _generate(self, requests: list[GenerationRequest], t0: float) -> list[Clip]:
+        from spiral.models.tiny_ti2v.sampling import generate_clips
+
         out: list[Clip | None] = [None] * len(requests)
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):

@@ -67,6 +67,9 @@ class LoopConfig(BaseModel):
         description="refinement strategies the loop may use")
     keyframe_conditioning: bool = Field(default=True, description="also pass the first frame to the generator")
     precheck: bool = Field(default=True, description="check pre-conditions before each sub-action")
+    ground: bool = Field(default=True, description="closed-loop: let the planner pin a relative step (push, swap) "
+                                                   "again from the last accepted frame when its plan-time pins "
+                                                   "rest on an earlier step's assumed result")
     on_failure: Literal["stop", "accept_best"] = Field(
         default="stop", description="when a step still fails with the replan budget spent: stop the run, or "
                                     "accept the step's best attempt (recorded as accept_best) and go on")

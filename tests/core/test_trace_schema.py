@@ -2,7 +2,8 @@
 
 The runs cover every event kind: the demo (refine + accept), a faulty run that replans and
 (usually) stops, one forced to refine, replan and stop, plan-only, open-loop, a
-pre-condition failure (precheck → replan) and a run killed mid-step and resumed.
+pre-condition failure (precheck → replan), a swap grounded before it runs and a run
+killed mid-step and resumed.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def runs(tmp_path_factory) -> dict[str, tuple[object, Path]]:
     go("open_loop", build_config(overrides={"mode": "open-loop"}))
     cfg = build_config(overrides={"generator": {"name": "sim"}})
     go("precheck", cfg, components=(_PrecheckPlanner(), SimGenerator(), PerceptionCritic()))
+    # a swap pinned on where step 0 was assumed to land the red ball: grounded before it runs
+    go("ground", build_config(overrides={"goal": "move the red ball next to the blue cube, then swap the red ball "
+                                                 "and the yellow ball", "generator": {"name": "sim"}}))
     cfg = build_config()
     with pytest.raises(KeyboardInterrupt):
         run(cfg, root / "resumed", listeners=[_interrupt_at_step1_verdict])
@@ -106,6 +110,8 @@ def test_runs_ended_as_expected(runs):
     assert best.status == "completed" and best.replans == 1 and "kept as the best" in best.reason
     assert runs["precheck"][0].replans == 1
     assert runs["resumed"][0].status == "completed"
+    grounded = runs["ground"][0]
+    assert grounded.status == "completed" and grounded.success and grounded.replans == 0
 
 
 def test_every_trace_line_matches_the_schema(runs, validator):

@@ -4,7 +4,9 @@ It reads the first frame through perception (pixels only, never the simulator's 
 parses the goal into clauses and expands them into object-centric sub-actions whose
 pre-conditions hold in order. ``replan`` re-expands the remaining clauses from the
 perceived current state, choosing other free spots than before (``variant``) so that a
-retry is a genuinely different plan.
+retry is a genuinely different plan. ``ground`` pins a relative clause (push, swap) again
+from the perceived frame when its first step is about to run, if its plan-time pins rested
+on where an earlier step was assumed to land an object (see ``worlds/tabletop/goals.py``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Plan
 from spiral.errors import ImpossibleGoalError
-from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
+from spiral.worlds.tabletop.goals import clause_conditions, parse_goal, plan_clauses, unpin_provisional
 from spiral.worlds.tabletop.perception import perceive
 from spiral.worlds.tabletop.scene import Scene
 
 log = logging.getLogger(__name__)
+
+
+_OBJECT_KEYS = ("subject", "ref", "bowl", "a", "b", "base")  # clause fields that name an object
 
 
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:
@@ -75,3 +80,38 @@ class SymbolicPlanner:
         return Plan(goal=plan.goal, steps=list(plan.steps[:from_step]) + steps,
                     goal_conditions=plan.goal_conditions, objects=plan.objects, clauses=clauses,
                     version=plan.version + 1, notes=feedback)
+
+    def ground(self, plan: Plan, step: int, observation: np.ndarray, memory: Any = None) -> Plan | None:
+        """A new plan when step ``step`` starts a clause with provisional pins (else ``None``):
+        that clause, and the later ones whose pins are provisional, are pinned again from
+        the perceived ``observation``; the goal conditions follow the new pins. The same
+        free-spot choices as the current plan (``variant = plan.version``), so the steps only
+        change where the pins do."""
+        if step >= len(plan.steps):
+            return None
+        first = plan.steps[step].clause
+        if any(s.clause == first for s in plan.steps[:step]):
+            return None  # the clause is under way: its pins stay
+        clauses, had = unpin_provisional(plan.clauses, first)
+        if not had:
+            return None
+        scene = self.perceive(observation, memory)
+        seen = {o.id for o in scene.objects}
+        if any(v not in seen for cl in clauses[first:] for k, v in cl.items() if k in _OBJECT_KEYS):
+            log.info("not grounding step %d: an object of the remaining goal is not seen", step)
+            return None  # perception misses one (hidden, or drawn wrong): keep the plan-time pins
+        steps, _, _ = plan_clauses(scene, clauses[first:], variant=plan.version, max_steps=self.max_steps)
+        for s in steps:
+            s.clause += first
+        # each at-condition of a re-pinned clause moves to the clause's new pin
+        moved = {}
+        for old, new in zip(plan.clauses[first:], clauses[first:]):
+            if old.get("provisional") and old["kind"] in ("push", "swap"):
+                for a, b in zip(clause_conditions(old, scene), clause_conditions(new, scene)):
+                    moved[(a.pred, tuple(a.args), a.xy)] = b
+        conds = [moved.get((c.pred, tuple(c.args), c.xy), c) for c in plan.goal_conditions]
+        log.info("grounded step %d from the perceived frame (clause %d was pinned on an assumed state)",
+                 step, first)
+        return Plan(goal=plan.goal, steps=list(plan.steps[:step]) + steps, goal_conditions=conds,
+                    objects=plan.objects, clauses=clauses, version=plan.version + 1,
+                    notes=f"grounded step {step} from the perceived frame")

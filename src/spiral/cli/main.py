@@ -169,6 +169,8 @@ class _Progress:
             self.p.update(self.task, description="sub-actions", total=len(e["steps"]), completed=0)
         elif ev == "replan":
             self.p.update(self.task, total=e["step"] + len(e["steps"]), status=f"[magenta]replan v{e['to_version']}")
+        elif ev == "ground":
+            self.p.update(self.task, total=e["step"] + len(e["steps"]), status=f"[cyan]grounded v{e['to_version']}")
         elif ev == "resume":
             self.p.update(self.task, completed=e["segments"], status="[cyan]resumed")
         elif ev == "request":
@@ -211,7 +213,8 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
     out_console.print(f"[bold]{info['goal']}[/]  [dim]mode {info['mode']} · generator {info['generator']} · "
                       f"seed {info['seed']}[/]")
     for p in info["plans"]:
-        t = Table(title="initial plan" if p["version"] == 0 else f"replan v{p['version']} from step {p['step']}",
+        t = Table(title="initial plan" if p["version"] == 0 else
+                  f"{'grounded' if p.get('kind') == 'ground' else 'replan'} v{p['version']} from step {p['step']}",
                   title_justify="left")
         for col in ("#", "sub-action", "post-conditions"):
             t.add_column(col)

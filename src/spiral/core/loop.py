@@ -158,6 +158,8 @@ class Loop:
     def _closed_loop(self) -> None:
         assert self.plan is not None
         while self.step < len(self.plan.steps):
+            if self.mode == "closed-loop" and self.cfg.loop.ground and hasattr(self.planner, "ground"):
+                self._ground()
             sub = self.plan.steps[self.step]
             if self.mode == "closed-loop" and self.cfg.loop.precheck and hasattr(self.critic, "precheck"):
                 t0 = time.perf_counter()
@@ -376,6 +378,28 @@ class Loop:
         self.plan = new
         self.trace.emit("replan", step=self.step, from_version=old.version, to_version=new.version,
                         feedback=feedback, steps=[_step_json(s) for s in new.steps[self.step:]],
+                        timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
+        self._checkpoint("running")
+
+    def _ground(self) -> None:
+        """Let the planner pin the next step again from the last accepted frame (a relative
+        clause whose plan-time pins rest on where an earlier step was assumed to land an
+        object); not a replan: no feedback, no budget."""
+        t0 = time.perf_counter()
+        old = self.plan
+        try:
+            new = self.planner.ground(old, self.step, self.last_frame, self.memory)
+        except SpiralError as exc:
+            self._cost(self.planner)
+            log.warning("grounding step %d failed (%s); keeping the plan", self.step, exc.message)
+            new = None
+        self.timing["plan_s"] += time.perf_counter() - t0
+        if new is None:
+            return
+        self.plan = new
+        self.trace.emit("ground", step=self.step, from_version=old.version, to_version=new.version,
+                        reason=new.notes, steps=[_step_json(s) for s in new.steps[self.step:]],
+                        goal_conditions=[c.model_dump(mode="json", exclude_none=True) for c in new.goal_conditions],
                         timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
         self._checkpoint("running")
 

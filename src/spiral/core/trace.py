@@ -20,7 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 EVENTS = ("run_start", "resume", "scene", "plan", "precheck", "request", "clip", "verdict", "decision",
-          "accept", "replan", "episode_end")
+          "accept", "replan", "ground", "episode_end")
 # `cost` (tokens an LLM/VLM agent paid for) depends on the response cache like timings on the clock
 TIMING_KEYS = ("t", "timing", "cost")
 

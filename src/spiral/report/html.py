@@ -45,14 +45,17 @@ def collect(run_path: Path) -> dict[str, Any]:
     for e in events:
         ev = e["event"]
         if ev == "plan":
-            plans.append({"version": e["version"], "step": 0, "feedback": "",
+            plans.append({"version": e["version"], "step": 0, "kind": "plan", "feedback": "",
                           "steps": [{"index": i, "prompt": s["prompt"], "kind": s["kind"],
                                      "pre": _conds(s["preconditions"]), "post": _conds(s["postconditions"])}
                                     for i, s in enumerate(e["steps"])]})
             goal_conditions = [_conds([c]) for c in e.get("goal_conditions", [])]
-        elif ev == "replan":
+        elif ev in ("replan", "ground"):
             version = e["to_version"]
-            plans.append({"version": version, "step": e["step"], "feedback": e.get("feedback", ""),
+            if "goal_conditions" in e:
+                goal_conditions = [_conds([c]) for c in e["goal_conditions"]]
+            plans.append({"version": version, "step": e["step"], "kind": ev,
+                          "feedback": e.get("feedback", e.get("reason", "")),
                           "steps": [{"index": e["step"] + i, "prompt": s["prompt"], "kind": s["kind"],
                                      "pre": _conds(s["preconditions"]), "post": _conds(s["postconditions"])}
                                     for i, s in enumerate(e["steps"])]})

@@ -355,3 +355,40 @@ def test_clear_only_a_half(demo_scene):
 def test_too_many_steps(demo_scene):
     with pytest.raises(ImpossibleGoalError, match="more than 1 sub-actions"):
         plan_clauses(demo_scene, parse_goal("put every ball in the bowl", demo_scene), max_steps=1)
+
+
+# -- provisional pins -------------------------------------------------------------------
+def test_pins_taken_on_an_assumed_state_are_provisional(balls_scene):
+    from spiral.worlds.tabletop.goals import provisional_conditions
+
+    alone = parse_goal("swap the red and green balls", balls_scene)
+    plan_clauses(balls_scene, alone)
+    assert alone[0]["provisional"] == [] and provisional_conditions(alone) == []
+
+    push = parse_goal("push the blue cube left", balls_scene)
+    plan_clauses(balls_scene, push)
+    assert push[0]["provisional"] == []  # its own step moves it: the start is still observed
+
+    cl = parse_goal("move the red ball next to the blue cube, then swap the red and green balls, "
+                    "then push the red ball back", balls_scene)
+    steps, conds, _ = plan_clauses(balls_scene, cl)
+    assert cl[1]["provisional"] == ["pos_a"]  # red moved first: where it stands is assumed
+    assert cl[2]["provisional"] == ["target_xy"]
+    loose = provisional_conditions(cl)
+    # green must end where red was assumed to land; the green ball's own old spot is observed
+    assert C("at", "green_ball", xy=tuple(cl[1]["pos_a"])) in loose
+    assert C("at", "red_ball", xy=tuple(cl[1]["pos_b"])) not in loose
+    assert C("at", "red_ball", xy=tuple(cl[2]["target_xy"])) in loose
+
+
+def test_unpin_provisional_drops_only_provisional_pins_from_the_given_clause_on(balls_scene):
+    from spiral.worlds.tabletop.goals import unpin_provisional
+
+    cl = parse_goal("move the red ball next to the blue cube, then swap the red and green balls", balls_scene)
+    plan_clauses(balls_scene, cl)
+    out, had = unpin_provisional(cl, 1)
+    assert had and "pos_a" not in out[1] and "provisional" not in out[1]
+    assert "pos_a" in cl[1]  # the input is left alone
+    assert unpin_provisional(cl, 0)[1] is False  # clause 0 has no pins
+    steps, _, _ = plan_clauses(balls_scene, out[1:])
+    assert out[1]["provisional"] == [] and out[1]["pos_b"] == [0.75, 0.7]  # pinned on what it was given

@@ -7,6 +7,13 @@ knows (1) the sub-actions that achieve it from any state, inserting the steps th
 each pre-condition hold (clearing a cube before it is moved, say), and (2) its success
 conditions. Relative clauses (push, swap) are pinned to absolute targets when first
 planned, so that a replan from a half-done state still aims at the same result.
+
+A pin taken on the *simulated* state after earlier steps that moved the pinned object is
+provisional (``clause["provisional"]`` lists those pins): it rests on where the plan
+assumed that object would land, while a step like "move X next to Y" may land it on any
+free side. The planner pins such a clause again from the perceived frame when its first
+step is about to run (:func:`unpin_provisional`, then a new expansion), and a benchmark's fixed success conditions
+leave provisional pins out (:func:`provisional_conditions`).
 """
 
 from __future__ import annotations
@@ -228,6 +235,7 @@ class Expander:
 
     def __init__(self, scene: Scene, variant: int = 0, max_steps: int = 24):
         self.state = scene.copy_deep()
+        self.origin = scene  # the observed state: pins of objects not moved since are final
         self.variant = variant
         self.steps: list[SubAction] = []
         self.max_steps = max_steps
@@ -244,6 +252,11 @@ class Expander:
             raise ImpossibleGoalError(f"the goal needs more than {self.max_steps} sub-actions",
                                       "split it into smaller goals or raise planner.max_steps")
         self.state = apply(self.state, act)
+
+    def moved(self, oid: str) -> bool:
+        """Has an earlier step of this expansion moved ``oid`` (so its position is assumed)?"""
+        a, b = self.origin.get(oid), self.state.get(oid)
+        return (a.x, a.y, a.on, a.in_) != (b.x, b.y, b.on, b.in_)
 
     def clear(self, oid: str) -> None:
         """Move whatever sits on ``oid`` to free spots nearby, top first."""
@@ -287,6 +300,7 @@ class Expander:
             target = clause.get("target_xy")
             if target and holds(C("at", a, xy=tuple(target)), st):
                 return
+            assumed = self.moved(a)  # where the push starts rests on an earlier step's result
             self.clear(a)
             params = {"direction": clause["direction"]}
             if target:
@@ -299,7 +313,9 @@ class Expander:
                 self.add("pick_place", a, target_xy=list(target),
                          prompt=phrases()["actions"]["push"][0].format(
                              a=o.name, dir=phrases()["directions"][clause["direction"]][0]))
-            clause["target_xy"] = list(self.steps[-1].params["target_xy"])
+            if not target:
+                clause["target_xy"] = list(self.steps[-1].params["target_xy"])
+                clause["provisional"] = ["target_xy"] if assumed else []
         elif k == "swap":
             a, b = clause["a"], clause["b"]
             for oid in (a, b):
@@ -312,6 +328,7 @@ class Expander:
             if pa is None:
                 clause["pos_a"] = [st.get(a).x, st.get(a).y]
                 clause["pos_b"] = [st.get(b).x, st.get(b).y]
+                clause["provisional"] = [pin for pin, oid in (("pos_a", a), ("pos_b", b)) if self.moved(oid)]
                 self.clear(a)
                 self.clear(b)
                 self.add("swap", a, [b])
@@ -430,6 +447,35 @@ def clause_conditions(clause: dict[str, Any], scene: Scene) -> list[Condition]:
     raise ValueError(k)  # pragma: no cover
 
 
+_PINNED_BY = {"push": {"target_xy": "subject"}, "swap": {"pos_a": "b", "pos_b": "a"}}  # pin -> object it targets
+
+
+def provisional_conditions(clauses: list[dict[str, Any]]) -> list[Condition]:
+    """The success conditions that rest on provisional pins (see the module doc): where an
+    object must end depends on where an earlier step happened to put another (or the same)
+    object, which the start state does not determine."""
+    out = []
+    for cl in clauses:
+        for pin in cl.get("provisional") or []:
+            oid = cl[_PINNED_BY[cl["kind"]][pin]]
+            out.append(C("at", oid, xy=tuple(cl[pin])))
+    return out
+
+
+def unpin_provisional(clauses: list[dict[str, Any]], first: int) -> tuple[list[dict[str, Any]], bool]:
+    """A copy of ``clauses`` where clauses from index ``first`` on lose their provisional
+    pins (so that expanding them on a perceived state pins them from what is seen); and
+    whether clause ``first`` had any."""
+    out = [dict(c) for c in clauses]
+    had = bool(first < len(out) and out[first].get("provisional"))
+    for cl in out[first:]:
+        if cl.get("provisional"):
+            for pin in ("target_xy", "pos_a", "pos_b"):
+                cl.pop(pin, None)
+            cl.pop("provisional")
+    return out, had
+
+
 def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
                  max_steps: int = 24) -> tuple[list[SubAction], list[Condition], Scene]:
     """Expand clauses in order; returns the steps, the goal conditions and the final state."""
@@ -459,4 +505,5 @@ def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
     return ex.steps, conds, final
 
 
-__all__ = ["parse_goal", "plan_clauses", "clause_conditions", "split_clauses", "Resolver", "DIRECTIONS"]
+__all__ = ["parse_goal", "plan_clauses", "clause_conditions", "provisional_conditions", "unpin_provisional",
+           "split_clauses", "Resolver", "DIRECTIONS"]

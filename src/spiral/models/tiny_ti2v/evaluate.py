@@ -116,7 +116,8 @@ def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, 
 
 def chain_episodes(n: int, length: int, seed: int = 0) -> list[dict[str, Any]]:
     """The benchmark's ``n`` goals of ``length`` sub-actions on 4–6 object scenes: each as
-    its start ``scene``, planned ``steps`` and rendered ``first`` frame."""
+    its start ``scene``, its ``plan`` (``steps`` are the plan's) and rendered ``first`` frame."""
+    from spiral.core.types import Plan
     from spiral.worlds.tabletop.goal_gen import goal_episodes
     from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
     from spiral.worlds.tabletop.render import render_scene
@@ -126,15 +127,46 @@ def chain_episodes(n: int, length: int, seed: int = 0) -> list[dict[str, Any]]:
     out = []
     for scene_seed, goal in goal_episodes(n, length, seed=1000 + seed, spec=spec):
         scene = random_scene(scene_seed, spec)
-        steps, _, _ = plan_clauses(scene, parse_goal(goal, scene))
-        out.append({"scene": scene, "steps": steps, "first": render_scene(scene)})
+        clauses = parse_goal(goal, scene)
+        steps, conds, _ = plan_clauses(scene, clauses)
+        plan = Plan(goal=goal, steps=steps, goal_conditions=conds, clauses=clauses)
+        out.append({"scene": scene, "steps": steps, "plan": plan, "first": render_scene(scene)})
     return out
 
 
+def _grounded(planner: Any, ep: dict[str, Any], k: int, frame: np.ndarray, memory: EpisodeMemory,
+              length: int, counts: dict[str, int]) -> SubAction:
+    """Step ``k`` of the episode as the closed loop runs it (``loop.ground``): a relative step
+    whose plan-time pins rest on an earlier step's assumed result is pinned again from
+    ``frame``. A grounded plan that would end before ``length`` steps is not taken, nor one
+    that cannot be made from ``frame`` (both counted)."""
+    if planner is not None:
+        from spiral.errors import SpiralError
+
+        try:
+            new = planner.ground(ep["plan"], k, frame, memory)
+        except SpiralError:  # as the loop does: keep the plan-time pins
+            new, counts["ground_failed"] = None, counts.get("ground_failed", 0) + 1
+        if new is not None:
+            if len(new.steps) >= length:
+                ep["plan"] = new
+                counts["grounded"] += 1
+            else:
+                counts["ground_skipped"] += 1
+    return ep["plan"].steps[k]
+
+
 def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = True, seed: int = 0,
-                num_frames: int = 12) -> dict[str, Any]:
-    """All-correct-so-far after each of ``length`` chained sub-actions (no retries)."""
+                num_frames: int = 12, ground: bool = True) -> dict[str, Any]:
+    """All-correct-so-far after each of ``length`` chained sub-actions (no retries). With
+    ``ground`` (what the closed loop does), a relative step pinned on an assumed state is
+    pinned again from the model's frame before it runs (see :func:`_grounded`); without,
+    it is judged against the plan-time pins."""
+    from spiral.agents.symbolic_planner import SymbolicPlanner
+
     critic = PerceptionCritic()
+    planner = SymbolicPlanner() if ground else None
+    counts = {"grounded": 0, "ground_skipped": 0, "ground_failed": 0}
     states = [{**ep, "frame": ep["first"], "mem": _memory(critic, ep["first"])}
               for ep in chain_episodes(n, length, seed)]
     alive = np.ones(len(states), bool)
@@ -142,21 +174,24 @@ def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = 
     for k in range(length):
         idx = [i for i in range(len(states)) if alive[i]]
         if idx:
-            reqs = [GenerationRequest(prompt=states[i]["steps"][k].prompt, cond_frame=states[i]["frame"],
+            subs = {i: _grounded(planner, states[i], k, states[i]["frame"], states[i]["mem"], length, counts)
+                    for i in idx}
+            reqs = [GenerationRequest(prompt=subs[i].prompt, cond_frame=states[i]["frame"],
                                       keyframes=[states[i]["first"]] if keyframes else [], num_frames=num_frames,
                                       seed=seed * 100_000 + i * 100 + k) for i in idx]
             clips = generator.generate(reqs)
             for i, c in zip(idx, clips):
-                r = judge(critic, c.frames, states[i]["steps"][k], states[i]["mem"])
+                r = judge(critic, c.frames, subs[i], states[i]["mem"])
                 ok = r["success"] and r["permanence"] and r["still"]
                 alive[i] = ok
                 states[i]["frame"] = c.frames[-1]
         curve.append(round(float(alive.mean()), 4))
-    return {"n": len(states), "length": length, "keyframes": keyframes, "all_correct_so_far": curve}
+    return {"n": len(states), "length": length, "keyframes": keyframes, "ground": ground,
+            "all_correct_so_far": curve, **counts}
 
 
 def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, seed: int = 0,
-                               num_frames: int = 12) -> dict[str, Any]:
+                               num_frames: int = 12, ground: bool = True) -> dict[str, Any]:
     """The chains of :func:`eval_chains`, but every step starts from the simulator's frame of
     the true state (no drift): per step, the share of sub-actions done right, and the
     failure types. Against :func:`eval_chains` it separates the model's own error on
@@ -164,17 +199,22 @@ def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, see
     from spiral.worlds.tabletop.actions import apply
     from spiral.worlds.tabletop.render import render_scene
 
+    from spiral.agents.symbolic_planner import SymbolicPlanner
+
     critic = PerceptionCritic()
+    planner = SymbolicPlanner() if ground else None
+    counts = {"grounded": 0, "ground_skipped": 0, "ground_failed": 0}
     eps = chain_episodes(n, length, seed)
     ok = np.zeros((len(eps), length), bool)
     failures: dict[str, int] = {}
     by_kind: dict[str, list[bool]] = {}
     for i, ep in enumerate(eps):
-        steps = ep["steps"]
         mem = _memory(critic, ep["first"])
-        reqs, state = [], ep["scene"]
+        reqs, state, steps = [], ep["scene"], []
         for k in range(length):  # the true state before each step, rendered
-            reqs.append(GenerationRequest(prompt=steps[k].prompt, cond_frame=render_scene(state),
+            frame = render_scene(state)
+            steps.append(_grounded(planner, ep, k, frame, mem, length, counts))
+            reqs.append(GenerationRequest(prompt=steps[k].prompt, cond_frame=frame,
                                           num_frames=num_frames, seed=seed * 100_000 + i * 100 + k))
             state = apply(state, steps[k])
         for k, c in enumerate(generator.generate(reqs)):
@@ -184,7 +224,8 @@ def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, see
             if not ok[i, k]:
                 key = r["failure"] or "unsuccessful"
                 failures[key] = failures.get(key, 0) + 1
-    return {"n": len(eps), "length": length, "step_success": [round(float(x), 4) for x in ok.mean(0)],
+    return {"n": len(eps), "length": length, "ground": ground, **counts,
+            "step_success": [round(float(x), 4) for x in ok.mean(0)],
             "all_steps_right": round(float(ok.all(1).mean()), 4),
             "success_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_kind.items())},
             "failures": dict(sorted(failures.items(), key=lambda kv: -kv[1]))}

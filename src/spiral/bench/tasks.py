@@ -12,7 +12,11 @@ A task file is JSON Lines (one task per line) or a JSON list. Each task:
 ``scene`` is a tabletop scene (docs/scene.md) — or give ``scene_seed`` (a seeded random
 scene) or ``image`` (a first-frame file, for any world). ``success`` are the goal's
 conditions over object states (``on``, ``in``, ``next_to``, ``at``, ``in_region``,
-``region_empty`` …), judged on the final frame. The JSON Schema is
+``region_empty`` …), judged on the final frame. They must follow from the start state: the
+built-in suite leaves out a push's or swap's target when it rests on where an earlier step
+of the goal was assumed to land an object ("move the red ball next to the cube, then swap
+it with the green ball": the green ball's target depends on the side the red ball took),
+since the closed loop pins such a step from what it sees. The JSON Schema is
 ``spiral/bench/suites/task.schema.json`` (``spiral bench schema`` prints it).
 """
 

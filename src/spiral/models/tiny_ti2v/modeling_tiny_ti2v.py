@@ -105,15 +105,19 @@ class TinyTI2V(nn.Module):
         continues what is next to it (the rest of a cube whose top was hidden, a bowl's
         inside, the table), which a small network cannot paint from scratch."""
         n = self.config.fill_copy
-        w = torch.softmax(logits[:, : 2 * n + 1].float(), dim=1)
-        gain = 2 * torch.sigmoid(logits[:, 2 * n + 1 : 2 * n + 2].float())
+        # split/unbind rather than slices: their backward is one concatenation, where each
+        # slice's backward zero-fills a gradient of the whole tensor (a quarter of a training
+        # step went there); the arithmetic, and so every output, is the same
+        choice, gain_logit = torch.split(logits, [2 * n + 1, 1], dim=1)
+        w = torch.softmax(choice.float(), dim=1).unbind(1)
+        gain = 2 * torch.sigmoid(gain_logit.float())
         f = frames.float()
         pad = F.pad(f, (0, 0, n, n), mode="replicate")
         H = f.shape[-2]
         copied = torch.zeros_like(f)
         for k, d in enumerate([*range(1, n + 1), *range(-n, 0)]):
-            copied = copied + w[:, k + 1 : k + 2] * pad[:, :, n + d : n + d + H]
-        return (w[:, :1] * generated.float() + copied * gain).clamp(0, 1)
+            copied = copied + w[k + 1].unsqueeze(1) * pad[:, :, n + d : n + d + H]
+        return (w[0].unsqueeze(1) * generated.float() + copied * gain).clamp(0, 1)
 
     @staticmethod
     def coords(b: int, h: int, w: int, device) -> torch.Tensor:
@@ -140,12 +144,14 @@ class TinyTI2V(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
             x = blk(torch.cat([x, skip], dim=1), t)
         out = self.head(x)
-        fill = torch.sigmoid(out[:, 4:7])
+        copy = out.shape[1] - N_HEAD
+        mask_a, mask_b, heat_a, heat_b, fill, *rest = torch.split(out, [1, 1, 1, 1, 3] + ([copy] if copy else []), 1)
+        fill = torch.sigmoid(fill)
         if self.config.fill_copy:
-            fill = self.copy_fill(frames, fill, out[:, N_HEAD:])
+            fill = self.copy_fill(frames, fill, rest[0])
         return {
-            "mask_a": out[:, 0], "mask_b": out[:, 1],
-            "heat_a": out[:, 2].flatten(1), "heat_b": out[:, 3].flatten(1), "fill": fill,
+            "mask_a": mask_a.squeeze(1), "mask_b": mask_b.squeeze(1),
+            "heat_a": heat_a.flatten(1), "heat_b": heat_b.flatten(1), "fill": fill,
             "scale": g[:, :N_SCALES], "lift": g[:, N_SCALES], "has_b": g[:, N_SCALES + 1],
         }
 

@@ -1,6 +1,6 @@
 """Training the tiny TI2V model on ActWM-Dataset-Lite (``spiral train world-model``).
 
-CPU by default (``OMP_WAIT_POLICY=PASSIVE``, bf16 autocast), EMA weights, periodic
+CPU by default (``OMP_WAIT_POLICY=PASSIVE``, fp32, channels-last), EMA weights, periodic
 validation, atomic checkpoints that resume after a kill, a CSV log and a final validation
 report. The shipped weights are the EMA weights written by :func:`train`.
 """
@@ -53,7 +53,10 @@ class TrainConfig:
     val_every: int = 500
     ckpt_every: int = 250
     threads: int = 2
-    bf16: bool = True
+    # bf16 autocast measured slower than fp32 on this model (530 vs 450 ms per step of 32 on
+    # 2 cores with AVX512-BF16): the convolutions are small and the casts cost more
+    bf16: bool = False
+    channels_last: bool = True  # NHWC convolutions: ~8 % faster steps on CPU, the same weights format
     channels: tuple[int, ...] = (16, 32, 64, 128)
     max_train_episodes: int | None = None
 
@@ -377,6 +380,8 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     model = TinyTI2V(mcfg)
     if st is None and cfg.init_from:
         load_widening_head(model, init.state_dict())
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     ema = TinyTI2V(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, elapsed = 0, 0.0
@@ -448,8 +453,10 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
             if pick.size:
                 own = self_rendered_frames(ema, train_data, prev[pick], tok, np_rng, mcfg.mask_jitter)
                 batch["frames"][pick] = torch.from_numpy(own).permute(0, 3, 1, 2).float() / 255.0
+        frames = batch["frames"].contiguous(memory_format=torch.channels_last) if cfg.channels_last \
+            else batch["frames"]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            out_ = model(batch["frames"], batch["ids"])
+            out_ = model(frames, batch["ids"])
         parts = losses(out_, batch, cfg.dice_weight, cfg.fill_object_weight)
         opt.zero_grad(set_to_none=True)
         parts["total"].backward()

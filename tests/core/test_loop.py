@@ -264,3 +264,59 @@ def test_modes_write_a_run_directory(cfg_factory, tmp_path, mode):
     cfg = cfg_factory("stack all the cubes", mode=mode)
     res, d = run(cfg, tmp_path / mode)
     assert (d.path / "video.mp4").stat().st_size > 0 and res.goal is not None
+
+
+GOAL_GROUND = "move the red ball next to the blue cube, then swap the red ball and the yellow ball"
+
+
+class _LandsElsewhere(SimGenerator):
+    """The exact simulator, but "next to" lands on another free side than the plan chose."""
+
+    def generate(self, requests):
+        from spiral.worlds.tabletop.actions import make_action
+
+        out = []
+        for r in requests:
+            a = r.action
+            if a is not None and a.kind == "move_next_to":
+                scene = self.start_scene(r)
+                for variant in range(1, 8):
+                    alt = make_action(scene, a.kind, a.subject, a.objects, {"prompt": a.prompt}, variant=variant)
+                    if alt.params["target_xy"] != a.params["target_xy"]:
+                        r = r.model_copy(update={"action": alt})
+                        break
+            out.extend(super().generate([r]))
+        return out
+
+
+def test_a_swap_after_next_to_is_grounded_and_passes_first_try(cfg_factory):
+    cfg = cfg_factory(GOAL_GROUND, scene_seed=None)
+    scene = demo4_scene()
+    loop = _loop(cfg, _LandsElsewhere())
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    assert res.status == "completed" and res.success and res.retries == 0 and res.replans == 0
+    (g,) = _events(loop.trace, "ground")
+    assert g["step"] == 1 and g["to_version"] == g["from_version"] + 1
+
+    # the same run judged against the plan-time pins rejects the correct swap
+    off = cfg_factory(GOAL_GROUND, scene_seed=None, sets=["loop.ground=false", "loop.max_attempts=2",
+                                                          "loop.max_replans=0"])
+    loop = _loop(off, _LandsElsewhere())
+    res = loop.run(off.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    assert not _events(loop.trace, "ground") and res.retries >= 1
+
+
+class _BrokenGround(SymbolicPlanner):
+    def ground(self, plan, step, observation, memory=None):
+        from spiral.errors import ImpossibleGoalError
+
+        raise ImpossibleGoalError("no way", "none")
+
+
+def test_a_failed_grounding_keeps_the_plan(cfg_factory, caplog):
+    cfg = cfg_factory(GOAL_GROUND, scene_seed=None)
+    scene = demo4_scene()
+    loop = _loop(cfg, SimGenerator(), planner=_BrokenGround())
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    assert res.status == "completed" and res.success and not _events(loop.trace, "ground")
+    assert "grounding step" in caplog.text

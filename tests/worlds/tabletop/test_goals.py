@@ -371,7 +371,7 @@ def test_pins_taken_on_an_assumed_state_are_provisional(balls_scene):
 
     cl = parse_goal("move the red ball next to the blue cube, then swap the red and green balls, "
                     "then push the red ball back", balls_scene)
-    steps, conds, _ = plan_clauses(balls_scene, cl)
+    plan_clauses(balls_scene, cl)
     assert cl[1]["provisional"] == ["pos_a"]  # red moved first: where it stands is assumed
     assert cl[2]["provisional"] == ["target_xy"]
     loose = provisional_conditions(cl)
@@ -390,5 +390,5 @@ def test_unpin_provisional_drops_only_provisional_pins_from_the_given_clause_on(
     assert had and "pos_a" not in out[1] and "provisional" not in out[1]
     assert "pos_a" in cl[1]  # the input is left alone
     assert unpin_provisional(cl, 0)[1] is False  # clause 0 has no pins
-    steps, _, _ = plan_clauses(balls_scene, out[1:])
+    plan_clauses(balls_scene, out[1:])
     assert out[1]["provisional"] == [] and out[1]["pos_b"] == [0.75, 0.7]  # pinned on what it was given

@@ -196,10 +196,9 @@ def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, see
     the true state (no drift): per step, the share of sub-actions done right, and the
     failure types. Against :func:`eval_chains` it separates the model's own error on
     crowded late-chain scenes from the error that drift over its own outputs adds."""
+    from spiral.agents.symbolic_planner import SymbolicPlanner
     from spiral.worlds.tabletop.actions import apply
     from spiral.worlds.tabletop.render import render_scene
-
-    from spiral.agents.symbolic_planner import SymbolicPlanner
 
     critic = PerceptionCritic()
     planner = SymbolicPlanner() if ground else None

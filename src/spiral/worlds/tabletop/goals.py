@@ -12,8 +12,8 @@ A pin taken on the *simulated* state after earlier steps that moved the pinned o
 provisional (``clause["provisional"]`` lists those pins): it rests on where the plan
 assumed that object would land, while a step like "move X next to Y" may land it on any
 free side. The planner pins such a clause again from the perceived frame when its first
-step is about to run (:func:`unpin_provisional`, then a new expansion), and a benchmark's fixed success conditions
-leave provisional pins out (:func:`provisional_conditions`).
+step is about to run (:func:`unpin_provisional`, then a new expansion), and a benchmark's
+fixed success conditions leave provisional pins out (:func:`provisional_conditions`).
 """
 
 from __future__ import annotations

@@ -122,6 +122,7 @@ def main() -> None:
     print("                                   last frame only:", lf["all_correct_so_far"],
           f"(grounded {lf['grounded']}, not taken {lf['ground_skipped']}, failed {lf['ground_failed']})"
           if lf["ground"] else "(plan-time pins)")
+    print("    first failure of each failing chain (kind: type):", lf["first_failures"])
     if "chains_plan_time_pins" in res:
         print("         last frame only, judged against plan-time pins:",
               res["chains_plan_time_pins"]["all_correct_so_far"])

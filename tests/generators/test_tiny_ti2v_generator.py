@@ -1,5 +1,7 @@
 """The tiny-ti2v generator adapter with a tiny random model (no weights needed)."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -56,7 +58,7 @@ def test_missing_weights_give_a_clear_error(tmp_path):
 def test_thread_policy_follows_the_batch_and_restores_the_setting(gen):
     auto = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok)
     assert auto._threads(1) == 1 and auto._threads(2) == 1
-    assert auto._threads(8) == min(2, len(__import__("os").sched_getaffinity(0)))
+    assert auto._threads(8) == min(2, len(os.sched_getaffinity(0)))
     assert TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
                              config=TinyTI2VGenerator.Config(threads=3))._threads(1) == 3
     seen = []

@@ -116,7 +116,7 @@ def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, 
 
 def chain_episodes(n: int, length: int, seed: int = 0) -> list[dict[str, Any]]:
     """The benchmark's ``n`` goals of ``length`` sub-actions on 4–6 object scenes: each as
-    its start ``scene``, its ``plan`` (``steps`` are the plan's) and rendered ``first`` frame."""
+    its start ``scene``, its ``plan`` and rendered ``first`` frame."""
     from spiral.core.types import Plan
     from spiral.worlds.tabletop.goal_gen import goal_episodes
     from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
@@ -130,7 +130,7 @@ def chain_episodes(n: int, length: int, seed: int = 0) -> list[dict[str, Any]]:
         clauses = parse_goal(goal, scene)
         steps, conds, _ = plan_clauses(scene, clauses)
         plan = Plan(goal=goal, steps=steps, goal_conditions=conds, clauses=clauses)
-        out.append({"scene": scene, "steps": steps, "plan": plan, "first": render_scene(scene)})
+        out.append({"scene": scene, "plan": plan, "first": render_scene(scene)})
     return out
 
 
@@ -146,7 +146,8 @@ def _grounded(planner: Any, ep: dict[str, Any], k: int, frame: np.ndarray, memor
         try:
             new = planner.ground(ep["plan"], k, frame, memory)
         except SpiralError:  # as the loop does: keep the plan-time pins
-            new, counts["ground_failed"] = None, counts.get("ground_failed", 0) + 1
+            new = None
+            counts["ground_failed"] += 1
         if new is not None:
             if len(new.steps) >= length:
                 ep["plan"] = new
@@ -171,6 +172,7 @@ def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = 
               for ep in chain_episodes(n, length, seed)]
     alive = np.ones(len(states), bool)
     curve = []
+    first_failures: dict[str, int] = {}  # "kind: failure type" of the step each chain died at
     for k in range(length):
         idx = [i for i in range(len(states)) if alive[i]]
         if idx:
@@ -183,11 +185,15 @@ def eval_chains(generator: Any, n: int = 50, length: int = 8, keyframes: bool = 
             for i, c in zip(idx, clips):
                 r = judge(critic, c.frames, subs[i], states[i]["mem"])
                 ok = r["success"] and r["permanence"] and r["still"]
+                if not ok:
+                    key = f"{subs[i].kind}: {r['failure'] or 'unsuccessful'}"
+                    first_failures[key] = first_failures.get(key, 0) + 1
                 alive[i] = ok
                 states[i]["frame"] = c.frames[-1]
         curve.append(round(float(alive.mean()), 4))
     return {"n": len(states), "length": length, "keyframes": keyframes, "ground": ground,
-            "all_correct_so_far": curve, **counts}
+            "all_correct_so_far": curve, **counts,
+            "first_failures": dict(sorted(first_failures.items(), key=lambda kv: -kv[1]))}
 
 
 def eval_chains_teacher_forced(generator: Any, n: int = 50, length: int = 8, seed: int = 0,

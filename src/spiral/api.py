@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -91,8 +92,11 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     cfg = with_defaults(cfg)
     frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
     planner, generator, critic = components or build_components(cfg)
+    plan, plan_s = None, 0.0
     if not (resume and (Path(out) / "state.json").exists()):
-        planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
+        t0 = time.perf_counter()
+        plan = planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
+        plan_s = time.perf_counter() - t0
     rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
     rd.background = True  # the loop does not wait for the disk (ordered writes, see RunDir)
     fresh = rd.load_state() is None
@@ -107,7 +111,8 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     experience = ExperienceStore(cfg.memory.experience_path) if cfg.memory.experience_path else None
     loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
     try:
-        result = loop.run(cfg.goal, frame, state, info, resume=not fresh)
+        result = loop.run(cfg.goal, frame, state, info, resume=not fresh,
+                          plan=plan if fresh else None, plan_s=plan_s)
         write_outputs(rd, cfg, loop)
     finally:
         rd.close()  # the background writes land before the trace closes

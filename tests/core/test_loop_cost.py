@@ -60,14 +60,14 @@ def test_costs_reach_the_trace_and_the_totals(tmp_path):
     v = Draft202012Validator(schema)
     assert all(v.is_valid(e) for e in events)
     plan = next(e for e in events if e["event"] == "plan")
-    assert plan["cost"]["requests"] == 2  # api.run's early check + the loop's plan
+    assert plan["cost"]["requests"] == 1  # api.run's early check is the loop's plan: no second request
     verdicts = [e for e in events if e["event"] == "verdict"]
     assert verdicts and all(e["cost"] == {"model": "c", "requests": 1, "cache_hits": 0, "prompt_tokens": 200,
                                           "completion_tokens": 20, "usd": None} for e in verdicts)
     replans = [e for e in events if e["event"] == "replan"]
     assert replans and all(e["cost"]["requests"] == 1 for e in replans)
     end = events[-1]
-    n_plan = 2 + len(replans)
+    n_plan = 1 + len(replans)
     assert end["cost"] == {"requests": n_plan + len(verdicts), "prompt_tokens": 50 * n_plan + 200 * len(verdicts),
                            "completion_tokens": 5 * n_plan + 20 * len(verdicts), "cache_hits": 0,
                            "usd": round(0.001 * n_plan, 8)}
@@ -80,3 +80,30 @@ def test_built_in_components_report_no_cost(tmp_path):
     res, rd = run(build_config(), tmp_path / "r")
     assert res.cost is None
     assert all("cost" not in e for e in read_trace(rd.path / "trace.jsonl"))
+
+
+class SlowPlanner(SymbolicPlanner):
+    def __init__(self):
+        super().__init__()
+        self.plans = 0
+
+    def plan(self, goal, observation, memory=None):
+        import time
+
+        self.plans += 1
+        time.sleep(0.05)
+        return super().plan(goal, observation, memory)
+
+
+def test_the_goal_check_plan_is_the_episodes_plan_and_its_time_counts(tmp_path):
+    """api.run plans once to reject a bad goal before writing anything; the loop starts
+    from that plan (no second planning call: for an API planner, no second bill) and
+    counts its time as planning, inside the episode's wall time."""
+    from spiral.generators.sim import SimGenerator
+
+    planner = SlowPlanner()
+    res, rd = run(build_config(), tmp_path / "r", components=(planner, SimGenerator(), PerceptionCritic()))
+    assert planner.plans == 1
+    events = read_trace(rd.path / "trace.jsonl")
+    assert next(e for e in events if e["event"] == "plan")["timing"]["plan_s"] >= 0.05
+    assert res.timing["plan_s"] >= 0.05 and res.wall_s >= res.timing["plan_s"] + res.timing["generate_s"]

@@ -109,7 +109,12 @@ class Loop:
 
     # -- public -------------------------------------------------------------------------
     def run(self, goal: str, first_frame: np.ndarray, scene_state: dict[str, Any] | None = None,
-            scene_info: dict[str, Any] | None = None, resume: bool = False) -> EpisodeResult:
+            scene_info: dict[str, Any] | None = None, resume: bool = False,
+            plan: Plan | None = None, plan_s: float = 0.0) -> EpisodeResult:
+        """Run (or, with ``resume``, continue) the episode. ``plan`` is the plan the caller
+        already made for ``goal`` on ``first_frame`` (e.g. to reject a bad goal before the
+        run directory is written) and ``plan_s`` what making it took: the loop starts from
+        it instead of planning again, and counts its time as planning in the episode."""
         self.first_frame = np.asarray(first_frame, np.uint8)
         self.last_frame = self.first_frame
         self.last_state = scene_state
@@ -118,7 +123,7 @@ class Loop:
             log.info("run already finished: %s", restored.get("reason"))
             return EpisodeResult(**restored["result"])
         if restored is None:
-            self._start(goal, scene_info or {})
+            self._start(goal, scene_info or {}, plan, plan_s)
         try:
             if self.mode == "open-loop":
                 self._open_loop(goal)
@@ -134,7 +139,7 @@ class Loop:
         return self._finish(status, reason)
 
     # -- phases -------------------------------------------------------------------------
-    def _start(self, goal: str, scene_info: dict[str, Any]) -> None:
+    def _start(self, goal: str, scene_info: dict[str, Any], plan: Plan | None = None, plan_s: float = 0.0) -> None:
         cfg = self.cfg
         self.trace.emit("run_start", goal=goal, mode=self.mode, seed=cfg.seed, generator=cfg.generator.name,
                         planner=cfg.planner.name, critic=cfg.critic.name, config_hash=cfg.identity())
@@ -145,7 +150,11 @@ class Loop:
         self.timing["memory_io_s"] += time.perf_counter() - t0
         self.trace.emit("scene", **scene_info, objects=objects)
         t0 = time.perf_counter()
-        plan = self.planner.plan(goal, self.first_frame, self.memory)
+        if plan is None:
+            plan = self.planner.plan(goal, self.first_frame, self.memory)
+        else:  # made before the loop started: its time counts here, and in the wall time
+            t0 -= plan_s
+            self.elapsed_before += plan_s
         self.timing["plan_s"] += time.perf_counter() - t0
         if not objects and plan.objects:
             self.memory.register_objects(plan.objects, self.first_frame)

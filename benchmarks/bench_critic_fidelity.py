@@ -19,8 +19,8 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from spiral.agents.perception_critic import PerceptionCritic  # noqa: E402
-from spiral.bench.critic_fidelity import evaluate  # noqa: E402
+from spiral.agents.perception_critic import PerceptionCritic
+from spiral.bench.critic_fidelity import evaluate
 
 
 def pct(x: float | None) -> str:

@@ -41,10 +41,10 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from spiral.core.types import GenerationRequest  # noqa: E402
-from spiral.generators.diffusers.testing import FAMILIES, dummy_generator  # noqa: E402
+from spiral.core.types import GenerationRequest
+from spiral.generators.diffusers.testing import FAMILIES, dummy_generator
 
 PROMPT = "put the red cube in the bowl"
 NEGATIVE = "blurry, melting objects"

@@ -23,16 +23,16 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from spiral.agents.perception_critic import PerceptionCritic  # noqa: E402
-from spiral.agents.symbolic_planner import SymbolicPlanner  # noqa: E402
-from spiral.config import build_config  # noqa: E402
-from spiral.core.loop import Loop  # noqa: E402
-from spiral.core.memory import EpisodeMemory  # noqa: E402
-from spiral.core.trace import Trace  # noqa: E402
-from spiral.generators.sim_faulty import FaultySimGenerator  # noqa: E402
-from spiral.worlds.tabletop.goal_gen import goal_episodes  # noqa: E402
-from spiral.worlds.tabletop.render import render_scene  # noqa: E402
-from spiral.worlds.tabletop.scene import SceneSpec, random_scene  # noqa: E402
+from spiral.agents.perception_critic import PerceptionCritic
+from spiral.agents.symbolic_planner import SymbolicPlanner
+from spiral.config import build_config
+from spiral.core.loop import Loop
+from spiral.core.memory import EpisodeMemory
+from spiral.core.trace import Trace
+from spiral.generators.sim_faulty import FaultySimGenerator
+from spiral.worlds.tabletop.goal_gen import goal_episodes
+from spiral.worlds.tabletop.render import render_scene
+from spiral.worlds.tabletop.scene import SceneSpec, random_scene
 
 MODES = ("closed-loop", "plan-only", "open-loop")
 

@@ -31,7 +31,7 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main() -> None:
@@ -104,11 +104,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "spiral.cli.main", "run",
-                        "stack the green cube on the blue one, then put the red ball in the bowl, then move the "
-                        "yellow ball next to the green cube, then push the purple bowl to the left",
+                        ("stack the green cube on the blue one, then put the red ball in the bowl, then move the "
+                        "yellow ball next to the green cube, then push the purple bowl to the left"),
                         "--generator", "tiny-ti2v", "--out", os.path.join(d, "r"), "-q"], check=False)
         res["closed_loop_4_step_run_s"] = round(time.perf_counter() - t, 2)
-        st = json.load(open(os.path.join(d, "r", "state.json")))
+        with open(os.path.join(d, "r", "state.json")) as f:
+            st = json.load(f)
         res["closed_loop_4_step_run"] = {k: st["result"][k] for k in ("status", "generator_calls", "retries",
                                                                        "replans")}
         res["closed_loop_4_step_run"]["goal_satisfied"] = (st["result"].get("goal") or {}).get("satisfied")

@@ -22,7 +22,7 @@ from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
-SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth)$|^authorization$", re.I)
+SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth)$|^authorization$", re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
 
 
@@ -186,10 +186,10 @@ def apply_set(data: dict[str, Any], item: str) -> None:
         raise ConfigError(f"unknown config key {key!r}" + _suggest(top, _valid_keys(RunConfig)),
                           f"top-level keys: {', '.join(_valid_keys(RunConfig))}")
     section = _section_model(top)
-    if len(parts) > 1 and section is not None and section is not ComponentConfig:
-        if parts[1] not in section.model_fields:
-            raise ConfigError(f"unknown config key {key!r}" + _suggest(parts[1], _valid_keys(section)),
-                              f"keys under {top}: {', '.join(_valid_keys(section))}")
+    if len(parts) > 1 and section is not None and section is not ComponentConfig \
+            and parts[1] not in section.model_fields:
+        raise ConfigError(f"unknown config key {key!r}" + _suggest(parts[1], _valid_keys(section)),
+                          f"keys under {top}: {', '.join(_valid_keys(section))}")
     if len(parts) > 1 and section is None:
         raise ConfigError(f"config key {top!r} has no sub-keys (got {key!r})", f"write --set {top}=VALUE")
     cur = data
@@ -218,7 +218,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - any parse error is a bad file
+    except Exception as exc:
         raise InputFileError(f"config file {p} does not parse: {exc}", "fix the file's syntax") from exc
     if isinstance(data, dict) and "config" in data and "config_hash" in data:
         data = data["config"]  # a run's config.json

@@ -61,7 +61,7 @@ def register(role: str, name: str, target: str) -> None:
 def _entry_points(role: str) -> dict[str, str]:
     try:
         eps = metadata.entry_points(group=f"spiral.{role}s")
-    except Exception:  # pragma: no cover - broken metadata should not break the CLI
+    except Exception:  # noqa: BLE001 # pragma: no cover - broken metadata should not break the CLI
         return {}
     return {ep.name: ep.value for ep in eps}
 

@@ -44,13 +44,13 @@ def test_report_renders_in_headless_chromium(results):
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={results / 'chrome'}"]
     dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+                         timeout=120, check=False).stdout
     assert "plot-horizon" in dom and "<video" in dom and "0." in dom
     shot = results / "shot.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()],
-                   capture_output=True, timeout=120)
-    from PIL import Image
+                   capture_output=True, timeout=120, check=False)
     import numpy as np
+    from PIL import Image
 
     img = np.asarray(Image.open(shot).convert("L"))
     assert img.shape[0] > 100 and img.std() > 10, "the page rendered as a blank image"

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from spiral.bench.runner import compare, run_suite, summarize
-from spiral.errors import InputFileError
 from spiral.bench.tasks import builtin_suite
+from spiral.errors import InputFileError
 
 
 def _small_suite(tmp_path, n=3):

@@ -5,9 +5,9 @@ import pytest
 
 from spiral.bench.tasks import CATEGORIES, Task, builtin_suite, load_tasks, task_schema
 from spiral.errors import InputFileError
+from spiral.worlds.tabletop.actions import apply
 from spiral.worlds.tabletop.goals import parse_goal, plan_clauses, provisional_conditions
 from spiral.worlds.tabletop.predicates import holds
-from spiral.worlds.tabletop.actions import apply
 from spiral.worlds.tabletop.scene import Scene
 
 

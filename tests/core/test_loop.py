@@ -16,7 +16,7 @@ from spiral.generators.sim import SimGenerator
 from spiral.generators.sim_faulty import FaultySimGenerator
 from spiral.worlds.tabletop.corrupt import corrupt
 from spiral.worlds.tabletop.render import render_scene
-from spiral.worlds.tabletop.scene import Scene, random_scene
+from spiral.worlds.tabletop.scene import Scene
 
 GOAL4 = "stack the green cube on the blue one, then put the red ball in the bowl, then swap the yellow ball and " \
         "the orange cube"
@@ -206,7 +206,7 @@ def test_global_drift_goes_straight_to_replan(cfg_factory):
     loop = _loop(cfg, SimGenerator(), critic=_GlobalCritic())
     res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
     assert res.replans == 1 and res.success
-    assert [e["action"] for e in _events(loop.trace, "decision")][0] == "replan"
+    assert next(e["action"] for e in _events(loop.trace, "decision")) == "replan"
 
 
 def test_critic_sees_pixels_only_and_generator_gets_memory_keyframes(cfg_factory):
@@ -239,7 +239,7 @@ def test_seeds_are_derived_deterministically():
 def test_run_directory_is_complete_and_deterministic(cfg_factory, tmp_path):
     cfg = cfg_factory("stack all the cubes", scene_seed=5, sets=["generator.fault_rate=0.4"])
     r1, d1 = run(cfg, tmp_path / "a")
-    r2, d2 = run(cfg, tmp_path / "b")
+    _r2, d2 = run(cfg, tmp_path / "b")
     for name in ("config.json", "trace.jsonl", "state.json", "memory.sqlite", "video.mp4", "report.html"):
         assert (d1.path / name).is_file(), name
     assert (d1.path / "video.mp4").read_bytes() == (d2.path / "video.mp4").read_bytes()

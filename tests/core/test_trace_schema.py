@@ -150,7 +150,7 @@ def test_schema_matches_the_trace_module():
 
 
 def test_trace_is_deterministic_without_timings(runs, tmp_path):
-    res, rd = run(build_config(), tmp_path / "again")
+    _res, rd = run(build_config(), tmp_path / "again")
     a = read_trace(runs["demo"][1] / "trace.jsonl")
     b = read_trace(rd.path / "trace.jsonl")
     assert strip_timings(a) == strip_timings(b)
@@ -206,7 +206,7 @@ def test_the_examples_in_docs_trace_md_match_the_schema(validator):
     doc = Path(__file__).resolve().parents[2] / "docs" / "trace.md"
     if not doc.exists():
         pytest.skip("docs/trace.md not found")
-    blocks = re.findall(r"```json\n(.*?)\n```", doc.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```json\n(.*?)\n```", doc.read_text(encoding="utf-8"), re.DOTALL)
     examples = [json.loads(b) for b in blocks if b.lstrip().startswith('{"seq"')]
     assert {e["event"] for e in examples} == set(EVENTS)
     for e in examples:

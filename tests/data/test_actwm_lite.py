@@ -4,12 +4,12 @@ import tarfile
 import numpy as np
 import pytest
 
+from spiral.core.types import Condition
 from spiral.data.actwm_lite import DatasetSpec, build, info, iter_episodes, load_manifest, show
 from spiral.errors import InputFileError
 from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
 from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.scene import Scene
-from spiral.core.types import Condition
 
 SPEC = DatasetSpec(train=6, validation=3, test=3, shard_size=3, max_steps=3)
 

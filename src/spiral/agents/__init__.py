@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def prompt_data(name: str) -> dict[str, Any]:
     """The parsed ``spiral/agents/prompts/<name>.yaml`` (read once per process)."""
     from importlib import resources

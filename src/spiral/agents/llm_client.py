@@ -137,8 +137,8 @@ def strip_images(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # -- JSON extraction -----------------------------------------------------------------------
-_THINK_RE = re.compile(r"<think>.*?</think>", re.S | re.I)
-_FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
+_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
 def extract_json(text: str) -> Any:
@@ -196,7 +196,7 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     usd: float | None = None
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         for k in ("requests", "retries", "repairs", "cache_hits", "prompt_tokens", "completion_tokens"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         if other.usd is not None:
@@ -285,7 +285,7 @@ class ChatClient:
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Any, model: str | None = None) -> "ChatClient":
+    def from_settings(cls, settings: Any, model: str | None = None) -> ChatClient:
         """From the ``agents`` config section (:class:`spiral.config.AgentsConfig`); the key
         comes from the environment."""
         structured = settings.structured_output

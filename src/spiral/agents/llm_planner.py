@@ -68,7 +68,7 @@ def clean_text(text: Any, limit: int = 400) -> str:
     """Model or user text made safe to embed in a prompt or a trace: one line, no control
     characters, no data-tag look-alikes, at most ``limit`` characters."""
     s = re.sub(r"[\x00-\x1f\x7f]", " ", str(text or ""))
-    s = re.sub(r"</?\s*data\s*>", " ", s, flags=re.I)
+    s = re.sub(r"</?\s*data\s*>", " ", s, flags=re.IGNORECASE)
     s = " ".join(s.split())
     return s if len(s) <= limit else s[:limit - 1] + "…"
 
@@ -102,7 +102,7 @@ class LLMPlanner:
         self._memo: tuple[str, Plan] | None = None
 
     @classmethod
-    def from_config(cls, cfg: "LLMPlanner.Config", config: Any = None, **_: Any) -> "LLMPlanner":
+    def from_config(cls, cfg: LLMPlanner.Config, config: Any = None, **_: Any) -> LLMPlanner:
         from spiral.config import AgentsConfig
 
         settings = config.agents if config is not None else AgentsConfig()

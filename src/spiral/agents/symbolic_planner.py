@@ -48,7 +48,7 @@ class SymbolicPlanner:
         self.max_steps = max_steps
 
     @classmethod
-    def from_config(cls, cfg: "SymbolicPlanner.Config", **_: Any) -> "SymbolicPlanner":
+    def from_config(cls, cfg: SymbolicPlanner.Config, **_: Any) -> SymbolicPlanner:
         return cls(max_steps=cfg.max_steps)
 
     def perceive(self, observation: np.ndarray, memory: Any = None) -> Scene:

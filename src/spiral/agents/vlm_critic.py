@@ -115,12 +115,12 @@ class VLMCritic:
                                       description="a passing verdict must have every score at least this")
         evaluate_goal: bool = Field(default=True, description="ask the model whether the goal holds at the end")
 
-    def __init__(self, client: ChatClient, config: "VLMCritic.Config | None" = None):
+    def __init__(self, client: ChatClient, config: VLMCritic.Config | None = None):
         self.client = client
         self.cfg = config or self.Config()
 
     @classmethod
-    def from_config(cls, cfg: "VLMCritic.Config", config: Any = None, **_: Any) -> "VLMCritic":
+    def from_config(cls, cfg: VLMCritic.Config, config: Any = None, **_: Any) -> VLMCritic:
         from spiral.config import AgentsConfig
 
         settings = config.agents if config is not None else AgentsConfig()

@@ -33,8 +33,14 @@ MODES = ("closed-loop", "plan-only", "open-loop", "best-of-n")
 
 
 def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
-    from spiral.bench.metrics import (cost, identity_drift, permanence, subaction_completion,
-                                      sudden_switches, task_success)
+    from spiral.bench.metrics import (
+        cost,
+        identity_drift,
+        permanence,
+        subaction_completion,
+        sudden_switches,
+        task_success,
+    )
     from spiral.bench.metrics._episode import load_episode
 
     ep = load_episode(run_dir)

@@ -56,7 +56,7 @@ class Task(BaseModel):
     expectations: list[Expectation] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_scene(self) -> "Task":
+    def _one_scene(self) -> Task:
         given = [x for x in (self.scene, self.scene_seed, self.image) if x is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of scene, scene_seed or image")

@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich import box
@@ -46,14 +46,14 @@ def _pct(x: float | None) -> str:
 @app.command("critic")
 def critic_cmd(
     critic: str = typer.Option("perception", "--critic", help="Critic backend (e.g. perception, vlm)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML): its critic "
+    config: Path | None = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML): its critic "
                                           "and agents sections are used."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key, e.g. --set critic.frames=4 "
                                    "or --set agents.base_url=http://127.0.0.1:8000/v1 (repeatable)."),
     n: int = typer.Option(20, "--n", min=1, help="Scenes in the suite (each: 1 exact clip + one per corruption)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed."),
-    corruptions: Optional[str] = typer.Option(None, "--corruptions", help="Comma-separated subset of corruptions."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for critic_fidelity.json "
+    corruptions: str | None = typer.Option(None, "--corruptions", help="Comma-separated subset of corruptions."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for critic_fidelity.json "
                                        "(default: bench-results/critic-<name>-<time>)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -141,20 +141,20 @@ def print_report(r: dict[str, Any]) -> None:
 
 @app.command("run")
 def run_cmd(
-    tasks: Optional[Path] = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
+    tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
                                          "default: the built-in ActWM-Bench-Lite)."),
     mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only, open-loop or best-of-n "
                              "(open loop at the closed loop's generator calls; needs --match)."),
-    match: Optional[Path] = typer.Option(None, "--match", help="best-of-n: the closed-loop results directory "
+    match: Path | None = typer.Option(None, "--match", help="best-of-n: the closed-loop results directory "
                                          "whose generator calls it is matched to."),
-    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend."),
-    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend."),
-    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Base config file (JSON or YAML)."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="Generator backend."),
+    planner: str | None = typer.Option(None, "--planner", help="Planner backend."),
+    critic: str | None = typer.Option(None, "--critic", help="Critic backend."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Base config file (JSON or YAML)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results directory (resumes if it exists)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Results directory (resumes if it exists)."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
 ) -> None:
     """Run a task suite; write results.jsonl, summary.json and every task's run directory."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -193,7 +193,7 @@ def run_cmd(
 
 @app.command("compare")
 def compare_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories of `spiral bench run`."),
-                out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table as JSON here.")) -> None:
+                out: Path | None = typer.Option(None, "--out", "-o", help="Also write the table as JSON here.")) -> None:
     """Print (and write) a table comparing result directories."""
     from spiral.bench.runner import compare
 
@@ -234,9 +234,9 @@ def report_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories 
 
 @app.callback()
 def bench_main(ctx: typer.Context,
-               tasks: Optional[Path] = typer.Option(None, "--tasks", "-t", help="Run this task file (as `run`)."),
+               tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Run this task file (as `run`)."),
                mode: str = typer.Option("closed-loop", "--mode", "-m", help="Mode for --tasks."),
-               out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results directory for --tasks."),
+               out: Path | None = typer.Option(None, "--out", "-o", help="Results directory for --tasks."),
                workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes for --tasks.")) -> None:
     """Benchmarks."""
     if ctx.invoked_subcommand is not None:

@@ -102,7 +102,7 @@ def train_world_model(
     p_self_input: float = typer.Option(0.0, help="Share of follow-up sub-actions that start from the model's own "
                                                   "rendering of the previous step (DAgger-style; 0 = off)."),
     self_input_after: float = typer.Option(0.5, help="Start the own-rendering inputs at this share of --max-steps."),
-    init_from: Optional[Path] = typer.Option(None, help="Start from these weights (a directory with config.json "
+    init_from: Path | None = typer.Option(None, help="Start from these weights (a directory with config.json "
                                                         "and model.safetensors) instead of from scratch."),
     fill_copy: int = typer.Option(8, help="Let the fill copy the frame from up to N pixels above or below "
                                           "(0 = a generated fill only)."),
@@ -153,4 +153,4 @@ def train_world_model(
     out_console.print(f"weights: {out / 'final'} · log: {out / 'log.csv'} · report: {out / 'report.json'}")
 
 
-__all__ = ["dataset_app", "train_app", "Optional"]
+__all__ = ["Optional", "dataset_app", "train_app"]

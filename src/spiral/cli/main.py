@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -64,21 +64,21 @@ def main(version: bool = typer.Option(False, "--version", callback=version_callb
 
 @app.command()
 def run(
-    goal: Optional[str] = typer.Argument(None, help="High-level goal, e.g. \"stack all the cubes\". "
+    goal: str | None = typer.Argument(None, help="High-level goal, e.g. \"stack all the cubes\". "
                                          "Omitted together with the scene options: the built-in demo."),
-    scene_seed: Optional[int] = typer.Option(None, "--scene-seed", help="Random tabletop scene from this seed."),
-    scene: Optional[Path] = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
-    image: Optional[Path] = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
-    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="Generator backend (e.g. sim, sim-faulty)."),
-    planner: Optional[str] = typer.Option(None, "--planner", help="Planner backend (symbolic, llm)."),
-    critic: Optional[str] = typer.Option(None, "--critic", help="Critic backend (perception, vlm)."),
-    mode: Optional[str] = typer.Option(None, "--mode", "-m", help="closed-loop (default), plan-only or open-loop."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML)."),
+    scene_seed: int | None = typer.Option(None, "--scene-seed", help="Random tabletop scene from this seed."),
+    scene: Path | None = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
+    image: Path | None = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="Generator backend (e.g. sim, sim-faulty)."),
+    planner: str | None = typer.Option(None, "--planner", help="Planner backend (symbolic, llm)."),
+    critic: str | None = typer.Option(None, "--critic", help="Critic backend (perception, vlm)."),
+    mode: str | None = typer.Option(None, "--mode", "-m", help="closed-loop (default), plan-only or open-loop."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: --set loop.max_attempts=3 "
                                    "(repeatable; values parse as JSON)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<time>-<goal>)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<time>-<goal>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last accepted segment."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Run seed (default 0)."),
+    seed: int | None = typer.Option(None, "--seed", help="Run seed (default 0)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-v, -vv)."),
 ) -> None:
@@ -115,7 +115,8 @@ def run(
 
             raise GoalParseError("the goal is empty", 'give a goal, e.g. spiral run "put the red cube in the blue bowl"')
         cfg = build_config(config, overrides, set_)
-        from spiral.api import default_out, run as run_episode, with_defaults
+        from spiral.api import default_out, with_defaults
+        from spiral.api import run as run_episode
 
         cfg = with_defaults(cfg)
         if resume and out is None:
@@ -244,9 +245,9 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
 
 
 @app.command("config")
-def config_cmd(generator: Optional[str] = typer.Option(None, "--generator", help="Also list this generator's options."),
-               planner: Optional[str] = typer.Option(None, "--planner"),
-               critic: Optional[str] = typer.Option(None, "--critic")) -> None:
+def config_cmd(generator: str | None = typer.Option(None, "--generator", help="Also list this generator's options."),
+               planner: str | None = typer.Option(None, "--planner"),
+               critic: str | None = typer.Option(None, "--critic")) -> None:
     """Print every config key with its default (and a backend's own options)."""
     from spiral.config import RunConfig
     from spiral.registry import available, load_class
@@ -263,7 +264,7 @@ def config_cmd(generator: Optional[str] = typer.Option(None, "--generator", help
         t = Table(title=f"{role} {name!r} options (set with --set {role}.KEY=VALUE)", title_justify="left")
         for col in ("key", "default", "description"):
             t.add_column(col)
-        for k, f in getattr(cls, "Config").model_fields.items():
+        for k, f in cls.Config.model_fields.items():
             default = f.default_factory() if f.default_factory else f.default
             t.add_row(k, json.dumps(default, default=str), f.description or "")
         out_console.print(t)
@@ -273,10 +274,10 @@ def config_cmd(generator: Optional[str] = typer.Option(None, "--generator", help
 
 scene_app = typer.Typer(help="Make and inspect tabletop scenes.", no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
-from spiral.cli.bench import app as bench_app  # noqa: E402
+from spiral.cli.bench import app as bench_app
 
 app.add_typer(bench_app, name="bench")
-from spiral.cli.data_train import dataset_app, train_app  # noqa: E402
+from spiral.cli.data_train import dataset_app, train_app
 
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
@@ -285,7 +286,7 @@ app.add_typer(train_app, name="train")
 @scene_app.command("new")
 def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSON."),
               seed: int = typer.Option(0, "--seed", help="Scene seed."),
-              png: Optional[Path] = typer.Option(None, "--png", help="Also render it to this PNG."),
+              png: Path | None = typer.Option(None, "--png", help="Also render it to this PNG."),
               size: int = typer.Option(256, "--size", help="PNG size in pixels.")) -> None:
     """Write a seeded random scene as JSON (edit it, then `spiral run --scene FILE`)."""
     from spiral.io.video import save_png

@@ -98,7 +98,7 @@ class RunDir:
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
-    def prepare(cls, path: str | Path, config: dict[str, Any], identity: str, resume: bool = False) -> "RunDir":
+    def prepare(cls, path: str | Path, config: dict[str, Any], identity: str, resume: bool = False) -> RunDir:
         """Create ``path`` for a new run, or reopen it with ``resume``.
 
         Refuses (with :class:`RunDirError`) a path that is a file, is not writable, holds a

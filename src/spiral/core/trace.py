@@ -85,7 +85,7 @@ class Trace:
         for fn in self.listeners:
             try:
                 fn(rec)
-            except Exception:  # noqa: BLE001 - a broken progress bar must not break the run
+            except Exception:
                 log.exception("trace listener failed")
         return rec
 

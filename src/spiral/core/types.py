@@ -55,7 +55,7 @@ class Condition(BaseModel):
         return f"{self.pred}({inner})"
 
 
-def C(pred: str, *args: str, **kw: Any) -> Condition:  # noqa: N802 - short constructor
+def C(pred: str, *args: str, **kw: Any) -> Condition:
     return Condition(pred=pred, args=list(args), **kw)
 
 

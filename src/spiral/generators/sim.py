@@ -46,7 +46,7 @@ class SimGenerator:
         self.latency_s = latency_s
 
     @classmethod
-    def from_config(cls, cfg: Any, **_: Any) -> "SimGenerator":
+    def from_config(cls, cfg: Any, **_: Any) -> SimGenerator:
         return cls(**cfg.model_dump())
 
     # -- helpers ------------------------------------------------------------------------

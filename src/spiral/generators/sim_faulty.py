@@ -84,5 +84,5 @@ class FaultySimGenerator(SimGenerator):
         return out
 
     @classmethod
-    def from_config(cls, cfg: Any, **_: Any) -> "FaultySimGenerator":
+    def from_config(cls, cfg: Any, **_: Any) -> FaultySimGenerator:
         return cls(**cfg.model_dump())

@@ -52,7 +52,7 @@ class TinyTI2VGenerator:
         small_batch: int = Field(default=2, ge=0, description="largest batch that runs on one thread "
                                                              "when threads is not set")
 
-    def __init__(self, model: Any = None, tokenizer: Any = None, config: "TinyTI2VGenerator.Config | None" = None):
+    def __init__(self, model: Any = None, tokenizer: Any = None, config: TinyTI2VGenerator.Config | None = None):
         self.cfg = config or self.Config()
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if model is None:
@@ -75,7 +75,7 @@ class TinyTI2VGenerator:
             return _CACHE[path]
 
     @classmethod
-    def from_config(cls, cfg: "TinyTI2VGenerator.Config", **_: Any) -> "TinyTI2VGenerator":
+    def from_config(cls, cfg: TinyTI2VGenerator.Config, **_: Any) -> TinyTI2VGenerator:
         return cls(config=cfg)
 
     @property

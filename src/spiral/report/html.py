@@ -27,7 +27,7 @@ def _conds(conds: list[dict[str, Any]]) -> str:
     for c in conds:
         args = list(c.get("args", [])) + ([c["region"]] if c.get("region") else [])
         if c.get("xy"):
-            args.append("%.2f,%.2f" % tuple(c["xy"]))
+            args.append("{:.2f},{:.2f}".format(*tuple(c["xy"])))
         out.append(f"{c['pred']}({', '.join(args)})")
     return ", ".join(out)
 

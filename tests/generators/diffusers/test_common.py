@@ -214,7 +214,8 @@ def test_a_missing_model_is_a_clear_error(tmp_path):
 def test_cli_refuses_the_default_frame_count_before_writing(tmp_path):
     out = tmp_path / "run"
     p = subprocess.run([sys.executable, "-m", "spiral.cli.main", "run", "stack all the cubes", "--generator",
-                        "wan2.2-ti2v-5b", "--out", str(out)], capture_output=True, text=True)
+                        "wan2.2-ti2v-5b", "--out", str(out)], capture_output=True, text=True,
+                       check=False)
     assert p.returncode == 2, p.stderr
     err = " ".join(p.stderr.split())
     assert "4k+1" in err and "loop.frames_per_segment=13" in err

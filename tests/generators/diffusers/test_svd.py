@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from spiral.errors import BackendError, ConfigError
-
 from spiral.generators.diffusers.testing import dummy_generator
 from spiral.registry import load_class
 

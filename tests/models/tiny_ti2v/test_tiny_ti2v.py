@@ -129,9 +129,9 @@ def test_save_load_round_trip(tiny, tmp_path):
 
 
 def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
+    from spiral.core.types import GenerationRequest
     from spiral.data.actwm_lite import DatasetSpec, build
     from spiral.generators.tiny_ti2v import TinyTI2VGenerator
-    from spiral.core.types import GenerationRequest
     from spiral.models.tiny_ti2v.training import TrainConfig, train
 
     build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)

@@ -72,7 +72,7 @@ def test_every_corruption_makes_a_broken_clip(clips, name):
     for seed, sc, act, clean, res in clips[name]:
         if res is None:
             continue
-        frames, state, applied = res
+        frames, _state, applied = res
         made += 1
         assert applied == name
         assert frames.shape == (T, 64, 64, 3) and frames.dtype == np.uint8
@@ -207,7 +207,7 @@ def test_wrong_object_moves_another_object(clips):
 
 @pytest.mark.parametrize("name", ["teleport", "vanish", "stop_short", "color_drift"])
 def test_seeded(name):
-    seed, sc, act = PAIRS[1]
+    _seed, sc, act = PAIRS[1]
     a = corrupt(name, sc, act, seed=3)[0]
     assert a.tobytes() == corrupt(name, sc, act, seed=3)[0].tobytes()
 

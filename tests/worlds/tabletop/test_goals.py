@@ -149,7 +149,7 @@ def test_relative_clauses_are_pinned_for_replanning(demo_scene, balls_scene):
 
 def test_later_clauses_may_undo_earlier_ones(demo_scene):
     sc = demo_scene
-    steps, conds, end = plan_clauses(sc, parse_goal(
+    steps, conds, _end = plan_clauses(sc, parse_goal(
         "put the red ball in the bowl, then move the red ball to the back right corner", sc))
     assert [s.kind for s in steps] == ["put_in", "pick_place"]
     run_steps(sc, steps)

@@ -103,7 +103,7 @@ def test_gripper_only_when_something_is_carried():
     on, off = render_items(carried, 64, gripper=True), render_items(carried, 64, gripper=False)
     diff = (on != off).any(-1)
     assert diff.any()
-    ys, xs = np.nonzero(diff)
+    _ys, xs = np.nonzero(diff)
     assert abs(xs.mean() / 64 - 0.5) < 0.06  # around the carried object only
     assert (on == np.array(GRIPPER_RGB)).all(-1).sum() > 0
     assert (off == np.array(GRIPPER_RGB)).all(-1).sum() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -70,8 +71,8 @@ def test_states_move_smoothly_towards_the_end(demo_scene):
     _, states = simulate(demo_scene, act, num_frames=10)
     end = states[-1].get("yellow_ball")
     dist = [math.hypot(s.get("yellow_ball").x - end.x, s.get("yellow_ball").y - end.y) for s in states]
-    assert all(a > b for a, b in zip(dist, dist[1:]))
-    steps = [a - b for a, b in zip(dist, dist[1:])]
+    assert all(a > b for a, b in itertools.pairwise(dist))
+    steps = [a - b for a, b in itertools.pairwise(dist)]
     assert max(steps) < 0.5 * dist[0]  # no jump
 
 

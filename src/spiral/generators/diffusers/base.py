@@ -208,7 +208,7 @@ class DiffusersGenerator:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, cfg: DiffusersConfig, config: Any = None, **_: Any) -> "DiffusersGenerator":
+    def from_config(cls, cfg: DiffusersConfig, config: Any = None, **_: Any) -> DiffusersGenerator:
         """Build from validated options; with the run config, check its frames and size now
         (before any weights load and before the run directory is written)."""
         gen = cls(config=cfg)
@@ -263,17 +263,17 @@ class DiffusersGenerator:
         if rule is not None and not rule.ok(num_frames):
             near = rule.nearest(num_frames)
             series = ", ".join(str(rule.minimum + k * rule.modulus) for k in range(4))
-            errs.append((f"{self.name} ({self.family}) makes clips of {rule.describe()} frames; "
-                         f"{num_frames} frames were asked for",
+            errs.append(((f"{self.name} ({self.family}) makes clips of {rule.describe()} frames; "
+                         f"{num_frames} frames were asked for"),
                          f"set --set loop.frames_per_segment={near[0]}"
                          + (f" (or {near[1]})" if len(near) > 1 else "") + f"; valid counts: {series}, ..."))
         gh, gw = self.generation_size(height, width)
         fixed = self.fixed_size()
         if fixed is not None and (gh, gw) != fixed:
-            errs.append((f"{self.name} ({self.family}, model {self.cfg.model or 'injected'}) only generates "
-                         f"{fixed[0]}x{fixed[1]} frames; {gh}x{gw} was asked for",
-                         f"set --set 'generator.model_size=[{fixed[0]}, {fixed[1]}]' (the clip is resized to "
-                         f"scene.size), or use a model without a fixed size"))
+            errs.append(((f"{self.name} ({self.family}, model {self.cfg.model or 'injected'}) only generates "
+                         f"{fixed[0]}x{fixed[1]} frames; {gh}x{gw} was asked for"),
+                         (f"set --set 'generator.model_size=[{fixed[0]}, {fixed[1]}]' (the clip is resized to "
+                         f"scene.size), or use a model without a fixed size")))
         elif gh % self.size_multiple or gw % self.size_multiple:
             m = self.size_multiple
             if self.cfg.model_size:
@@ -379,7 +379,7 @@ class DiffusersGenerator:
                     log.info("loading %s from %s", self.pipeline_class, self.cfg.model)
                     try:
                         pipe = self.load_pipeline()
-                    except (OSError, ValueError, EnvironmentError) as exc:
+                    except (OSError, ValueError) as exc:
                         raise BackendError(
                             f"{self.name}: could not load {self.pipeline_class} from {self.cfg.model!r}: {exc}",
                             "download the model first (e.g. `hf download MODEL`), or point --set "

@@ -27,10 +27,7 @@ FAMILIES = ("wan2.1-i2v", "wan2.2-i2v-a14b", "wan2.2-ti2v-5b", "cogvideox-i2v", 
             "hunyuanvideo-i2v", "svd")
 
 # words of the tabletop prompts, so different sub-actions give different token ids
-_WORDS = ("the put stack move push place swap in on into onto next to of and a it left right back front "
-          "side table half corner cube ball bowl block sphere red green blue yellow purple orange white "
-          "black top pick up slide drop beside near toward forward backward away camera object still "
-          "blurry melting").split()
+_WORDS = ["the", "put", "stack", "move", "push", "place", "swap", "in", "on", "into", "onto", "next", "to", "of", "and", "a", "it", "left", "right", "back", "front", "side", "table", "half", "corner", "cube", "ball", "bowl", "block", "sphere", "red", "green", "blue", "yellow", "purple", "orange", "white", "black", "top", "pick", "up", "slide", "drop", "beside", "near", "toward", "forward", "backward", "away", "camera", "object", "still", "blurry", "melting"]
 
 #: Prompt template for the tiny HunyuanVideo text encoder (the real one is a chat template for
 #: a Llava model with 576 image tokens; the tiny one has 49).
@@ -208,8 +205,15 @@ def hunyuanvideo_i2v_components(seed: int = 0) -> dict[str, Any]:
     """HunyuanVideo I2V: a Llava text+image encoder, a CLIP text encoder, latent-concat
     image conditioning. Use :data:`HUNYUAN_TINY_PROMPT_TEMPLATE` as the prompt template."""
     from diffusers import AutoencoderKLHunyuanVideo, FlowMatchEulerDiscreteScheduler, HunyuanVideoTransformer3DModel
-    from transformers import (CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPVisionConfig, LlamaConfig,
-                              LlavaConfig, LlavaForConditionalGeneration)
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+    )
 
     _seed(seed)
     transformer = HunyuanVideoTransformer3DModel(

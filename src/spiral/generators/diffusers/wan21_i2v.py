@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from spiral.core.types import GenerationRequest
-from spiral.generators.diffusers.base import DType, DiffusersConfig, DiffusersGenerator, FrameRule
+from spiral.generators.diffusers.base import DiffusersConfig, DiffusersGenerator, DType, FrameRule
 
 #: the negative prompt of the diffusers Wan examples
 WAN_NEGATIVE_PROMPT = (

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from spiral.errors import BackendError
-from spiral.generators.diffusers.base import DType, DiffusersConfig
+from spiral.generators.diffusers.base import DiffusersConfig, DType
 from spiral.generators.diffusers.wan21_i2v import WAN_NEGATIVE_PROMPT, WanI2VBase
 
 

@@ -40,5 +40,5 @@ class TinyTI2VConfig(BaseModel):
         Path(path).write_text(self.model_dump_json(indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "TinyTI2VConfig":
+    def load(cls, path: str | Path) -> TinyTI2VConfig:
         return cls.model_validate(json.loads(Path(path).read_text()))

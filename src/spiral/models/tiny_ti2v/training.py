@@ -125,7 +125,7 @@ def feedback_suffixes() -> list[str]:
     out = []
     names = ["red cube", "blue ball", "green bowl", "yellow cube", "purple ball", "white cube"]
     fb = feedback_templates()
-    for key, t in fb.items():
+    for t in fb.values():
         out.append(t.format(subject=names[0], goal="the red cube is in the green bowl", other=names[1],
                             obj=names[2], frame=5, color="orange", a=4, b=5))
     for t in refine_rules()["rewrite"].values():
@@ -262,7 +262,7 @@ def self_rendered_frames(model, data: dict[str, Any], prev: np.ndarray, tok, rng
         out = model(x, tok.batch(texts))
     model.train(was_training)
     cfg = model.config
-    H, W = frames.shape[1:3]
+    H, _W = frames.shape[1:3]
     res = np.empty_like(frames)
     for j, i in enumerate(prev):
         thr = 0.5 + mask_jitter * (2 * rng.random() - 1)

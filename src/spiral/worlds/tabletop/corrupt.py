@@ -21,10 +21,10 @@ import numpy as np
 from spiral.core.types import SubAction
 from spiral.worlds.tabletop.actions import apply, find_free_spot, make_action
 from spiral.worlds.tabletop.predicates import holds
-from spiral.worlds.tabletop.render import scene_items
-from spiral.worlds.tabletop.render import Item, render_items
+from spiral.worlds.tabletop.render import Item, render_items, scene_items
 from spiral.worlds.tabletop.scene import PALETTE, Scene
 from spiral.worlds.tabletop.simulate import intermediate_state, trajectory_items
+
 
 class NotApplicable(Exception):
     """This corruption cannot be made for this scene and action."""
@@ -56,7 +56,7 @@ def cut_off(scene, action, T, size, rng):
     lower = scene.get(action.subject).on
     if lower is None:
         raise NotApplicable("the subject does not stand on a cube")
-    per, end = _items(scene, action, T)
+    per, _end = _items(scene, action, T)
     frames = _render(per, size)
     ci = _COLOR_NAMES.index(scene.get(lower).color)
     seen = classify_pixels(frames[0]) == ci
@@ -212,7 +212,7 @@ def wrong_object(scene, action, T, size, rng):
     for o in cands:
         try:
             act = make_action(scene, "pick_place", o.id, params={"region": None}, variant=rng.randint(0, 2))
-        except Exception:  # noqa: BLE001 - no spot for this one, try another
+        except Exception:  # noqa: BLE001, S112 - no spot for this one, try another
             continue
         per, end = _items(scene, act, T)
         return _render(per, size), end

@@ -154,7 +154,7 @@ _REGION = (r"(?:the\s+)?((?:back|front|far|near|top|bottom)\s+(?:left|right)|(?:
            r"(?:\s+(?:side|half|part|corner|area))?(?:\s+of\s+the\s+table)?")
 
 
-def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:  # noqa: C901
+def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     t = text.strip()
     m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:all|every|each)?\s*(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)"
                  r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t) or \
@@ -175,8 +175,8 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:  # n
     m = re.match(r"^(?:swap|switch|exchange)\s+(?:the\s+)?(?:positions?\s+of\s+)?(?:the\s+)?(.+?)\s+(?:and|with)\s+(.+)$", t)
     if m:
         a_text, b_text = m.group(1), m.group(2)
-        a_col, a_kind = res.parts(a_text)
-        b_col, b_kind = res.parts(b_text)
+        _a_col, a_kind = res.parts(a_text)
+        _b_col, b_kind = res.parts(b_text)
         if a_kind is None and b_kind is not None:
             a_text = f"{a_text} {b_kind}"
         a = res.resolve(a_text)
@@ -269,7 +269,7 @@ class Expander:
                 top = self.state.above(top.id)
             self.add("pick_place", top.id)
 
-    def expand(self, clause: dict[str, Any]) -> None:  # noqa: C901
+    def expand(self, clause: dict[str, Any]) -> None:
         k = clause["kind"]
         st = self.state
         if k == "put_in":
@@ -505,5 +505,13 @@ def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
     return ex.steps, conds, final
 
 
-__all__ = ["parse_goal", "plan_clauses", "clause_conditions", "provisional_conditions", "unpin_provisional",
-           "split_clauses", "Resolver", "DIRECTIONS"]
+__all__ = [
+    "DIRECTIONS",
+    "Resolver",
+    "clause_conditions",
+    "parse_goal",
+    "plan_clauses",
+    "provisional_conditions",
+    "split_clauses",
+    "unpin_provisional",
+]

@@ -8,6 +8,7 @@ can be written in a plan, a trace or a benchmark task file, and evaluated on any
 from __future__ import annotations
 
 import math
+
 from spiral.core.types import Condition
 from spiral.worlds.tabletop.scene import BOWL_CAPACITY, BOWL_INNER_R, Scene, footprint
 
@@ -44,7 +45,7 @@ def _name(oid: str) -> str:
     return oid.replace("_", " ")
 
 
-def holds(cond: Condition, scene: Scene) -> bool:  # noqa: C901 - a flat dispatch reads best
+def holds(cond: Condition, scene: Scene) -> bool:
     """Evaluate one condition on a scene (exact or perceived)."""
     ids = {o.id: o for o in scene.objects}
     a = ids.get(cond.args[0]) if cond.args else None

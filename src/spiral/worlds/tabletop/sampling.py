@@ -6,7 +6,7 @@ import random
 
 from spiral.core.types import SubAction
 from spiral.errors import ImpossibleGoalError
-from spiral.worlds.tabletop.actions import ACTION_KINDS, DIRECTIONS, preconditions_hold, make_action
+from spiral.worlds.tabletop.actions import ACTION_KINDS, DIRECTIONS, make_action, preconditions_hold
 from spiral.worlds.tabletop.predicates import REGIONS, holds
 from spiral.worlds.tabletop.scene import Scene
 

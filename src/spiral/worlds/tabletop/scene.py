@@ -84,7 +84,7 @@ class SceneObject(BaseModel):
         return f"{self.color} {self.kind}"
 
     @model_validator(mode="after")
-    def _check(self) -> "SceneObject":
+    def _check(self) -> SceneObject:
         if self.color not in PALETTE:
             raise ValueError(f"unknown colour {self.color!r}; choose one of {', '.join(COLORS)}")
         if self.on and self.in_:
@@ -103,7 +103,7 @@ class Scene(BaseModel):
     objects: list[SceneObject]
 
     @model_validator(mode="after")
-    def _check(self, info: ValidationInfo) -> "Scene":
+    def _check(self, info: ValidationInfo) -> Scene:
         perceived = bool(info.context and info.context.get("perceived"))
         if not 1 <= len(self.objects) <= (len(PALETTE) if perceived else 8):
             raise ValueError("a scene holds 1 to 8 objects (random scenes have 2 to 6)")
@@ -161,7 +161,7 @@ class Scene(BaseModel):
     def contents(self, bowl_id: str) -> list[SceneObject]:
         return [o for o in self.objects if o.in_ == bowl_id]
 
-    def copy_deep(self) -> "Scene":
+    def copy_deep(self) -> Scene:
         return self.model_copy(deep=True)
 
     # -- IO ---------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Scene(BaseModel):
         Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Scene":
+    def load(cls, path: str | Path) -> Scene:
         p = Path(path)
         if not p.is_file():
             raise InputFileError(f"scene file not found: {p}", "pass an existing JSON file to --scene")

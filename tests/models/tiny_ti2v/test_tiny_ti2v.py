@@ -153,6 +153,51 @@ def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
     assert clip.frames.shape == (6, 64, 64, 3) and "logprob" in clip.meta
 
 
+def test_step_schedule_repeats_a_run_bit_for_bit_across_a_kill_and_resume(tmp_path):
+    """``schedule="steps"``: the learning rate and every random draw are functions of
+    (seed, step), so a run killed after its step-3 checkpoint and resumed ends with the
+    same weights as the run that went straight through."""
+    from safetensors.torch import load_file
+
+    from spiral.data.actwm_lite import DatasetSpec, build
+    from spiral.errors import ConfigError
+    from spiral.models.tiny_ti2v.training import TrainConfig, train
+
+    build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)
+
+    def cfg(out, schedule="steps"):
+        return TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / out), max_steps=6, batch_size=4,
+                           val_every=100, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
+                           schedule=schedule, warmup=2)
+
+    train(cfg("straight"))
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_4(info):
+        if info["step"] == 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg("resumed"), progress=kill_at_4)
+    rep = train(cfg("resumed"))  # resumes from the step-3 checkpoint
+    assert rep["steps"] == 6
+    a = load_file(str(tmp_path / "straight" / "final" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "final" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # the default schedule draws from one stream per run: the resumed run differs
+    train(cfg("auto-straight", schedule="auto"))
+    with pytest.raises(Killed):
+        train(cfg("auto-resumed", schedule="auto"), progress=kill_at_4)
+    train(cfg("auto-resumed", schedule="auto"))
+    c = load_file(str(tmp_path / "auto-straight" / "final" / "model.safetensors"))
+    d = load_file(str(tmp_path / "auto-resumed" / "final" / "model.safetensors"))
+    assert not all(torch.equal(c[k], d[k]) for k in c)
+    with pytest.raises(ConfigError, match="schedule"):
+        train(cfg("bad", schedule="cosine"))
+
+
 def test_soft_dice_and_the_fill_weight_of_revealed_objects():
     from spiral.models.tiny_ti2v.training import losses, object_pixels, soft_dice
     from spiral.worlds.tabletop.scene import TABLE_RGB

@@ -35,6 +35,12 @@ class TrainConfig:
     warmup: int = 200
     max_steps: int = 6000
     max_minutes: float = 55.0
+    # "auto": cosine decay over whichever budget (steps, wall time) ends first — how the shipped
+    # weights were trained; a run that the clock ends depends on the machine's speed.
+    # "steps": cosine over max_steps only, data and augmentation drawn per step from (seed,
+    # step): the same config repeats the same run, bit for bit, on the same machine, also
+    # across a kill and resume (the time budget only stops it; pick max_steps that fits it)
+    schedule: str = "auto"
     ema: float = 0.998
     dice_weight: float = 1.0  # soft-Dice term on the masks (whole-object masks, fewer torn rims)
     fill_object_weight: float = 4.0  # extra fill weight where a revealed pixel is an object (a cube under a cube)
@@ -350,6 +356,10 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, save_pretrained
     from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
 
+    if cfg.schedule not in ("auto", "steps"):
+        from spiral.errors import ConfigError
+
+        raise ConfigError(f"unknown schedule {cfg.schedule!r}", "use --schedule auto or --schedule steps")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
@@ -363,7 +373,8 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     state_file = ckpt / "state.json"
     if state_file.exists():
         st = json.loads(state_file.read_text())
-        if st["train_config"] != _jsonable(asdict(cfg)):
+        # fields added since the checkpoint was written compare at the value its run had
+        if {"schedule": "auto", **st["train_config"]} != _jsonable(asdict(cfg)):
             from spiral.errors import ConfigError
 
             raise ConfigError(f"{out} holds a training run with other settings", "use another --out")
@@ -438,8 +449,13 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
 
     last_val: dict[str, float] = {}
     while step < cfg.max_steps and (time.perf_counter() - t0) < cfg.max_minutes * 60:
-        # cosine decay over whichever budget (steps or wall time) runs out first
-        frac = min(1.0, max(step / cfg.max_steps, (time.perf_counter() - t0) / (cfg.max_minutes * 60)))
+        if cfg.schedule == "steps":  # a function of (seed, step) alone: a resumed run repeats the straight one
+            frac = step / cfg.max_steps
+            rng = random.Random(f"{cfg.seed}:{step}")
+            np_rng = np.random.default_rng([cfg.seed, step])
+            torch.manual_seed(cfg.seed * 1_000_003 + step)
+        else:  # cosine decay over whichever budget (steps or wall time) runs out first
+            frac = min(1.0, max(step / cfg.max_steps, (time.perf_counter() - t0) / (cfg.max_minutes * 60)))
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr

@@ -33,6 +33,17 @@ class TinyTI2VConfig(BaseModel):
     subpixel: bool = Field(default=True, description="refine the drawn cell to the heatmap's local mean")
     mask_threshold: float = 0.5
     mask_jitter: float = Field(default=0.05, ge=0, lt=0.5, description="per-seed spread of the mask threshold")
+    # layer clean-up from the conditioning frame's colour components (off: the previous sampler)
+    layer_cover: float = Field(default=0.65, gt=0, le=1, description=(
+        "a moving layer carries the colour components of the conditioning frame of which its mask "
+        "covers at least this share; of the others it carries nothing"))
+    prune_masks: bool = Field(default=True, description=(
+        "drop from a layer's mask the components it carries nothing of (the ring pixels next to a cube "
+        "in a bowl), but for its subject"))
+    clean_background: bool = Field(default=True, description=(
+        "paint copy ghosts out of the revealed background (colours of what left, pieces that continue "
+        "nothing that stays), complete the cube a lifted cube stood on, and spare other objects' "
+        "pixels when repainting the margin around the layers"))
     lift_px: float = 5.12
     bend: float = 0.13
 

@@ -114,20 +114,153 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return m
 
 
+_HUE_LUT: np.ndarray | None = None
+
+
+def palette_labels(frame: np.ndarray) -> np.ndarray:
+    """Per pixel, the index of its colour in the world's ``PALETTE`` (``-1``: table, shadow,
+    a bowl's inside, a faded trace): the nearest palette hue (within 25°) of a saturated
+    pixel, or white."""
+    import cv2
+
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    global _HUE_LUT
+    names = list(PALETTE)
+    white = names.index("white")
+    if _HUE_LUT is None:  # OpenCV's 8-bit hue (0-255 over 360°) → palette index
+        ref = cv2.cvtColor(np.array([[PALETTE[c] for c in names]], np.uint8), cv2.COLOR_RGB2HSV_FULL)[0]
+        d = np.abs(np.arange(256, dtype=np.float32)[:, None] - ref[:, 0].astype(np.float32)) * (360.0 / 256.0)
+        d = np.minimum(d, 360 - d)
+        d[:, white] = 360.0
+        _HUE_LUT = np.where(d.min(1) <= 25.0, d.argmin(1), -1).astype(np.int8)
+    hsv = cv2.cvtColor(np.ascontiguousarray(frame, np.uint8), cv2.COLOR_RGB2HSV_FULL)
+    h, s, v = hsv[..., 0], hsv[..., 1].astype(np.float32) / 255.0, hsv[..., 2].astype(np.float32) / 255.0
+    label = np.where((s >= 0.4) & (v >= 0.3), _HUE_LUT[h], -1).astype(np.int8)
+    label[(s <= 0.15) & (v >= 0.55)] = white
+    return label
+
+
+def colour_parts(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's colour components: per pixel the id of its connected component of one
+    palette colour (0: none), and per id that colour's index. Every object of the world has
+    one colour, so a component is an object or a visible piece of one."""
+    import cv2
+
+    label = palette_labels(frame)
+    parts = np.zeros(label.shape, np.int32)
+    colours = [-1]
+    for c in np.unique(label[label >= 0]):
+        n, lab = cv2.connectedComponents((label == c).astype(np.uint8), connectivity=8)
+        parts[lab > 0] = lab[lab > 0] + len(colours) - 1
+        colours += [int(c)] * (n - 1)
+    return parts, np.asarray(colours)
+
+
+def _cover(mask: np.ndarray, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per colour component: how many of its pixels ``mask`` holds, and which share."""
+    n = int(parts.max()) + 1
+    inside = np.bincount(parts[mask], minlength=n)
+    return inside, inside / np.maximum(np.bincount(parts.ravel(), minlength=n), 1)
+
+
+def prune_mask(mask: np.ndarray, parts: np.ndarray, min_cover: float) -> np.ndarray:
+    """A layer moves whole objects (its subject and what it carries: a cube on top, a
+    bowl's contents), so a colour component it covers less than ``min_cover`` of is not
+    carried: its pixels leave the mask (but the component it covers most, the subject,
+    stays). Typically the ring pixels next to a cube in a bowl, which would travel with
+    the cube and read as a second bowl."""
+    inside, cover = _cover(mask, parts)
+    drop = (inside > 0) & (cover < min_cover)
+    drop[0] = False
+    drop[int(np.argmax(inside))] = False
+    return mask & ~drop[parts]
+
+
+def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np.ndarray, colours: np.ndarray,
+               min_cover: float) -> np.ndarray:
+    """Copy ghosts out of the revealed background (the layers' masks grown by a pixel):
+
+    * a pixel of the colour of an object that leaves with the layers (they cover at least
+      ``min_cover`` of it): the copy fill continued the object itself, or a faded trace;
+    * a piece of a colour that touches no pixel of that colour outside the revealed
+      region: it continues no object that stays (as the rest of a cube under a lifted cube
+      does), e.g. a bowl's ring copied from a few rows below into the place of a ball.
+
+    Both are painted from the revealed pixels around them. Then the cube the layer stood
+    on, if any, is completed (:func:`uncover`)."""
+    import cv2
+
+    hole = _dilate(union)
+    _, cover = _cover(union, parts)
+    gone = [int(colours[k]) for k in range(1, len(colours)) if cover[k] >= min_cover]
+    bg = frame.copy()
+    bg[hole] = fill[hole]
+    lab = palette_labels(bg)
+    ghost = hole & np.isin(lab, gone)
+    for c in np.unique(lab[hole & (lab >= 0)]):
+        n, cc = cv2.connectedComponents((lab == c).astype(np.uint8), connectivity=8)
+        island = np.ones(n, bool)
+        island[np.unique(cc[~hole])] = False  # touches a pixel outside (or is the rest: id 0)
+        ghost |= island[cc]
+    out = fill.copy()
+    if ghost.any():
+        painted = cv2.inpaint(np.ascontiguousarray(bg), ghost.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        out[ghost] = painted[ghost]
+    return uncover(frame, out, union, parts, colours, min_cover)
+
+
+def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.ndarray, colours: np.ndarray,
+            min_cover: float) -> np.ndarray:
+    """Complete the cube the layer stood on. A component that stays (covered less than
+    ``min_cover``), shows right under the layer's bottom edge, is centred under it and as
+    wide as it, is the visible front of the cube under a lifted cube (only cubes carry
+    cubes). Cubes are as tall as they are wide, so its revealed pixels up to that height
+    take its colour (the copy fill's colour for it there, else its visible pixels'): the
+    copy fill often stops a row short or a column narrow, and the cube then reads as cut
+    off."""
+    _, cover = _cover(mask, parts)
+    below = np.zeros_like(mask)
+    below[1:] = mask[:-1] & ~mask[1:]
+    ids = parts[below]
+    ids = ids[(ids > 0) & (cover[ids] < min_cover)]
+    if ids.size == 0 or np.bincount(ids).max() < 3:
+        return fill
+    c = int(np.bincount(ids).argmax())
+    ys, xs = np.nonzero(parts == c)
+    _, mxs = np.nonzero(mask)
+    x0, x1, ytop, ybot = xs.min(), xs.max(), ys.min(), ys.max()
+    top = ybot - (x1 - x0)
+    if abs(xs.mean() - mxs.mean()) > 1.5 or abs((x1 - x0) - (mxs.max() - mxs.min())) > 2 or top >= ytop:
+        return fill  # not a cube right under the layer, or not hidden
+    box = np.zeros_like(mask)
+    box[max(top, 0):ytop, x0:x1 + 1] = True
+    box[max(top, 0), [x0, x1]] = False  # a cube's top corners are soft
+    box &= _dilate(mask)  # revealed pixels only
+    shown = box & (palette_labels(fill) == colours[c])
+    rgb = np.median(fill[shown] if shown.sum() >= 3 else frame[parts == c], axis=0)  # medians: no blended edges
+    out = fill.copy()
+    out[box & ~shown] = np.round(rgb).astype(np.uint8)
+    return out
+
+
 def _centroid(mask: np.ndarray) -> tuple[float, float]:
     ys, xs = np.nonzero(mask)
     return float(xs.mean() + 0.5), float(ys.mean() + 0.5)
 
 
 def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_frames: int, lift_px: float,
-                  bend: float) -> np.ndarray:
+                  bend: float, keep: np.ndarray | None = None) -> np.ndarray:
     """Move each layer (``mask``, ``end`` (x, y) pixels, ``scale``, ``lift``) from where it is
-    to its end point along a smooth path over the filled background."""
+    to its end point along a smooth path over the filled background. The filled hole is the
+    layers' masks grown by a pixel (their soft edges), but for the pixels in ``keep``."""
     H, W = frame.shape[:2]
     union = np.zeros((H, W), bool)
     for L in layers:
         union |= L["mask"]
     hole = _dilate(union) if union.any() else union
+    if keep is not None:
+        hole &= union | ~keep
     bg = frame.copy()
     bg[hole] = fill[hole]
     ys, xs = np.mgrid[0:H, 0:W]
@@ -191,9 +324,20 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
         mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
+        clean = cfg.clean_background
+        if cfg.prune_masks or clean:
+            parts, colours = colour_parts(frames[i])
+        if cfg.prune_masks:
+            mask_a = prune_mask(mask_a, parts, cfg.layer_cover)
+            mask_b = None if mask_b is None else prune_mask(mask_b, parts, cfg.layer_cover)
         lift = bool(torch.sigmoid(pred["lift"][i]) > 0.5)
         scale = SCALES[int(torch.argmax(pred["scale"][i]))]
         fill = (pred["fill"][i].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        keep = None
+        if clean and mask_a.any():
+            union = mask_a | mask_b if mask_b is not None else mask_a
+            fill = clean_fill(frames[i], fill, union, parts, colours, cfg.layer_cover)
+            keep = ~np.isin(parts, np.flatnonzero(_cover(union, parts)[1] >= cfg.layer_cover)) & (parts > 0)
         layers, logprob, ends = [], 0.0, []
         if mask_a.any():
             la = sample_layer(pred["heat_a"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)
@@ -206,7 +350,7 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
             logprob += lb.logprob
             ends.append(lb.xy)
         if layers:
-            clip = render_layers(frames[i], fill, layers, T, cfg.lift_px * H / 64, cfg.bend)
+            clip = render_layers(frames[i], fill, layers, T, cfg.lift_px * H / 64, cfg.bend, keep)
         else:  # nothing recognised as moving: a still clip
             clip = np.repeat(frames[i][None], T, axis=0)
         results.append({"frames": clip, "logprob": logprob, "ends": ends, "steps": k,

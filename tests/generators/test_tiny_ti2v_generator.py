@@ -70,3 +70,27 @@ def test_thread_policy_follows_the_batch_and_restores_the_setting(gen):
     finally:
         torch.set_num_threads = real
     assert seen == [1, before] and torch.get_num_threads() == before
+
+
+def test_layer_cleanup_switch_overrides_the_weights_config():
+    """``layer_cleanup=false`` samples as the weights' config with both clean-up rules off
+    (the shipped weights have them on); the default keeps the config's."""
+    import copy
+
+    from spiral.models.tiny_ti2v.evaluate import chain_episodes
+    from spiral.models.tiny_ti2v.sampling import generate_clips
+
+    on = TinyTI2VGenerator()
+    off = TinyTI2VGenerator.from_config(TinyTI2VGenerator.Config(layer_cleanup=False))
+    assert on.model.config.prune_masks and on.model.config.clean_background
+    eps = chain_episodes(12, 2)
+    reqs = [GenerationRequest(prompt=e["plan"].steps[0].prompt, cond_frame=e["first"], num_frames=6, seed=i)
+            for i, e in enumerate(eps)]
+    a, b = on.generate(reqs), off.generate(reqs)
+    plain = copy.copy(off.model)
+    plain.config = off.model.config.model_copy(update={"prune_masks": False, "clean_background": False})
+    ref = generate_clips(plain, off.tok, np.stack([r.cond_frame for r in reqs]), [r.prompt for r in reqs],
+                         [r.seed for r in reqs], num_frames=6)
+    assert all(np.array_equal(c.frames, r["frames"]) for c, r in zip(b, ref))
+    assert any(not np.array_equal(x.frames, y.frames) for x, y in zip(a, b))
+    assert [x.meta["logprob"] for x in a] == [y.meta["logprob"] for y in b]  # the clean-up is deterministic

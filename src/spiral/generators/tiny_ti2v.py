@@ -46,6 +46,10 @@ class TinyTI2VGenerator:
         keyframe_memory: bool = Field(default=False, description="take the moving object's pixels from the "
                                                                  "first frame when found there (measured: no gain "
                                                                  "on 8-step chains; see the model card)")
+        layer_cleanup: bool | None = Field(default=None, description=(
+            "the sampler's hand-written layer clean-up (mask pruning, copy-ghost removal, the "
+            "uncovered cube completed): None keeps the weights' config (on for the shipped "
+            "weights), false turns it off (e.g. for a model of another world), true on"))
         threads: int | None = Field(default=None, ge=1, le=64, description=(
             "torch CPU threads (default: one for batches of up to small_batch requests, where "
             "waking a second thread costs more than it gives, else two)"))
@@ -124,7 +128,8 @@ class TinyTI2VGenerator:
             frames = np.stack([self._prep(requests[i].cond_frame) for i in idx])
             res = generate_clips(self.model, self.tok, frames, [requests[i].prompt for i in idx],
                                  [requests[i].seed for i in idx], num_frames=T, steps=steps,
-                                 temperature=self.cfg.temperature, guidance=guidance)
+                                 temperature=self.cfg.temperature, guidance=guidance,
+                                 cleanup=self.cfg.layer_cleanup)
             if self.cfg.keyframe_memory:
                 self._restore_appearance(requests, idx, res)
             nfe = 1 if (guidance or self.model.config.guidance) == 1.0 else 2

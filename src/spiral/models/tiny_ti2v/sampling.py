@@ -307,8 +307,11 @@ def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_f
 
 def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str], seeds: list[int],
                    num_frames: int | None = None, steps: int | None = None, temperature: float | None = None,
-                   guidance: float | None = None, keyframes: np.ndarray | None = None) -> list[dict]:
-    """Batched sampling: N frames + N prompts + N seeds → N clips with their log-probs."""
+                   guidance: float | None = None, keyframes: np.ndarray | None = None,
+                   cleanup: bool | None = None) -> list[dict]:
+    """Batched sampling: N frames + N prompts + N seeds → N clips with their log-probs.
+    ``cleanup=False`` turns the layer clean-up off (``prune_masks`` and ``clean_background``
+    of the model's config), ``True`` on; ``None`` keeps the config's."""
     cfg = model.config
     T = num_frames or cfg.num_frames
     k = max(1, int(steps or cfg.steps))
@@ -324,10 +327,11 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
         mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
-        clean = cfg.clean_background
-        if cfg.prune_masks or clean:
+        clean = cfg.clean_background if cleanup is None else cleanup
+        prune = cfg.prune_masks if cleanup is None else cleanup
+        if prune or clean:
             parts, colours = colour_parts(frames[i])
-        if cfg.prune_masks:
+        if prune:
             mask_a = prune_mask(mask_a, parts, cfg.layer_cover)
             mask_b = None if mask_b is None else prune_mask(mask_b, parts, cfg.layer_cover)
         lift = bool(torch.sigmoid(pred["lift"][i]) > 0.5)

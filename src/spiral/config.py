@@ -218,7 +218,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except Exception as exc:
+    except Exception as exc:  # any parse error is a bad file
         raise InputFileError(f"config file {p} does not parse: {exc}", "fix the file's syntax") from exc
     if isinstance(data, dict) and "config" in data and "config_hash" in data:
         data = data["config"]  # a run's config.json

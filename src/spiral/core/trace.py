@@ -85,7 +85,7 @@ class Trace:
         for fn in self.listeners:
             try:
                 fn(rec)
-            except Exception:
+            except Exception:  # a broken progress bar must not break the run
                 log.exception("trace listener failed")
         return rec
 

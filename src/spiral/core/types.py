@@ -55,7 +55,7 @@ class Condition(BaseModel):
         return f"{self.pred}({inner})"
 
 
-def C(pred: str, *args: str, **kw: Any) -> Condition:
+def C(pred: str, *args: str, **kw: Any) -> Condition:  # a short constructor
     return Condition(pred=pred, args=list(args), **kw)
 
 

@@ -45,7 +45,7 @@ def _name(oid: str) -> str:
     return oid.replace("_", " ")
 
 
-def holds(cond: Condition, scene: Scene) -> bool:
+def holds(cond: Condition, scene: Scene) -> bool:  # a flat dispatch reads best
     """Evaluate one condition on a scene (exact or perceived)."""
     ids = {o.id: o for o in scene.objects}
     a = ids.get(cond.args[0]) if cond.args else None

@@ -111,8 +111,7 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     experience = ExperienceStore(cfg.memory.experience_path) if cfg.memory.experience_path else None
     loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
     try:
-        result = loop.run(cfg.goal, frame, state, info, resume=not fresh,
-                          plan=plan if fresh else None, plan_s=plan_s)
+        result = loop.run(cfg.goal, frame, state, info, resume=not fresh, plan=plan, plan_s=plan_s)
         write_outputs(rd, cfg, loop)
     finally:
         rd.close()  # the background writes land before the trace closes

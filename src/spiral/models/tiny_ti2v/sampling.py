@@ -120,7 +120,8 @@ _HUE_LUT: np.ndarray | None = None
 def palette_labels(frame: np.ndarray) -> np.ndarray:
     """Per pixel, the index of its colour in the world's ``PALETTE`` (``-1``: table, shadow,
     a bowl's inside, a faded trace): the nearest palette hue (within 25°) of a saturated
-    pixel, or white."""
+    pixel, or white. Close to :func:`spiral.worlds.tabletop.perception.classify_pixels` on
+    purpose but not it: the generator is not tuned to the judge's own thresholds."""
     import cv2
 
     from spiral.worlds.tabletop.scene import PALETTE
@@ -164,6 +165,13 @@ def _cover(mask: np.ndarray, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return inside, inside / np.maximum(np.bincount(parts.ravel(), minlength=n), 1)
 
 
+def _carried(mask: np.ndarray, parts: np.ndarray, min_cover: float) -> np.ndarray:
+    """Per colour component: does a layer with ``mask`` carry it (cover ≥ ``min_cover``)?"""
+    carried = _cover(mask, parts)[1] >= min_cover
+    carried[0] = False
+    return carried
+
+
 def prune_mask(mask: np.ndarray, parts: np.ndarray, min_cover: float) -> np.ndarray:
     """A layer moves whole objects (its subject and what it carries: a cube on top, a
     bowl's contents), so a colour component it covers less than ``min_cover`` of is not
@@ -192,8 +200,7 @@ def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np
     import cv2
 
     hole = _dilate(union)
-    _, cover = _cover(union, parts)
-    gone = [int(colours[k]) for k in range(1, len(colours)) if cover[k] >= min_cover]
+    gone = colours[_carried(union, parts, min_cover)]
     bg = frame.copy()
     bg[hole] = fill[hole]
     lab = palette_labels(bg)
@@ -219,11 +226,11 @@ def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.nda
     take its colour (the copy fill's colour for it there, else its visible pixels'): the
     copy fill often stops a row short or a column narrow, and the cube then reads as cut
     off."""
-    _, cover = _cover(mask, parts)
+    carried = _carried(mask, parts, min_cover)
     below = np.zeros_like(mask)
     below[1:] = mask[:-1] & ~mask[1:]
     ids = parts[below]
-    ids = ids[(ids > 0) & (cover[ids] < min_cover)]
+    ids = ids[(ids > 0) & ~carried[ids]]
     if ids.size == 0 or np.bincount(ids).max() < 3:
         return fill
     c = int(np.bincount(ids).argmax())
@@ -320,6 +327,7 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
     pred = predict(model, tok, frames, prompts, keyframes, w)
     H, W = frames.shape[1:3]
     results = []
+    parts_of: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # N seeds of one frame: split it once
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(int(seed))
         # the mask threshold varies with the seed, so a new seed also redraws the layer's extent
@@ -330,7 +338,10 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         clean = cfg.clean_background if cleanup is None else cleanup
         prune = cfg.prune_masks if cleanup is None else cleanup
         if prune or clean:
-            parts, colours = colour_parts(frames[i])
+            key = frames[i].tobytes()
+            if key not in parts_of:
+                parts_of[key] = colour_parts(frames[i])
+            parts, colours = parts_of[key]
         if prune:
             mask_a = prune_mask(mask_a, parts, cfg.layer_cover)
             mask_b = None if mask_b is None else prune_mask(mask_b, parts, cfg.layer_cover)
@@ -341,7 +352,7 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         if clean and mask_a.any():
             union = mask_a | mask_b if mask_b is not None else mask_a
             fill = clean_fill(frames[i], fill, union, parts, colours, cfg.layer_cover)
-            keep = ~np.isin(parts, np.flatnonzero(_cover(union, parts)[1] >= cfg.layer_cover)) & (parts > 0)
+            keep = (parts > 0) & ~_carried(union, parts, cfg.layer_cover)[parts]  # objects that stay
         layers, logprob, ends = [], 0.0, []
         if mask_a.any():
             la = sample_layer(pred["heat_a"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)

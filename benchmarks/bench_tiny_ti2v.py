@@ -1,7 +1,7 @@
 """The built-in world model against the bars of issue 3.
 
 Usage: python benchmarks/bench_tiny_ti2v.py [--data data/actwm-lite] [--weights DIR] [--n 300] [--chains 50]
-       [--teacher-forced] [--no-ground]
+       [--teacher-forced] [--no-ground] [--no-layer-cleanup]
 
 * 300 held-out validation sub-actions (new scenes, all action kinds, paraphrased prompts),
   judged from pixels by the tabletop perception critic: single-sample success, object
@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--no-ground", action="store_true",
                     help="judge chain steps against the plan-time pins (no grounding of relative steps, "
                          "unlike the closed loop) instead of reporting them as an extra curve")
+    ap.add_argument("--no-layer-cleanup", action="store_true",
+                    help="sample without the hand-written layer clean-up (generator.layer_cleanup=false)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
@@ -58,18 +60,20 @@ def main() -> None:
         val_steps,
     )
 
-    gen = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=args.weights))
+    def config(**kw):
+        return TinyTI2VGenerator.Config(weights=args.weights, layer_cleanup=False if args.no_layer_cleanup else None,
+                                        **kw)
+
+    gen = TinyTI2VGenerator(config=config())
     res: dict = {}
     steps = val_steps(args.data, args.n)
     t0 = time.perf_counter()
     res["single"] = eval_single(gen, steps)
     res["single"]["eval_s"] = round(time.perf_counter() - t0, 1)
-    gen_kf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
-                               config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=True))
+    gen_kf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok, config=config(keyframe_memory=True))
     res["chains_keyframes"] = eval_chains(gen_kf, n=args.chains, length=8, keyframes=True,
                                           ground=not args.no_ground)
-    gen_nokf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok,
-                                 config=TinyTI2VGenerator.Config(weights=args.weights, keyframe_memory=False))
+    gen_nokf = TinyTI2VGenerator(model=gen.model, tokenizer=gen.tok, config=config(keyframe_memory=False))
     res["chains_last_frame_only"] = eval_chains(gen_nokf, n=args.chains, length=8, keyframes=False,
                                                 ground=not args.no_ground)
     if not args.no_ground:  # what judging against the plan-time pins gave (before loop.ground existed)
@@ -106,7 +110,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "spiral.cli.main", "run",
                         ("stack the green cube on the blue one, then put the red ball in the bowl, then move the "
                         "yellow ball next to the green cube, then push the purple bowl to the left"),
-                        "--generator", "tiny-ti2v", "--out", os.path.join(d, "r"), "-q"], check=False)
+                        "--generator", "tiny-ti2v", "--out", os.path.join(d, "r"), "-q",
+                        *(["--set", "generator.layer_cleanup=false"] if args.no_layer_cleanup else [])], check=False)
         res["closed_loop_4_step_run_s"] = round(time.perf_counter() - t, 2)
         with open(os.path.join(d, "r", "state.json")) as f:
             st = json.load(f)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from spiral.errors import SpiralError
+from spiral.errors import ConfigError, SpiralError
 
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
@@ -112,6 +112,8 @@ def train_world_model(
                                           "(0 = a generated fill only)."),
     oversample_revealed: float = typer.Option(4.0, help="Draw sub-actions whose fill reveals an object (the cube "
                                                         "under a lifted cube) 1 + this many times as often."),
+    oversample_kind: list[str] = typer.Option([], help="KIND=W: draw sub-actions of that action kind (e.g. "
+                                                      "move_next_to) 1 + W times as often; repeatable."),
     bf16: bool = typer.Option(True, "--bf16/--fp32", help="bf16 autocast (the shipped recipe); --fp32 steps are "
                                                           "faster, see the model card."),
     channels_last: bool = typer.Option(False, "--channels-last/--nchw", help="NHWC convolutions (faster with "
@@ -125,11 +127,21 @@ def train_world_model(
 
     from spiral.models.tiny_ti2v.training import TrainConfig, train
 
+    kinds: dict[str, float] = {}
+    for item in oversample_kind:
+        k, _, w = item.partition("=")
+        try:
+            kinds[k.strip()] = float(w)
+        except ValueError:
+            _fail(ConfigError(f"--oversample-kind {item!r} is not KIND=WEIGHT",
+                              "write it like --oversample-kind move_next_to=1"))
+            return
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes, schedule=schedule,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
                       dice_weight=dice_weight, fill_object_weight=fill_object_weight, p_self_input=p_self_input,
                       self_input_after=self_input_after, init_from=str(init_from) if init_from else None,
-                      fill_copy=fill_copy, oversample_revealed=oversample_revealed, bf16=bf16,
+                      fill_copy=fill_copy, oversample_revealed=oversample_revealed,
+                      oversample_kinds=kinds, bf16=bf16,
                       channels_last=channels_last)
     with Progress("[bold]training", BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as p:

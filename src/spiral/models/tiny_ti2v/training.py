@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class TrainConfig:
     init_from: str | None = None  # start from these weights (config.json + model.safetensors)
     fill_copy: int = 8  # the fill may copy the frame from up to this many pixels above/below (0 = off)
     oversample_revealed: float = 4.0  # draw sub-actions that uncover an object (1 + this) times as often
+    # action kind -> extra draw weight: a sub-action of that kind is drawn (1 + w) times as
+    # often (added to the revealed weight), e.g. {"move_next_to": 1.0} for the kind that fails most
+    oversample_kinds: dict[str, float] = field(default_factory=dict)
     val_every: int = 500
     ckpt_every: int = 250
     threads: int = 2
@@ -73,6 +76,7 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
     """Every sub-action of a split as arrays (start frame, privileged targets) plus texts."""
     from spiral.data.actwm_lite import iter_episodes
     frames, masks, fills, ta, tb, scale, lift, hasb, texts, goals, meta = [], [], [], [], [], [], [], [], [], [], []
+    kinds: list[str] = []
     for n, ep in enumerate(iter_episodes(root, split)):
         if max_episodes is not None and n >= max_episodes:
             break
@@ -88,6 +92,7 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
             lift.append(tg["lift"])
             hasb.append(tg["has_b"])
             texts.append(st["phrasings"])
+            kinds.append(st["kind"])
             goals.append(m["goal_phrasings"] if len(m["steps"]) > 1 else [])
             meta.append({"key": m["key"], "step": k, "episode_steps": len(m["steps"])})
     prev = [i - 1 if i > 0 and meta[i]["step"] > 0 and meta[i - 1]["key"] == meta[i]["key"] else -1
@@ -99,7 +104,7 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
             "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
             "scale": np.asarray(scale, np.int64), "lift": np.asarray(lift, np.float32),
             "has_b": np.asarray(hasb, np.float32), "texts": texts, "goals": goals, "meta": meta,
-            "prev": np.asarray(prev, np.int64)}
+            "kinds": np.asarray(kinds), "prev": np.asarray(prev, np.int64)}
 
 
 def object_pixels(fills: np.ndarray) -> np.ndarray:
@@ -345,6 +350,34 @@ def load_widening_head(model, state: dict) -> None:
 
 
 # -- loop ------------------------------------------------------------------------------------
+def check_oversampling(cfg: TrainConfig) -> None:
+    from spiral.errors import ConfigError
+    from spiral.worlds.tabletop.actions import ACTION_KINDS
+
+    unknown = sorted(set(cfg.oversample_kinds) - set(ACTION_KINDS))
+    if unknown:
+        raise ConfigError(f"cannot oversample unknown action kind(s) {', '.join(unknown)}",
+                          f"use one of {', '.join(ACTION_KINDS)}")
+    if cfg.oversample_revealed < 0 or any(not w >= 0 for w in cfg.oversample_kinds.values()):
+        raise ConfigError("oversampling weights must be numbers >= 0", "pass W >= 0 (0 = as often as the rest)")
+
+
+def draw_weights(data: dict[str, Any], cfg: TrainConfig) -> np.ndarray | None:
+    """Probability of drawing each sub-action (``None``: uniform): ``1 + oversample_revealed``
+    for those that uncover an object, plus ``oversample_kinds[kind]`` by action kind."""
+    if cfg.oversample_revealed <= 0 and not any(cfg.oversample_kinds.values()):
+        return None
+    wts = 1.0 + cfg.oversample_revealed * data["revealed"].astype(np.float64)
+    if cfg.oversample_revealed > 0:
+        log.info("%d of %d sub-actions reveal an object; drawn %.0fx as often", int(data["revealed"].sum()),
+                 len(wts), 1 + cfg.oversample_revealed)
+    for kind, w in cfg.oversample_kinds.items():
+        sel = data["kinds"] == kind
+        wts[sel] += w
+        log.info("%d sub-actions are %s: weight +%g", int(sel.sum()), kind, w)
+    return wts / wts.sum()
+
+
 def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train (or resume) into ``cfg.out``; returns the final report."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -360,6 +393,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         from spiral.errors import ConfigError
 
         raise ConfigError(f"unknown schedule {cfg.schedule!r}", "use --schedule auto or --schedule steps")
+    check_oversampling(cfg)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
@@ -374,7 +408,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     if state_file.exists():
         st = json.loads(state_file.read_text())
         # fields added since the checkpoint was written compare at the value its run had
-        if {"schedule": "auto", **st["train_config"]} != _jsonable(asdict(cfg)):
+        if {"schedule": "auto", "oversample_kinds": {}, **st["train_config"]} != _jsonable(asdict(cfg)):
             from spiral.errors import ConfigError
 
             raise ConfigError(f"{out} holds a training run with other settings", "use another --out")
@@ -419,12 +453,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         writer.writerow(["step", "elapsed_s", "split", "loss", "mask", "heat", "fill", "mask_iou", "target_err_px",
                          "lift_acc", "scale_acc", "lr"])
     N = len(train_data["frames"])
-    draw_p = None
-    if cfg.oversample_revealed > 0:
-        wts = 1.0 + cfg.oversample_revealed * train_data["revealed"].astype(np.float64)
-        draw_p = wts / wts.sum()
-        log.info("%d of %d sub-actions reveal an object; drawn %.0fx as often", int(train_data["revealed"].sum()),
-                 N, 1 + cfg.oversample_revealed)
+    draw_p = draw_weights(train_data, cfg)
     t0 = time.perf_counter() - elapsed
     model.train()
 

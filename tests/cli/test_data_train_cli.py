@@ -19,9 +19,18 @@ def test_dataset_build_info_show_and_train(tmp_path):
     r = runner.invoke(app, ["dataset", "info", str(tmp_path / "missing")])
     assert r.exit_code == 2 and "spiral dataset build" in r.output
     r = runner.invoke(app, ["train", "world-model", "--data", str(ds), "--out", str(tmp_path / "tr"),
-                            "--max-steps", "2", "--batch-size", "2", "--threads", "1"])
+                            "--max-steps", "2", "--batch-size", "2", "--threads", "1",
+                            "--oversample-kind", "push=1", "--oversample-kind", "move_next_to=0.5"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "tr" / "final" / "model.safetensors").exists()
+    import json
+
+    report = json.loads((tmp_path / "tr" / "report.json").read_text())
+    assert report["train_config"]["oversample_kinds"] == {"push": 1.0, "move_next_to": 0.5}
+    for bad, says in (("push", "KIND=WEIGHT"), ("push=lots", "KIND=WEIGHT"), ("teleport=1", "unknown action kind")):
+        r = runner.invoke(app, ["train", "world-model", "--data", str(ds), "--out", str(tmp_path / "bad"),
+                                "--max-steps", "1", "--oversample-kind", bad])
+        assert r.exit_code == 2 and says in r.output, r.output
 
 
 def test_dataset_build_rejects_bad_options(tmp_path):

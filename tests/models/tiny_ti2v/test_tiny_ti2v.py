@@ -320,3 +320,21 @@ def test_revealed_objects_flags_the_cube_under_a_lifted_cube():
     flags = revealed_objects(np.stack([t.frame for t in ts]), np.stack([t.fill for t in ts]),
                              np.stack([np.stack([t.mask_a, t.mask_b]) for t in ts]).astype(np.uint8))
     assert flags.tolist() == [True, False]
+
+
+def test_oversampling_by_kind_and_revealed_sets_the_draw_weights():
+    from spiral.errors import ConfigError
+    from spiral.models.tiny_ti2v.training import TrainConfig, check_oversampling, draw_weights
+
+    data = {"kinds": np.array(["push", "move_next_to", "move_next_to", "stack"]),
+            "revealed": np.array([False, False, True, True])}
+    assert draw_weights(data, TrainConfig(oversample_revealed=0)) is None
+    p = draw_weights(data, TrainConfig(oversample_revealed=2, oversample_kinds={"move_next_to": 1.0}))
+    # push 1, next-to 1 + 1, next-to revealed 1 + 2 + 1, stack revealed 1 + 2
+    np.testing.assert_allclose(p, np.array([1, 2, 4, 3]) / 10)
+    p = draw_weights(data, TrainConfig(oversample_revealed=0, oversample_kinds={"stack": 3.0}))
+    np.testing.assert_allclose(p, np.array([1, 1, 1, 4]) / 7)
+    with pytest.raises(ConfigError, match="unknown action kind.*move_near"):
+        check_oversampling(TrainConfig(oversample_kinds={"move_near": 1.0}))
+    with pytest.raises(ConfigError, match=">= 0"):
+        check_oversampling(TrainConfig(oversample_kinds={"push": -1.0}))

@@ -70,6 +70,12 @@ class LoopConfig(BaseModel):
     ground: bool = Field(default=True, description="closed-loop: let the planner pin a relative step (push, swap) "
                                                    "again from the last accepted frame when its plan-time pins "
                                                    "rest on an earlier step's assumed result")
+    speculate: bool = Field(
+        default=False, description="while the critic judges a clip, generate the next step's first attempt on a "
+                                   "worker thread as if the clip passes; used only if the loop then makes exactly "
+                                   "that request (same run, same trace), wasted if the clip is rejected. Hides the "
+                                   "critic behind the generator; off by default because a wasted call of a paid "
+                                   "generator is billed")
     on_failure: Literal["stop", "accept_best"] = Field(
         default="stop", description="when a step still fails with the replan budget spent: stop the run, or "
                                     "accept the step's best attempt (recorded as accept_best) and go on")
@@ -138,6 +144,7 @@ class RunConfig(BaseModel):
         """Hash of what determines the result (output options excluded)."""
         d = self.public_dict()
         d.pop("output", None)
+        d.get("loop", {}).pop("speculate", None)  # how the run is executed, not what it produces
         for k in AGENTS_RUNTIME_KEYS:
             d.get("agents", {}).pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

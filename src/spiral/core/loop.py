@@ -70,6 +70,18 @@ class EpisodeResult:
         return asdict(self)
 
 
+@dataclass
+class _Speculation:
+    req: GenerationRequest
+    future: Any  # concurrent.futures.Future[(Clip, generator seconds)]
+
+    def matches(self, req: GenerationRequest) -> bool:
+        a = self.req
+        return (a.describe() == req.describe() and a.action == req.action and a.context == req.context
+                and np.array_equal(a.cond_frame, req.cond_frame) and len(a.keyframes) == len(req.keyframes)
+                and all(np.array_equal(x, y) for x, y in zip(a.keyframes, req.keyframes)))
+
+
 class _Stop(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -99,11 +111,20 @@ class Loop:
         self._mem_segments: list[np.ndarray] = []  # accepted clips when there is no run directory
         self.calls = self.nfe = self.retries = self.replans = 0
         self.flawed = 0  # steps kept as their best failing attempt (loop.on_failure = accept_best)
+        self.speculated_waste = 0  # speculative generations not used (loop.speculate)
         self.first_frame: np.ndarray | None = None
         self.last_frame: np.ndarray | None = None
         self.last_state: dict[str, Any] | None = None
         self.timing = {"plan_s": 0.0, "generate_s": 0.0, "critic_s": 0.0, "memory_io_s": 0.0}
         self.cost: dict[str, Any] = {}  # episode totals of what agents report through pop_cost()
+        # loop.speculate: the next step's first attempt, generating on a worker thread, and
+        # what grounding / the pre-check said about the frame it starts from
+        self._spec: _Speculation | None = None
+        self._pool: Any = None
+        self._spec_ground: tuple[Any, ...] | None = None  # (plan, step, frame, outcome, seconds)
+        self._spec_precheck: tuple[Any, ...] | None = None  # (sub-action, frame, unmet, seconds)
+        if config.loop.speculate:
+            self.timing.update({"overlap_s": 0.0, "speculation_waste_s": 0.0})
         self.t_start = time.perf_counter()
         self.elapsed_before = 0.0
 
@@ -136,6 +157,8 @@ class Loop:
         except _Stop as stop:
             status, reason = "stopped", stop.reason
             log.warning("stopped: %s", reason)
+        finally:
+            self._end_speculation()
         return self._finish(status, reason)
 
     # -- phases -------------------------------------------------------------------------
@@ -172,7 +195,11 @@ class Loop:
             sub = self.plan.steps[self.step]
             if self.mode == "closed-loop" and self.cfg.loop.precheck and hasattr(self.critic, "precheck"):
                 t0 = time.perf_counter()
-                unmet = self.critic.precheck(self.last_frame, sub, self.memory)
+                cached, self._spec_precheck = self._spec_precheck, None
+                if cached is not None and cached[0] is sub and np.array_equal(cached[1], self.last_frame):
+                    unmet, t0 = cached[2], time.perf_counter() - cached[3]  # made by _speculate
+                else:
+                    unmet = self.critic.precheck(self.last_frame, sub, self.memory)
                 self.timing["critic_s"] += time.perf_counter() - t0
                 if unmet:
                     text = ", ".join(map(str, unmet))
@@ -209,6 +236,7 @@ class Loop:
         self._last_feedback = ""
         for attempt in range(cfg.max_attempts):
             clip = self._generate(req, attempt)
+            self._speculate(clip)
             if self.mode == "plan-only":
                 self._decide("accept", attempt, reason="plan-only mode accepts every clip")
                 self._accept(sub, clip, req)
@@ -257,20 +285,28 @@ class Loop:
             self._accept(None, clip, req)
 
     # -- pieces -------------------------------------------------------------------------
-    def _base_request(self, prompt: str, action: SubAction | None, seed: int, attempt: int = 0) -> GenerationRequest:
+    def _base_request(self, prompt: str, action: SubAction | None, seed: int, attempt: int = 0,
+                      after: tuple[Plan, int, Clip] | None = None) -> GenerationRequest:
+        """The request for the current step; with ``after = (plan, step, clip)``, the one the
+        loop will make for ``step`` of ``plan`` once ``clip`` is accepted (speculation)."""
         cfg, size = self.cfg.loop, self.cfg.scene.size
+        plan, step, frame, state = self.plan, self.step, self.last_frame, self.last_state
+        if after is not None:
+            plan, step, clip = after
+            frame, state = clip.frames[-1], clip.final_state
         return GenerationRequest(
-            prompt=prompt, cond_frame=self.last_frame,
+            prompt=prompt, cond_frame=frame,
             keyframes=[self.first_frame] if cfg.keyframe_conditioning else [],
             negative_prompt=cfg.negative_prompt, num_frames=cfg.frames_per_segment, fps=cfg.fps,
             height=size, width=size, steps=cfg.steps, guidance=cfg.guidance, seed=seed, action=action,
-            segment_index=self.step,
-            context={"scene": self.last_state, "plan_version": self.plan.version if self.plan else 0,
+            segment_index=step,
+            context={"scene": state, "plan_version": plan.version if plan else 0,
                      "attempt": attempt, "known_kinds": self.memory.known_kinds()})
 
-    def _request(self, sub: SubAction, attempt: int) -> GenerationRequest:
-        return self._base_request(sub.prompt, sub, derive_seed(self.cfg.seed, self.plan.version, self.step, attempt),
-                                  attempt)
+    def _request(self, sub: SubAction, attempt: int, after: tuple[Plan, int, Clip] | None = None) -> GenerationRequest:
+        plan, step = (after[0], after[1]) if after is not None else (self.plan, self.step)
+        return self._base_request(sub.prompt, sub, derive_seed(self.cfg.seed, plan.version, step, attempt),
+                                  attempt, after)
 
     def _check_budgets(self) -> None:
         cfg = self.cfg.loop
@@ -286,9 +322,18 @@ class Loop:
         self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe(),
                         cond={"source": cond, "sha256": hashlib.sha256(
                             np.ascontiguousarray(req.cond_frame).tobytes()).hexdigest()[:16]})
-        t0 = time.perf_counter()
-        clip = self.generator.generate([req])[0]
-        dt = time.perf_counter() - t0
+        spec, self._spec = self._spec, None
+        if spec is not None and spec.matches(req):
+            t0 = time.perf_counter()
+            clip, dt = spec.future.result()  # the generator's own time; waiting for it is part of it
+            # the loop's work while it ran (critique, accept, grounding) cost no wall time
+            self.timing["overlap_s"] += max(0.0, dt - (time.perf_counter() - t0))
+        else:
+            if spec is not None:
+                self._discard(spec)
+            t0 = time.perf_counter()
+            clip = self.generator.generate([req])[0]
+            dt = time.perf_counter() - t0
         self.timing["generate_s"] += dt
         self.calls += 1
         nfe = int(clip.meta.get("nfe", req.steps or 1))
@@ -305,6 +350,63 @@ class Loop:
                         frames_sha256=hashlib.sha256(clip.frames.tobytes()).hexdigest()[:16],
                         timing={"generate_s": round(dt, 5)})
         return clip
+
+    def _speculate(self, clip: Clip) -> None:
+        """``loop.speculate``: start generating the next step's first attempt on a worker
+        thread, with the request the loop will make if ``clip`` is accepted (grounded and
+        pre-checked from its last frame, as the loop will do then: both results are kept for
+        the loop to reuse). :meth:`_generate` uses it only for an equal request, so a run is
+        the same with or without speculation; a rejected clip wastes the call."""
+        cfg = self.cfg.loop
+        nxt = self.step + 1
+        if not cfg.speculate or self.mode == "open-loop" or self.plan is None or nxt >= len(self.plan.steps) \
+                or self.calls >= cfg.max_generator_calls:
+            return
+        frame, plan = clip.frames[-1], self.plan
+        if self.mode == "closed-loop" and cfg.ground and hasattr(self.planner, "ground"):
+            t0 = time.perf_counter()
+            new, err = self._call_ground(plan, nxt, frame)
+            dt = time.perf_counter() - t0
+            self._spec_ground = (plan, nxt, frame, new, err, dt)
+            plan = new or plan
+        sub = plan.steps[nxt]
+        if self.mode == "closed-loop" and cfg.precheck and hasattr(self.critic, "precheck"):
+            t0 = time.perf_counter()
+            unmet = self.critic.precheck(frame, sub, self.memory)
+            self._spec_precheck = (sub, frame, unmet, time.perf_counter() - t0)
+            if unmet:
+                return  # the loop will replan there: nothing to generate ahead
+        req = self._request(sub, 0, after=(plan, nxt, clip))
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spiral-speculate")
+
+        def run() -> tuple[Clip, float]:
+            t0 = time.perf_counter()
+            out = self.generator.generate([req])[0]
+            return out, time.perf_counter() - t0
+
+        self._spec = _Speculation(req, self._pool.submit(run))
+
+    def _discard(self, spec: _Speculation) -> None:
+        """A speculative clip the loop does not use: wait for it (one generator at a time)."""
+        t0 = time.perf_counter()
+        try:
+            _, dt = spec.future.result()
+        except Exception as exc:  # noqa: BLE001 - its request was never made: its error is moot
+            log.debug("discarded speculative generation failed: %s", exc)
+            dt = time.perf_counter() - t0
+        self.timing["speculation_waste_s"] += dt
+        self.speculated_waste += 1
+
+    def _end_speculation(self) -> None:
+        if self._spec is not None:
+            spec, self._spec = self._spec, None
+            self._discard(spec)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _critique(self, clip: Clip, sub: SubAction, attempt: int) -> Verdict:
         t0 = time.perf_counter()
@@ -396,12 +498,15 @@ class Loop:
         object); not a replan: no feedback, no budget."""
         t0 = time.perf_counter()
         old = self.plan
-        try:
-            new = self.planner.ground(old, self.step, self.last_frame, self.memory)
-        except SpiralError as exc:
-            self._cost(self.planner)
-            log.warning("grounding step %d failed (%s); keeping the plan", self.step, exc.message)
-            new = None
+        cached = self._spec_ground
+        self._spec_ground = None
+        if cached is not None and cached[0] is old and cached[1] == self.step \
+                and np.array_equal(cached[2], self.last_frame):  # made by _speculate (and timed there)
+            new, err, t0 = cached[3], cached[4], time.perf_counter() - cached[5]
+        else:
+            new, err = self._call_ground(old, self.step, self.last_frame)
+        if err is not None:
+            log.warning("grounding step %d failed (%s); keeping the plan", self.step, err)
         self.timing["plan_s"] += time.perf_counter() - t0
         if new is None:
             return
@@ -411,6 +516,14 @@ class Loop:
                         goal_conditions=[c.model_dump(mode="json", exclude_none=True) for c in new.goal_conditions],
                         timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
         self._checkpoint("running")
+
+    def _call_ground(self, plan: Plan, step: int, frame: np.ndarray) -> tuple[Plan | None, str | None]:
+        """``planner.ground`` → (new plan or None, error message or None)."""
+        try:
+            return self.planner.ground(plan, step, frame, self.memory), None
+        except SpiralError as exc:
+            self._cost(self.planner)
+            return None, exc.message
 
     def _cost(self, component: Any) -> dict[str, Any]:
         """``{"cost": ...}`` for a trace event when ``component`` reports what its last calls cost
@@ -507,6 +620,9 @@ class Loop:
         self.timing["critic_s"] += time.perf_counter() - t0
         self._cost(self.critic)
         self._cost(self.planner)
+        if self.speculated_waste:  # generator calls made ahead and not used (loop.speculate)
+            self.cost["speculative_calls_wasted"] = self.cost.get("speculative_calls_wasted", 0) + self.speculated_waste
+            self.speculated_waste = 0
         wall = self.elapsed_before + time.perf_counter() - self.t_start
         result = EpisodeResult(status=status, reason=reason, goal=goal, segments=len(self.segments),
                                generator_calls=self.calls, nfe=self.nfe, retries=self.retries,

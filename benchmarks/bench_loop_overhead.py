@@ -1,7 +1,7 @@
 """Loop overhead with the built-in model (issue 4's bar: <= 10 % of episode wall time).
 
 Usage: python benchmarks/bench_loop_overhead.py [--tasks FILE] [--category long] [--limit N]
-       [--generator tiny-ti2v] [--speculate] [--json OUT]
+       [--generator tiny-ti2v] [--speculate] [--set KEY=VALUE ...] [--json OUT]
 
 Runs the tasks closed-loop with one worker (so no other episode competes for the cores),
 then reads every episode's timings from its trace (``episode_end``):
@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 
-def measure(lines: list[str], generator: str, speculate: bool) -> dict[str, float]:
+def measure(lines: list[str], generator: str, speculate: bool, sets: list[str] = ()) -> dict[str, float]:
     """Run the tasks closed-loop (one worker) and sum the episodes' trace timings."""
     with tempfile.TemporaryDirectory() as tmp:
         tasks = Path(tmp) / "tasks.jsonl"
@@ -38,7 +38,8 @@ def measure(lines: list[str], generator: str, speculate: bool) -> dict[str, floa
         out = Path(tmp) / "results"
         subprocess.run([sys.executable, "-m", "spiral.cli.main", "bench", "run", "--tasks", str(tasks),
                         "--out", str(out), "--workers", "1", "--generator", generator,
-                        "--set", f"loop.speculate={str(speculate).lower()}"], check=True)
+                        "--set", f"loop.speculate={str(speculate).lower()}",
+                        *[a for kv in sets for a in ("--set", kv)]], check=True)
         tot: dict[str, float] = {"episodes": 0.0, "calls": 0.0, "wasted": 0.0}
         for tr in sorted(out.glob("runs/*/trace.jsonl")):
             for line in tr.read_text().splitlines():
@@ -76,6 +77,8 @@ def main() -> None:
     ap.add_argument("--generator", default="tiny-ti2v")
     ap.add_argument("--speculate", action="store_true",
                     help="also run with loop.speculate=true and compare with the sequential loop")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for both runs, e.g. generator.threads=1 (repeatable)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
@@ -87,10 +90,10 @@ def main() -> None:
         lines = [ln for ln in lines if json.loads(ln).get("category") == args.category]
     if args.limit:
         lines = lines[: args.limit]
-    seq = measure(lines, args.generator, False)
+    seq = measure(lines, args.generator, False, args.set)
     res = summarise(seq)
     if args.speculate:
-        spec = measure(lines, args.generator, True)
+        spec = measure(lines, args.generator, True, args.set)
         res = {"sequential": res, "speculative": summarise(spec)}
         # the strict reading: the speculative episodes against the generator time of the same
         # calls made one at a time with nothing else running (the sequential run's)

@@ -74,7 +74,7 @@ def test_a_failing_speculative_call_that_is_not_used_is_harmless(cfg_factory, tm
     an error of a request the loop does make surfaces as without speculation."""
     cfg = cfg_factory("stack all the cubes, then put the red ball in the bowl", scene_seed=5,
                       sets=["generator.fault_rate=0.5"])
-    r0, _, g0 = _run(cfg, tmp_path / "off", False)
+    _, _, g0 = _run(cfg, tmp_path / "off", False)
     r1, _, g1 = _run(cfg, tmp_path / "on", True)
     made = {s for s, _ in g0.calls}
     moot = [s for s, t in g1.calls if t.startswith("spiral-speculate") and s not in made]

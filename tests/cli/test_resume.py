@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from spiral.api import run
 from spiral.config import build_config
 
@@ -17,9 +19,9 @@ GOAL = ("stack the green cube on the blue one, then put the red ball in the bowl
 SETS = ["generator.latency_s=0.2", "generator.fault_rate=0.3"]
 
 
-def _cmd(out, resume=False):
+def _cmd(out, resume=False, speculate=False):
     cmd = [sys.executable, "-m", "spiral.cli.main", "run", GOAL, "--out", str(out), "-q", "--generator", "sim-faulty"]
-    for s in SETS:
+    for s in SETS + (["loop.speculate=true"] if speculate else []):
         cmd += ["--set", s]
     return cmd + (["--resume"] if resume else [])
 
@@ -32,7 +34,10 @@ def _accepted(out):
     return {s["path"]: hashlib.sha256((out / s["path"]).read_bytes()).hexdigest() for s in st["segments"]}
 
 
-def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("speculate", ["never", "alternating"])
+def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path, speculate):
+    """``alternating``: loop.speculate on in every other process (killed with a clip being
+    generated ahead, resumed with it off or on), against an uninterrupted run without it."""
     ref_result, ref = run(build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}}, sets=SETS),
                           tmp_path / "ref")
     assert ref_result.status == "completed"
@@ -42,7 +47,8 @@ def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path):
     kills = mid_run_kills = 0
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for round_ in range(12):
-        proc = subprocess.Popen(_cmd(out, resume=round_ > 0), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        spec = speculate == "alternating" and round_ % 2 == 0
+        proc = subprocess.Popen(_cmd(out, resume=round_ > 0, speculate=spec), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if round_ == 0:  # the first kill lands right after the first accepted segment (never a lucky miss)
             deadline = time.monotonic() + 60
             while proc.poll() is None and not _accepted(out) and time.monotonic() < deadline:

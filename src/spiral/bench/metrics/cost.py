@@ -4,7 +4,10 @@ and for API agents tokens (from the run's result; lower is cheaper).
 ``loop_overhead_share`` = (planning + critique + memory/IO time − the part of it done while
 a speculative generation ran, ``overlap_s``) / episode wall time, from the trace timings:
 what the loop costs on top of the generator (lower is better). With ``loop.speculate``,
-``speculative_calls_wasted`` counts the generator calls made ahead and not used."""
+``speculative_calls_wasted`` counts the generator calls made ahead and not used. When the
+generator and the loop share the CPU (the built-in model), speculation also slows the
+generator, which this share does not see: ``benchmarks/bench_loop_overhead.py --speculate``
+gives the strict figure, against the generator time of a sequential run."""
 
 from __future__ import annotations
 

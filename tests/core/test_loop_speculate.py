@@ -63,6 +63,9 @@ def test_speculation_changes_nothing_in_what_the_run_produces(cfg_factory, tmp_p
     # every generator call is a logical call of the run or a counted waste
     assert len(g1.calls) == r1.generator_calls + wasted
     assert r1.timing["overlap_s"] > 0 and "overlap_s" not in r0.timing
+    report = (d1.path / "report.html").read_text()
+    assert "overlap_s" in report and "generated ahead" in report and "generated ahead" not in \
+        (d0.path / "report.html").read_text()
     if mode == "plan-only":
         assert wasted == 0 and len(ahead) == r1.segments - 1
     if r1.retries:

@@ -86,7 +86,7 @@ def collect(run_path: Path) -> dict[str, Any]:
     if result and result.get("status") == "stopped":
         stops = result.get("reason", "")
     timing = (result or {}).get("timing", {})
-    timings = sorted(timing.items(), key=lambda kv: -kv[1])
+    timings = [(k, v, TIMING_LABELS.get(k, "")) for k, v in sorted(timing.items(), key=lambda kv: -kv[1])]
     first = None
     seg0 = run_path / "segments" / "0000.npy"
     if seg0.exists():
@@ -107,9 +107,21 @@ def collect(run_path: Path) -> dict[str, Any]:
         "generator": cfg.get("generator", {}).get("name"), "planner": cfg.get("planner", {}).get("name"),
         "critic": cfg.get("critic", {}).get("name"), "seed": cfg.get("seed"), "result": result,
         "plans": plans, "steps": [steps[k] for k in sorted(steps)], "goal_conditions": goal_conditions,
-        "timings": timings, "timing_max": max([v for _, v in timings] + [1e-9]), "stops": stops,
+        "timings": timings, "timing_max": max([v for _, v, _ in timings] + [1e-9]), "stops": stops,
         "first_frame": _data_uri(first),
     }
+
+
+TIMING_LABELS = {
+    "wall_s": "the whole episode",
+    "generate_s": "generation",
+    "critic_s": "critique, pre-checks and the final goal check",
+    "plan_s": "planning, replanning and grounding",
+    "memory_io_s": "memory and run-directory writes",
+    "overlap_s": "the part of critique, planning and writes done while the next clip was generated ahead "
+                 "(loop.speculate): off the episode's critical path",
+    "speculation_waste_s": "generation of clips made ahead and not used (loop.speculate)",
+}
 
 
 def write_run_report(run_path: str | Path, out: str | Path) -> Path:

@@ -369,6 +369,8 @@ class Loop:
             dt = time.perf_counter() - t0
             self._spec_ground = (plan, nxt, frame, new, err, dt)
             plan = new or plan
+            if nxt >= len(plan.steps):
+                return
         sub = plan.steps[nxt]
         if self.mode == "closed-loop" and cfg.precheck and hasattr(self.critic, "precheck"):
             t0 = time.perf_counter()

@@ -58,8 +58,7 @@ def main() -> None:
 
     tasks = [json.loads(ln) for ln in builtin_suite().read_text().splitlines() if ln.strip()]
     tasks = [t for t in tasks if not args.category or t["category"] == args.category][: args.limit]
-    tot = {False: {"wall_s": 0.0, "calls": 0, "wasted": 0, "completed": 0}, True: None}
-    tot[True] = dict(tot[False])
+    tot = {spec: {"wall_s": 0.0, "calls": 0, "wasted": 0, "completed": 0} for spec in (False, True)}
     same = 0
     with tempfile.TemporaryDirectory() as tmp:
         for t in tasks:

@@ -328,6 +328,8 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
     H, W = frames.shape[1:3]
     results = []
     parts_of: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # N seeds of one frame: split it once
+    clean = cfg.clean_background if cleanup is None else cleanup
+    prune = cfg.prune_masks if cleanup is None else cleanup
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(int(seed))
         # the mask threshold varies with the seed, so a new seed also redraws the layer's extent
@@ -335,8 +337,6 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
         mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
-        clean = cfg.clean_background if cleanup is None else cleanup
-        prune = cfg.prune_masks if cleanup is None else cleanup
         if prune or clean:
             key = frames[i].tobytes()
             if key not in parts_of:

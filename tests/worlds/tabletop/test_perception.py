@@ -13,6 +13,11 @@ import numpy as np
 import pytest
 
 from spiral.worlds.tabletop.perception import (
+    SAT_MIN,
+    VAL_MIN,
+    _classify,
+    _hsv,
+    _labels,
     classify_pixels,
     perceive,
 )
@@ -108,6 +113,23 @@ def test_pixel_classes():
     labels = classify_pixels(img)[0]
     assert list(labels[: len(PALETTE)]) == list(range(len(PALETTE)))
     assert list(labels[len(PALETTE):]) == [-1, -1, -1, -1]
+
+
+def _check_tables_against_float_labelling(rgb: np.ndarray) -> None:
+    h, s, v = _hsv(rgb)
+    labels, coloured, hue = _classify(rgb)
+    assert labels.dtype == np.int8 and hue.dtype == np.float32
+    np.testing.assert_array_equal(labels, _labels(h, s, v))
+    np.testing.assert_array_equal(coloured, (s >= SAT_MIN) & (v >= VAL_MIN))
+    np.testing.assert_array_equal(hue, h)
+
+
+def test_lookup_table_labelling_equals_the_float_rules_on_every_rgb_colour():
+    """Perception labels pixels through tables built from the float rules: they must agree
+    on all 16.7 million colours (about 2 s)."""
+    cube = np.stack(np.meshgrid(*[np.arange(256, dtype=np.uint8)] * 3, indexing="ij"), -1).reshape(-1, 256, 3)
+    for i in range(0, len(cube), 8192):
+        _check_tables_against_float_labelling(cube[i:i + 8192])
 
 
 def test_empty_table():

@@ -18,6 +18,10 @@ both. There, the loop's work done while the generator ran (``overlap``) is not o
 ``wall_over_sequential_generator`` = 1 - (the sequential run's generator time) / (the
 speculative run's wall time) is the strict figure: a generator slowed by the work running
 beside it, or a wasted call, counts against speculation there.
+
+``fit`` splits the non-generator time into a fixed cost per episode and a cost per
+generator call (least squares over the episodes), and gives the share that follows for
+episodes of 1, 3, 5 and 10 calls, and its limit for very long ones.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def measure(lines: list[str], generator: str, speculate: bool, sets: list[str] = ()) -> dict[str, float]:
@@ -40,7 +45,7 @@ def measure(lines: list[str], generator: str, speculate: bool, sets: list[str] =
                         "--out", str(out), "--workers", "1", "--generator", generator,
                         "--set", f"loop.speculate={str(speculate).lower()}",
                         *[a for kv in sets for a in ("--set", kv)]], check=True)
-        tot: dict[str, float] = {"episodes": 0.0, "calls": 0.0, "wasted": 0.0}
+        tot: dict[str, Any] = {"episodes": 0.0, "calls": 0.0, "wasted": 0.0, "per_episode": []}
         for tr in sorted(out.glob("runs/*/trace.jsonl")):
             for line in tr.read_text().splitlines():
                 ev = json.loads(line)
@@ -50,6 +55,8 @@ def measure(lines: list[str], generator: str, speculate: bool, sets: list[str] =
                 for k, v in ev["timing"].items():
                     tot[k] = tot.get(k, 0.0) + float(v)
                 tot["calls"] += ev["generator_calls"]
+                tot["per_episode"].append((ev["generator_calls"], ev["timing"]["wall_s"] - ev["timing"]["generate_s"],
+                                           ev["timing"]["generate_s"]))
                 tot["wasted"] += (ev.get("cost") or {}).get("speculative_calls_wasted", 0)
     return tot
 
@@ -66,7 +73,31 @@ def summarise(tot: dict[str, float]) -> dict[str, object]:
         "other_ms_per_call": round((wall - tot["generate_s"] - over) / calls * 1e3, 2)}
     if "overlap_s" in tot:
         res["speculative_calls_wasted"] = int(tot["wasted"])
+    res["fit"] = fit(tot["per_episode"])
     return res
+
+
+def fit(per_episode: list[tuple[int, float, float]]) -> dict[str, Any]:
+    """Least squares over episodes: non-generator time = fixed + per_call * generator calls.
+
+    ``fixed`` is what an episode costs whatever its length (planning, the first look at the
+    scene, the final evaluation and flush); ``per_call`` is what each generator call brings
+    with it (critique, the pre-check and grounding, writing the segment). With the mean
+    generator time per call ``g``, the non-generator share of an episode of ``n`` calls is
+    (fixed + per_call * n) / (fixed + (per_call + g) * n); ``limit`` is its value for very
+    long episodes, per_call / (per_call + g): a floor no horizon gets below."""
+    if len(per_episode) < 2:
+        return {}
+    import numpy as np
+
+    n = np.array([c for c, _, _ in per_episode], float)
+    other = np.array([o for _, o, _ in per_episode], float)
+    g = sum(x for _, _, x in per_episode) / max(1.0, n.sum())
+    per_call, fixed = np.polyfit(n, other, 1)
+    share = {str(k): round((fixed + per_call * k) / (fixed + (per_call + g) * k), 4) for k in (1, 3, 5, 10)}
+    return {"fixed_ms_per_episode": round(fixed * 1e3, 2), "ms_per_call": round(per_call * 1e3, 2),
+            "generator_ms_per_call": round(g * 1e3, 2), "share_by_calls": share,
+            "limit": round(per_call / (per_call + g), 4)}
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Closed loop vs plan-only vs open loop on seeded 4-step goals.
 
 Usage:  python benchmarks/bench_faulty_modes.py [--episodes 50] [--steps 4] [--fault-rate 0.3]
-                                                [--generator sim-faulty|tiny-ti2v]
+                                                [--generator sim-faulty|tiny-ti2v] [--set KEY=VALUE ...]
 
 Each episode: a seeded random scene and a random goal whose plan has exactly ``--steps``
 sub-actions; the generator fails each attempt with probability ``--fault-rate`` (one of the
@@ -25,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from spiral.agents.perception_critic import PerceptionCritic
 from spiral.agents.symbolic_planner import SymbolicPlanner
-from spiral.config import build_config
+from spiral.config import apply_set, build_config
 from spiral.core.loop import Loop
 from spiral.core.memory import EpisodeMemory
 from spiral.core.trace import Trace
@@ -45,9 +45,11 @@ def make_generator(name: str, fault_rate: float):
     return build("generator", name)
 
 
-def run_episode(scene_seed: int, goal: str, mode: str, generator, seed: int) -> dict:
-    cfg = build_config(overrides={"goal": goal, "mode": mode, "seed": seed, "scene": {"seed": scene_seed},
-                                  "generator": {"name": generator.name}})
+def run_episode(scene_seed: int, goal: str, mode: str, generator, seed: int, sets: list[str] = ()) -> dict:
+    data = {"goal": goal, "mode": mode, "seed": seed, "scene": {"seed": scene_seed}, "generator": {"name": generator.name}}
+    for item in sets:
+        apply_set(data, item)
+    cfg = build_config(overrides=data)
     scene = random_scene(scene_seed, SceneSpec(min_objects=4, max_objects=6))
     loop = Loop(SymbolicPlanner(), generator, PerceptionCritic(), EpisodeMemory(None), cfg, None, Trace(None))
     t0 = time.perf_counter()
@@ -72,13 +74,15 @@ def main() -> None:
     ap.add_argument("--fault-rate", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--generator", default="sim-faulty", help="sim-faulty (default) or tiny-ti2v")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for every mode, e.g. loop.on_failure=accept_best (repeatable)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     episodes = goal_episodes(args.episodes, args.steps, seed=args.seed)
     rows = {}
     gen = make_generator(args.generator, args.fault_rate)
     for mode in MODES:
-        rs = [run_episode(s, g, mode, gen, args.seed) for s, g in episodes]
+        rs = [run_episode(s, g, mode, gen, args.seed, args.set) for s, g in episodes]
         rows[mode] = {
             "completed": sum(r["completed"] for r in rs) / len(rs),
             "stopped": sum(r["status"] == "stopped" for r in rs) / len(rs),
@@ -89,7 +93,7 @@ def main() -> None:
         }
     cli_s = time_cli_run(args.generator)
     what = f"sim-faulty at {args.fault_rate:.0%} per attempt" if args.generator == "sim-faulty" else args.generator
-    print(f"{args.episodes} seeded {args.steps}-step goals, {what}\n")
+    print(f"{args.episodes} seeded {args.steps}-step goals, {what}" + "".join(f", {kv}" for kv in args.set) + "\n")
     print("| mode | goals completed | stopped early | generator calls / goal | retries / goal | replans / goal | s / goal |")
     print("|---|---|---|---|---|---|---|")
     for mode, r in rows.items():

@@ -63,3 +63,44 @@ def test_bad_task_files_get_clear_errors(tmp_path):
     with pytest.raises(InputFileError, match="not found"):
         load_tasks(tmp_path / "missing.jsonl")
     assert Task(id="x", goal="g", image="a.png").image == "a.png"
+
+
+BAD_CONDITIONS = [
+    ({"pred": "nope", "args": ["red_ball"]}, "unknown predicate 'nope'"),
+    ({"pred": "on", "args": ["red_ball"]}, "on takes 2 object ids in args, got 1"),
+    ({"pred": "in_region", "args": ["red_ball"]}, "in_region needs a region"),
+    ({"pred": "in_region", "args": ["red_ball"], "region": "top"}, "needs a region, one of left"),
+    ({"pred": "at", "args": ["red_ball"]}, "at needs xy"),
+    ({"pred": "next_to", "args": ["red_ball", "blue_cube"], "region": "left"}, "next_to takes no region"),
+]
+
+
+@pytest.mark.parametrize("cond,message", BAD_CONDITIONS)
+def test_a_condition_the_scorer_cannot_evaluate_is_refused_when_loading(tmp_path, cond, message):
+    """Found at load time, with the task and the condition named, instead of stopping the
+    benchmark when the task is scored; the JSON Schema refuses it too."""
+    good = {"id": "ok", "goal": "g", "scene_seed": 1, "success": [{"pred": "exists", "args": ["red_ball"]}]}
+    bad = {"id": "b", "goal": "g", "scene_seed": 2, "expectations": [{"step": 0, "postconditions": [cond]}]}
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(InputFileError, match=r"task 2: .*expectations\[0\]\.postconditions\[0\]: ") as exc:
+        load_tasks(p)
+    assert message in str(exc.value)
+    validator = jsonschema.Draft202012Validator(task_schema())
+    assert not list(validator.iter_errors(good))
+    assert list(validator.iter_errors(bad))
+
+
+def test_the_schema_wants_exactly_one_scene_source():
+    validator = jsonschema.Draft202012Validator(task_schema())
+    assert list(validator.iter_errors({"id": "a", "goal": "g"}))
+    assert list(validator.iter_errors({"id": "a", "goal": "g", "scene_seed": 1, "image": "x.png"}))
+    assert not list(validator.iter_errors({"id": "a", "goal": "g", "scene_seed": 1, "image": None}))
+
+
+def test_each_expected_step_appears_once(tmp_path):
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps({"id": "a", "goal": "g", "scene_seed": 1,
+                             "expectations": [{"step": 0}, {"step": 0}]}) + "\n")
+    with pytest.raises(InputFileError, match="each step may appear once"):
+        load_tasks(p)

@@ -17,7 +17,9 @@ built-in suite leaves out a push's or swap's target when it rests on where an ea
 of the goal was assumed to land an object ("move the red ball next to the cube, then swap
 it with the green ball": the green ball's target depends on the side the red ball took),
 since the closed loop pins such a step from what it sees. The JSON Schema is
-``spiral/bench/suites/task.schema.json`` (``spiral bench schema`` prints it).
+``spiral/bench/suites/task.schema.json`` (``spiral bench schema`` prints it); the loader
+also checks what the schema cannot say (exactly one scene source, each condition's
+arguments for its predicate).
 """
 
 from __future__ import annotations
@@ -62,6 +64,24 @@ class Task(BaseModel):
             raise ValueError("give exactly one of scene, scene_seed or image")
         return self
 
+    @model_validator(mode="after")
+    def _conditions_evaluable(self) -> Task:
+        """Every condition must be one the scorer can evaluate: a bad one found while
+        scoring would stop the whole benchmark after its tasks had run."""
+        from spiral.worlds.tabletop.predicates import condition_problem
+
+        where = [(f"success[{i}]", c) for i, c in enumerate(self.success)]
+        where += [(f"expectations[{i}].postconditions[{j}]", c) for i, e in enumerate(self.expectations)
+                  for j, c in enumerate(e.postconditions)]
+        for loc, c in where:
+            problem = condition_problem(c)
+            if problem:
+                raise ValueError(f"{loc}: {problem}")
+        steps = [e.step for e in self.expectations]
+        if len(set(steps)) != len(steps):
+            raise ValueError("expectations: each step may appear once")
+        return self
+
 
 def load_tasks(path: str | Path) -> list[Task]:
     """Tasks from a JSONL or JSON file, with errors that name the line and the field."""
@@ -83,8 +103,11 @@ def load_tasks(path: str | Path) -> list[Task]:
         try:
             t = Task.model_validate(obj)
         except ValidationError as exc:
-            raise InputFileError(f"{p}, task {line}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-                                 "see spiral/bench/suites/task.schema.json") from None
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            raise InputFileError(f"{p}, task {line}: {where + ': ' if where else ''}{msg}",
+                                 "see docs/bench.md (task files) and spiral/bench/suites/task.schema.json") from None
         if t.id in seen:
             raise InputFileError(f"{p}: task id {t.id!r} appears twice", "give every task its own id")
         seen.add(t.id)
@@ -95,7 +118,33 @@ def load_tasks(path: str | Path) -> list[Task]:
 
 
 def task_schema() -> dict[str, Any]:
-    return Task.model_json_schema()
+    """The task format's JSON Schema: the pydantic model's, plus what the loader checks
+    beyond it (exactly one scene source; the tabletop predicate language: each predicate's
+    number of objects, its region or point), so that editors and other tools see it too."""
+    from spiral.worlds.tabletop.predicates import ARITY, REGIONS
+
+    schema = Task.model_json_schema()
+    sources = ("scene", "scene_seed", "image")
+    schema["oneOf"] = [{"required": [k], "properties": {k: {"not": {"type": "null"}}}} for k in sources]
+    cond = schema["$defs"]["Condition"]
+    cond["properties"]["pred"]["enum"] = list(ARITY)
+    cond["properties"]["region"] = {"anyOf": [{"enum": list(REGIONS)}, {"type": "null"}], "default": None,
+                                    "title": "Region"}
+    regional = ["in_region", "region_empty"]
+    rules: list[dict[str, Any]] = []
+    for n in sorted(set(ARITY.values())):
+        then: dict[str, Any] = {"properties": {"args": {"minItems": n, "maxItems": n}}}
+        if n:
+            then["required"] = ["args"]
+        rules.append({"if": {"properties": {"pred": {"enum": [p for p, k in ARITY.items() if k == n]}}},
+                      "then": then})
+    rules.append({"if": {"properties": {"pred": {"enum": regional}}},
+                  "then": {"required": ["region"], "properties": {"region": {"enum": list(REGIONS)}}},
+                  "else": {"properties": {"region": {"type": "null"}}}})
+    rules.append({"if": {"properties": {"pred": {"const": "at"}}},
+                  "then": {"required": ["xy"], "properties": {"xy": {"type": "array"}}}})
+    cond["allOf"] = rules
+    return schema
 
 
 def builtin_suite(name: str = "actwm-bench-lite") -> Path:

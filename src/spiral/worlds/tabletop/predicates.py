@@ -41,6 +41,29 @@ def in_region(x: float, y: float, region: str) -> bool:
     raise ValueError(f"unknown region {region!r}")
 
 
+# how many object arguments each predicate takes, and whether it needs a region or a point
+ARITY = {"exists": 1, "on": 2, "in": 2, "next_to": 2, "at": 1, "in_region": 1, "region_empty": 0,
+         "clear": 1, "on_table": 1, "room": 1, "not_in": 2, "not_on": 2}
+
+
+def condition_problem(cond: Condition) -> str | None:
+    """What makes ``cond`` impossible to evaluate (unknown predicate, wrong number of
+    objects, a missing or unknown region, ``at`` without a point), or ``None``."""
+    p = cond.pred
+    if p not in ARITY:
+        return f"unknown predicate {p!r}; use one of {', '.join(PRED_NAMES)}"
+    if len(cond.args) != ARITY[p]:
+        n = ARITY[p]
+        return f"{p} takes {n} object id{'s' if n != 1 else ''} in args, got {len(cond.args)}"
+    if p in ("in_region", "region_empty") and cond.region not in REGIONS:
+        return f"{p} needs a region, one of {', '.join(REGIONS)} (got {cond.region!r})"
+    if p not in ("in_region", "region_empty") and cond.region is not None:
+        return f"{p} takes no region"
+    if p == "at" and cond.xy is None:
+        return "at needs xy, the point [x, y] in table coordinates (0..1)"
+    return None
+
+
 def _name(oid: str) -> str:
     return oid.replace("_", " ")
 

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from spiral.bench.runner import compare, run_suite, summarize
@@ -72,3 +73,32 @@ def test_cli_bench_tasks_shortcut_run_and_compare(tmp_path):
     assert r.exit_code == 0 and (tmp_path / "c.json").exists()
     r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tmp_path / "missing.jsonl")])
     assert r.exit_code == 2 and "task file not found" in r.output
+
+
+def test_cli_bench_run_honours_scene_and_output_settings_and_refuses_task_keys(tmp_path):
+    """scene.size and output.* reach every task's run; what each task sets (goal, seed,
+    mode, the scene source) is refused on --set, and gives way when a --config file has it."""
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    tasks = _small_suite(tmp_path, n=1)
+    out = tmp_path / "a"
+    r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tasks), "--out", str(out), "--workers", "1",
+                                 "--generator", "sim", "--set", "scene.size=96", "--set", "output.report=false"])
+    assert r.exit_code == 0, r.output
+    run = next((out / "runs").iterdir())
+    assert json.loads((run / "config.json").read_text())["config"]["scene"]["size"] == 96
+    assert np.load(next((run / "segments").glob("*.npy"))).shape[1:3] == (96, 96)
+    assert not (run / "report.html").exists()
+    for bad in ("goal=stack them", "seed=3", "scene.seed=4", "mode=open-loop"):
+        r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tasks), "--out", str(tmp_path / "b"),
+                                     "--set", bad])
+        key = bad.split("=")[0]
+        assert r.exit_code == 2 and f"{key} is set by each task" in r.output, (bad, r.output)
+    cfg = tmp_path / "run-config.json"
+    cfg.write_text(json.dumps({"goal": "stack the cubes", "seed": 5, "generator": {"name": "sim"}}))
+    r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tasks), "--out", str(tmp_path / "c"),
+                                 "--workers", "1", "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    assert "goal, seed in" in r.output and "are replaced by each task's" in r.output

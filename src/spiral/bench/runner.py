@@ -85,11 +85,9 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
         scene["image"] = task.image
     row: dict[str, Any] = {"id": task.id, "category": task.category, "horizon": task.horizon, "mode": mode}
 
-    def config(run_mode: str, seed: int):
-        data = merge(base, {"goal": task.goal, "mode": run_mode, "seed": seed, "scene": scene})
-        data = {k: v for k, v in data.items() if k != "output"}
-        data["output"] = {"report": True}
-        return build_config(overrides=data)
+    def config(run_mode: str, seed: int):  # the base's other settings (scene.size, output.*) stay
+        return build_config(overrides=merge(base, {"goal": task.goal, "mode": run_mode, "seed": seed,
+                                                   "scene": scene}))
 
     try:
         if mode != "best-of-n":
@@ -148,6 +146,28 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "by_horizon": {h: block(v) for h, v in sorted(by_h.items(), key=lambda kv: int(kv[0]))}}
 
 
+# what each task sets: a base config may not set them (they would be silently replaced)
+TASK_KEYS = ("goal", "seed", "mode", "scene.seed", "scene.file", "scene.image")
+
+
+def task_keys_in(base: dict[str, Any]) -> list[str]:
+    """The ``TASK_KEYS`` that ``base`` sets (to something other than null)."""
+    out = []
+    for key in TASK_KEYS:
+        sec, _, name = key.partition(".")
+        val = (base.get(sec) or {}).get(name) if name else base.get(sec)
+        if val is not None:
+            out.append(key)
+    return out
+
+
+def check_base(base: dict[str, Any]) -> None:
+    """Refuse a base config that sets what each task sets (see ``TASK_KEYS``)."""
+    for key in task_keys_in(base):
+        raise InputFileError(f"{key} is set by each task of the suite, not by the benchmark's config",
+                             f"drop {key} from --set (a task gives its goal, seed and scene)")
+
+
 def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop",
               base: dict[str, Any] | None = None, workers: int = 2, limit: int | None = None,
               progress: Callable[[int, int], None] | None = None, match: str | Path | None = None) -> dict[str, Any]:
@@ -155,6 +175,7 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
     per-task generator calls set each task's budget (compute-matched baseline)."""
     if mode not in MODES:
         raise InputFileError(f"unknown mode {mode!r}", f"choose one of {', '.join(MODES)}")
+    base = dict(base or {})  # its goal, seed, mode and scene source give way to each task's
     tasks = load_tasks(tasks_path)[:limit]
     budgets: dict[str, int] = {}
     if mode == "best-of-n":
@@ -170,7 +191,6 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
                 continue
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    base = dict(base or {})
     suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
     ident = {"mode": mode, "base": base, "suite_sha256": suite_sha, "limit": limit,
              "match": str(match) if match else None}

@@ -139,6 +139,16 @@ def print_report(r: dict[str, Any]) -> None:
                           + ", ".join(f"{k} ×{v}" for k, v in r["skipped"].items()), highlight=False)
 
 
+def _user_keys(config: Path | None, set_: list[str]) -> dict[str, Any]:
+    """What the user set (config file and --set), without the defaults."""
+    from spiral.config import apply_set, load_config_file
+
+    data: dict[str, Any] = load_config_file(config) if config else {}
+    for item in set_:
+        apply_set(data, item)
+    return data
+
+
 @app.command("run")
 def run_cmd(
     tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
@@ -159,7 +169,7 @@ def run_cmd(
     """Run a task suite; write results.jsonl, summary.json and every task's run directory."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from spiral.bench.runner import run_suite
+    from spiral.bench.runner import check_base, run_suite, task_keys_in
     from spiral.bench.tasks import builtin_suite
     from spiral.config import build_config
 
@@ -168,9 +178,14 @@ def run_cmd(
         if name is not None:
             overrides[role] = {"name": name}
     try:
+        check_base(_user_keys(None, set_))  # before the defaults fill them in
+        given = task_keys_in(_user_keys(config, [])) if config is not None else []
+        if given:  # e.g. a run's config.json: its goal, seed and scene give way to each task's
+            console.print(f"note: {', '.join(given)} in {config} are replaced by each task's", highlight=False)
         base = build_config(config, overrides, set_).model_dump(mode="json")
-        for k in ("goal", "seed", "mode", "scene"):
+        for k in ("goal", "seed", "mode"):  # each task sets these, and its scene source
             base.pop(k, None)
+        base["scene"] = {k: v for k, v in base["scene"].items() if k not in ("seed", "file", "image")}
         path = tasks or builtin_suite()
         out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:

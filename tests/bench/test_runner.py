@@ -48,6 +48,22 @@ def test_run_resume_and_compare(tmp_path):
     rows_b = [json.loads(x) for x in (tmp_path / "bon" / "results.jsonl").read_text().splitlines()]
     closed = {r["id"]: r["generator_calls"] for r in rows}
     assert all(r["tries"] >= 1 and r["generator_calls"] <= max(closed[r["id"]], r["horizon"]) for r in rows_b)
+    # a larger budget (as if the closed loop had retried): several episodes per task
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "results.jsonl").write_text("".join(json.dumps({**r, "generator_calls": 3 * r["horizon"]}) + "\n"
+                                               for r in rows))
+    run_suite(tasks, tmp_path / "bon3", "best-of-n", {"generator": {"name": "sim-faulty", "fault_rate": 0.5}},
+              workers=1, match=big)
+    rows_b = [json.loads(x) for x in (tmp_path / "bon3" / "results.jsonl").read_text().splitlines()]
+    assert all(r["tries"] == 3 for r in rows_b)
+    for r in rows_b:  # the kept episode is named; the cost counts every episode
+        task_dir = tmp_path / "bon3" / "runs" / r["id"]
+        assert (task_dir / r["kept"] / "video.mp4").exists()
+        results = [json.loads((task_dir / f"try-{k}" / "state.json").read_text())["result"] for k in range(r["tries"])]
+        assert r["generator_calls"] == sum(x["generator_calls"] for x in results)
+        assert r["wall_s"] == pytest.approx(sum(x["wall_s"] for x in results))
+        assert r["nfe"] == sum(x["nfe"] for x in results)
     with pytest.raises(InputFileError, match="--match"):
         run_suite(tasks, tmp_path / "bon2", "best-of-n", base, workers=1)
     table = compare([out, tmp_path / "faulty"])

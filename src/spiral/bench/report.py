@@ -132,9 +132,8 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
         for kind, r in picks:
             run = p / "runs" / r["id"]
             vid = run / "video.mp4"
-            if r.get("tries"):
-                tries = sorted(run.glob("try-*/video.mp4"))
-                vid = tries[0] if tries else vid
+            if r.get("kept"):  # best-of-n: the episode it kept
+                vid = run / r["kept"] / "video.mp4"
             rel = os.path.relpath(vid, out.parent.resolve()) if vid.exists() else ""
             cells += (f"<figure><video src='{html.escape(rel)}' width='192' height='192' controls muted loop>"
                       f"</video><figcaption>{kind}: {html.escape(r['id'])} · success "

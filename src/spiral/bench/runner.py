@@ -95,10 +95,14 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
             row.update(status=res.status, reason=res.reason)
             row.update(evaluate_run(rd.path, task))
             return row
-        calls, best, k = 0, None, 0
+        from spiral.bench.metrics import cost
+        from spiral.bench.metrics._episode import load_episode
+
+        calls, best, k, costs = 0, None, 0, []
         while True:
             res, rd = run(config("open-loop", task.seed * 1000 + k), run_dir / f"try-{k}")
             calls += res.generator_calls
+            costs.append(cost.compute(load_episode(rd.path)))
             met = (res.goal or {}).get("conditions_met", 0)
             if best is None or met > best[0]:
                 best = (met, rd, res)
@@ -106,12 +110,22 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
             if budget is None or calls + res.generator_calls > budget:
                 break
         _, rd, res = best
-        row.update(status=res.status, reason=f"best of {k} open-loop episodes", tries=k)
+        row.update(status=res.status, reason=f"best of {k} open-loop episodes", tries=k, kept=rd.path.name)
         row.update(evaluate_run(rd.path, task))
-        row["generator_calls"] = float(calls)
+        row.update(_total_cost(costs))  # every episode's cost counts, not only the kept one's
     except SpiralError as exc:
         row.update(status="error", reason=exc.message, task_success=0.0)
     return row
+
+
+def _total_cost(costs: list[dict[str, float]]) -> dict[str, float]:
+    """The cost metrics of several episodes as one: sums, and the overhead share of the
+    summed wall time."""
+    out = {k: float(sum(c[k] for c in costs)) for k in costs[0] if k != "loop_overhead_share"}
+    wall = out.get("wall_s", 0.0)
+    over = sum(c["loop_overhead_share"] * c["wall_s"] for c in costs)
+    out["loop_overhead_share"] = over / wall if wall > 0 else 0.0
+    return out
 
 
 def ci95(xs: list[float]) -> tuple[float, float]:

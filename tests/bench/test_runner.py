@@ -118,3 +118,27 @@ def test_cli_bench_run_honours_scene_and_output_settings_and_refuses_task_keys(t
                                  "--workers", "1", "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert "goal, seed in" in r.output and "are replaced by each task's" in r.output
+
+
+def test_an_errored_task_is_counted_and_runs_again_on_resume(tmp_path):
+    good = json.loads(_small_suite(tmp_path, n=1).read_text().splitlines()[0])
+    img = tmp_path / "first.png"
+    bad = {"id": "needs-image", "goal": good["goal"], "image": str(img)}
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    base = {"generator": {"name": "sim"}}
+    s = run_suite(tasks, tmp_path / "r", "closed-loop", base, workers=1)
+    assert s["overall"]["errors"] == 1 and s["overall"]["n"] == 2
+    assert s["overall"]["task_success"]["mean"] == 0.5  # the error counts as a failure
+    rows = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()}
+    assert rows["needs-image"]["status"] == "error" and "first.png" in rows["needs-image"]["reason"]
+    # the image appears (a copy of the good task's first frame): resuming runs that task again
+    from PIL import Image
+
+    from spiral.bench.metrics._episode import load_episode
+
+    Image.fromarray(load_episode(tmp_path / "r" / "runs" / good["id"]).first).save(img)
+    s = run_suite(tasks, tmp_path / "r", "closed-loop", base, workers=1)
+    lines = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
+    assert s["overall"]["errors"] == 0 and len(lines) == 2
+    assert {r["id"]: r["status"] for r in lines}["needs-image"] != "error"

@@ -10,7 +10,9 @@ Runs every task of a suite under one configuration and mode into a results direc
       scenes/<task id>.json
 
 Tasks run in parallel processes; a killed benchmark resumes without redoing finished
-tasks (their lines are in ``results.jsonl``); a task that crashes is recorded with its error.
+tasks (their lines are in ``results.jsonl``); a task whose run fails with a SPIRAL error
+(a bad scene or image, a goal the planner refuses, a backend error) is recorded with its
+error, and runs again when the benchmark is resumed.
 """
 
 from __future__ import annotations
@@ -143,7 +145,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"})
 
     def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        out = {"n": len(rs)}
+        # error rows carry task_success 0 only: they count as failures there, and are not
+        # in the other metrics' means
+        out = {"n": len(rs), "errors": sum(r.get("status") == "error" for r in rs)}
         for k in keys:
             vals = [float(r[k]) for r in rs if isinstance(r.get(k), (int, float))]
             if vals:
@@ -224,6 +228,9 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
         for ln in res_path.read_text().splitlines():
             try:
                 r = json.loads(ln)
+                if r.get("status") == "error":
+                    done.pop(r["id"], None)  # runs again: the cause (a server down, a bad file) may be gone
+                    continue
                 done[r["id"]] = r
             except (json.JSONDecodeError, KeyError):
                 continue  # a half-written last line: that task runs again

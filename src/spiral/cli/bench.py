@@ -203,6 +203,10 @@ def run_cmd(
         if isinstance(v, dict):
             t.add_row(k, f"{v['mean']:.3f}", f"{v['ci95']:.3f}")
     out_console.print(t)
+    if ov.get("errors"):
+        out_console.print(f"[yellow]{ov['errors']} task(s) failed with an error[/] (status \"error\" in "
+                          f"results.jsonl, with the reason; they count as failures in task_success and run "
+                          f"again when you resume)", highlight=False)
     out_console.print(f"results: {out_dir}")
 
 

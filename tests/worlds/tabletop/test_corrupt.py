@@ -238,3 +238,28 @@ def test_cut_off_never_uncovers_the_lower_cube(clips):
         # the subject still moves as in the exact clip
         subject = sc.get(act.subject).color
         assert perceive(frames[-1]).blobs[subject].area == perceive(clean[-1]).blobs[subject].area
+
+
+def test_a_registered_corruption_joins_the_fidelity_suite(monkeypatch):
+    from spiral.bench.critic_fidelity import iter_suite
+    from spiral.worlds.tabletop.corrupt import register_corruption
+
+    monkeypatch.setattr(corrupt_mod, "CORRUPTIONS", dict(CORRUPTIONS))
+    monkeypatch.setattr(corrupt_mod, "LABELS", dict(LABELS))
+
+    def frozen_end(scene, action, T, size, rng):
+        frames, _ = simulate(scene, action, T, size)
+        out = np.repeat(frames[-1:], T, axis=0)
+        out[0] = frames[0]
+        return out, None
+
+    register_corruption("frozen_end", frozen_end, "sudden_switch")
+    cases = list(iter_suite(n_scenes=2, corruptions=["frozen_end"]))
+    bad = [c for c in cases if c.corruption == "frozen_end"]
+    assert bad and all(c.label == "sudden_switch" and c.frames.shape[0] == 12 for c in bad)
+    with pytest.raises(ValueError, match="unknown failure type 'jumpy'"):
+        register_corruption("other", frozen_end, "jumpy")
+    with pytest.raises(ValueError, match="exists; pass replace=True"):
+        register_corruption("frozen_end", frozen_end, "sudden_switch")
+    register_corruption("frozen_end", frozen_end, "physical_violation", replace=True)
+    assert corrupt_mod.LABELS["frozen_end"] == "physical_violation"

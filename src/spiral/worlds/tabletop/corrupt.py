@@ -3,7 +3,7 @@
 Each corruption takes a start scene and a sub-action, builds the exact per-frame draw
 lists, breaks them in one known way and renders. ``sim-faulty`` injects them at a
 configurable rate; the critic-fidelity suite uses them as labelled negatives. Users can
-add their own by registering a function in :data:`CORRUPTIONS`.
+add their own with :func:`register_corruption`.
 
 Every corruption returns ``(frames, final_state_or_None)``; the state is ``None`` when
 the result has no exact scene (an object vanished, changed colour, duplicated …).
@@ -231,6 +231,24 @@ CORRUPTIONS: dict[str, Corruption] = {
     "new_object": new_object,
     "cut_off": cut_off,
 }
+
+
+def register_corruption(name: str, fn: Corruption, label: str, replace: bool = False) -> None:
+    """Add a failure mode: ``fn(scene, sub_action, num_frames, size, rng)`` returns
+    ``(frames, final state or None)`` (frames ``num_frames × size × size × 3`` uint8) or
+    raises :class:`NotApplicable`; ``label`` is the failure type a critic should report.
+    The critic-fidelity suite, :func:`corrupt` and ``sim-faulty`` then use it (in this
+    process)."""
+    from spiral.core.types import FAILURE_TYPES
+
+    if label not in FAILURE_TYPES:
+        raise ValueError(f"unknown failure type {label!r}; use one of {', '.join(FAILURE_TYPES)}")
+    if not callable(fn):
+        raise TypeError(f"corruption {name!r} must be a function, got {type(fn).__name__}")
+    if name in CORRUPTIONS and not replace:
+        raise ValueError(f"a corruption named {name!r} exists; pass replace=True to replace it")
+    CORRUPTIONS[name] = fn
+    LABELS[name] = label
 
 
 def corrupt(name: str, scene: Scene, action: SubAction, num_frames: int = 12, size: int = 64,

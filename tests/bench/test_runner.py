@@ -142,3 +142,15 @@ def test_an_errored_task_is_counted_and_runs_again_on_resume(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
     assert s["overall"]["errors"] == 0 and len(lines) == 2
     assert {r["id"]: r["status"] for r in lines}["needs-image"] != "error"
+
+
+def test_cli_bench_schema_prints_the_task_schema(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.bench.tasks import task_schema
+    from spiral.cli.main import app
+
+    r = CliRunner().invoke(app, ["bench", "schema"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == task_schema()
+    r = CliRunner().invoke(app, ["bench", "schema", "--out", str(tmp_path / "s.json")])
+    assert r.exit_code == 0 and json.loads((tmp_path / "s.json").read_text()) == task_schema()

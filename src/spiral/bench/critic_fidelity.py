@@ -156,7 +156,7 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, corruptions: list[str] | None = None,
-             num_frames: int = 12, size: int = 64,
+             num_frames: int = 12, size: int = 64, fps: int = 8,
              on_case: Callable[[int, Case, str], None] | None = None) -> dict[str, Any]:
     """Run ``critic`` on the suite and score it (see the module docstring)."""
     skipped: dict[str, int] = {}
@@ -164,7 +164,7 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, corruptions: list[s
     cost: dict[str, Any] = {}
     t0 = time.perf_counter()
     for i, case in enumerate(iter_suite(n_scenes, seed, corruptions, num_frames, size, skipped)):
-        pred, feedback = predict(critic, case)
+        pred, feedback = predict(critic, case, fps)
         rows.append({"scene_seed": case.scene_seed, "corruption": case.corruption, "label": case.label,
                      "pred": pred, "feedback": feedback})
         pop = getattr(critic, "pop_cost", None)
@@ -176,7 +176,7 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, corruptions: list[s
             on_case(i, case, pred)
     wall = time.perf_counter() - t0
     out = {"critic": getattr(critic, "name", type(critic).__name__), "n_scenes": n_scenes, "seed": seed,
-           "num_frames": num_frames, "size": size, "skipped": skipped, **metrics(rows),
+           "num_frames": num_frames, "size": size, "fps": fps, "skipped": skipped, **metrics(rows),
            "cost": cost or None, "wall_s": round(wall, 3), "s_per_clip": round(wall / max(1, len(rows)), 4),
            "rows": rows}
     return out

@@ -47,7 +47,8 @@ def _pct(x: float | None) -> str:
 def critic_cmd(
     critic: str = typer.Option("perception", "--critic", help="Critic backend (e.g. perception, vlm)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML): its critic "
-                                          "and agents sections are used."),
+                                          "and agents sections are used, and loop.frames_per_segment, loop.fps "
+                                          "and scene.size shape the clips."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key, e.g. --set critic.frames=4 "
                                    "or --set agents.base_url=http://127.0.0.1:8000/v1 (repeatable)."),
     n: int = typer.Option(20, "--n", min=1, help="Scenes in the suite (each: 1 exact clip + one per corruption)."),
@@ -80,7 +81,7 @@ def critic_cmd(
             progress.start()
         try:
             report = evaluate(backend, n_scenes=n, seed=seed, corruptions=names, size=cfg.scene.size,
-                              num_frames=cfg.loop.frames_per_segment,
+                              num_frames=cfg.loop.frames_per_segment, fps=cfg.loop.fps,
                               on_case=(lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
         finally:
             if progress is not None:
@@ -151,8 +152,8 @@ def _user_keys(config: Path | None, set_: list[str]) -> dict[str, Any]:
 
 @app.command("run")
 def run_cmd(
-    tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Task file (JSONL, ActWM-Bench format; "
-                                         "default: the built-in ActWM-Bench-Lite)."),
+    tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Task file (JSONL or a JSON array, ActWM-Bench "
+                                         "format: docs/bench.md; default: the built-in ActWM-Bench-Lite)."),
     mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only, open-loop or best-of-n "
                              "(open loop at the closed loop's generator calls; needs --match)."),
     match: Path | None = typer.Option(None, "--match", help="best-of-n: the closed-loop results directory "
@@ -208,6 +209,23 @@ def run_cmd(
                           f"results.jsonl, with the reason; they count as failures in task_success and run "
                           f"again when you resume)", highlight=False)
     out_console.print(f"results: {out_dir}")
+
+
+@app.command("schema")
+def schema_cmd(out: Path | None = typer.Option(None, "--out", "-o", help="Write it here instead of printing it.")
+               ) -> None:
+    """The task format's JSON Schema (what `spiral bench run --tasks FILE` accepts)."""
+    from spiral.bench.tasks import task_schema
+
+    text = json.dumps(task_schema(), indent=1) + "\n"
+    if out is None:
+        out_console.print(text, end="", markup=False, highlight=False)
+        return
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        _fail(SpiralError(f"cannot write {out}: {exc.strerror}", "choose a writable --out"))
+    console.print(f"wrote {out}", highlight=False)
 
 
 @app.command("compare")

@@ -15,8 +15,9 @@ import json
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from spiral.errors import ConfigError, InputFileError
 
@@ -114,6 +115,36 @@ class AgentsConfig(BaseModel):
     price_in_per_mtok: float | None = Field(default=None, ge=0, description="USD per million prompt tokens")
     price_out_per_mtok: float | None = Field(default=None, ge=0, description="USD per million answer tokens")
 
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith("local:"):  # an in-process model (spiral.agents.local_llm)
+            return v
+        shown = re.sub(r"[^/@]*@", "***@", v, count=1)  # a user name or password stays out of messages
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValueError(f"{shown!r} is not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{shown!r} is not an http(s) URL: write e.g. http://127.0.0.1:8000/v1 "
+                             "(or local:MODEL for an in-process model)")
+        return v
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user:password (safe to print or to write into a run directory)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
 
 #: ``agents`` keys that change how answers are fetched, not what they are (not part of a run's identity)
 AGENTS_RUNTIME_KEYS = ("timeout_s", "max_retries", "backoff_s", "backoff_max_s", "cache", "cache_dir",
@@ -137,8 +168,12 @@ class RunConfig(BaseModel):
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def public_dict(self) -> dict[str, Any]:
-        """The config as written next to outputs: secrets removed."""
-        return scrub(self.model_dump(mode="json"))
+        """The config as written next to outputs: secrets removed (secret-looking keys, and a
+        user name or password in ``agents.base_url``, e.g. a proxy's basic auth)."""
+        d = scrub(self.model_dump(mode="json"))
+        if "agents" in d:
+            d["agents"]["base_url"] = safe_url(d["agents"]["base_url"])
+        return d
 
     def identity(self) -> str:
         """Hash of what determines the result (output options excluded)."""
@@ -261,7 +296,8 @@ def validate(data: dict[str, Any]) -> RunConfig:
                     continue
                 lines.append(f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts))
             else:
-                lines.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+                msg = e["msg"].removeprefix("Value error, ")  # base_url: its message shows it, masked
+                lines.append(f"{loc}: {msg}" + ("" if loc == "agents.base_url" else f" (got {e.get('input')!r})"))
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                           "run `spiral config` to see every key with its default") from None
     if cfg.scene.min_objects > cfg.scene.max_objects:

@@ -83,11 +83,22 @@ class ScriptedServer:
                     self._send(reply["status"], {"error": {"message": reply.get("error", ""), "type": "scripted"}},
                                reply.get("headers"))
                     return
+                if "raw" in reply:  # a 200 whose body is whatever the test says (cut off, not JSON …)
+                    data = reply["raw"].encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if "body" in reply:  # a 200 with this JSON body (a reply of an unexpected shape)
+                    self._send(200, reply["body"])
+                    return
                 content = reply["content"]
                 self._send(200, {
                     "id": "chatcmpl-scripted", "object": "chat.completion", "created": 0,
                     "model": body.get("model", "?"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
+                    "choices": [{"index": 0, "finish_reason": reply.get("finish_reason", "stop"),
                                  "message": {"role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
                 }, reply.get("headers"))

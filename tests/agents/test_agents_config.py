@@ -46,3 +46,25 @@ def test_keys_are_refused_in_files(tmp_path):
     with pytest.raises(ConfigError, match="looks like a secret") as err:
         build_config(f)
     assert "sk-file-secret" not in err.value.message
+
+
+@pytest.mark.parametrize("url,message", [
+    ("127.0.0.1:8000/v1", "is not an http(s) URL"),
+    ("http://[::1", "is not a URL"),
+    ("ftp://host/v1", "is not an http(s) URL"),
+    ("http://host:99999/v1", "is not a URL"),
+    ("http://user:sk-in-url-1234@[::1", "is not a URL"),
+])
+def test_a_bad_base_url_is_a_config_error(url, message):
+    with pytest.raises(ConfigError) as err:
+        build_config(overrides={"agents": {"base_url": url}})
+    assert message in err.value.message and "sk-in-url-1234" not in err.value.message
+
+
+def test_a_password_in_the_base_url_stays_out_of_the_config_dump_and_the_identity():
+    a = build_config(overrides={"agents": {"base_url": "http://user:sk-in-url-1234@127.0.0.1:8000/v1"}})
+    b = build_config(overrides={"agents": {"base_url": "http://user:other-pass@127.0.0.1:8000/v1"}})
+    assert a.agents.base_url.startswith("http://user:sk-in-url-1234@")  # the client still gets it
+    assert a.public_dict()["agents"]["base_url"] == "http://127.0.0.1:8000/v1"
+    assert a.identity() == b.identity()
+    assert build_config(overrides={"agents": {"base_url": "local:tiny-gpt2"}}).agents.base_url == "local:tiny-gpt2"

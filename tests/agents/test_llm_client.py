@@ -296,3 +296,71 @@ def test_images_are_jpeg_data_urls_of_the_requested_size():
     msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url",
                                                                          "image_url": {"url": url}}]}]
     assert strip_images(msgs) == [{"role": "user", "content": "hi"}]
+
+
+def _reply(message=None, usage=None, finish="stop") -> dict:
+    body = {"id": "x", "object": "chat.completion", "created": 0, "model": "scripted-vlm",
+            "choices": [{"index": 0, "finish_reason": finish, "message": message}]}
+    if usage is not None:
+        body["usage"] = usage
+    return {"body": body}
+
+
+@pytest.mark.parametrize("reply,message", [
+    ({"raw": '{"id": "x", "choices": [{"mess'}, "a reply that is not JSON"),
+    (_reply(None), "returned a choice without a message"),
+    (_reply({"role": "assistant", "content": 7}), "returned message content of type int"),
+])
+def test_a_malformed_reply_is_a_clear_error_not_a_crash(server, make_client, reply, message):
+    server.push(*[reply] * 3)
+    with pytest.raises(AgentError) as err:
+        ask(make_client(max_retries=1))
+    assert message in err.value.message and err.value.hint
+
+
+def test_odd_but_usable_replies_are_read(server, make_client):
+    parts = [{"type": "text", "text": '{"color": "red",'}, {"type": "text", "text": ' "count": 2}'}]
+    server.push(_reply({"role": "assistant", "content": parts}, usage={"prompt_tokens": "abc", "completion_tokens": 5}))
+    client = make_client()
+    assert ask(client) == Answer(color="red", count=2)
+    u = client.pop_usage()
+    assert (u.prompt_tokens, u.completion_tokens) == (0, 5)
+
+
+def test_a_cut_off_answer_says_to_raise_max_tokens(server, make_client):
+    server.push({"content": "<think>" + "hmm " * 50, "finish_reason": "length"},
+                {"content": "<think>" + "hmm " * 50, "finish_reason": "length"})
+    with pytest.raises(AgentError) as err:
+        ask(make_client(max_tokens=64))
+    assert "cut off at agents.max_tokens (64 tokens)" in err.value.message
+    assert "raise agents.max_tokens" in err.value.hint
+
+
+def test_tokens_of_an_unusable_answer_count_when_the_repair_request_fails(server, make_client):
+    server.push({"content": "no json here"}, *[{"status": 500, "error": "down"}] * 2)
+    client = make_client(max_retries=1, price_in_per_mtok=1.0, price_out_per_mtok=1.0)
+    with pytest.raises(AgentError, match="failed after 2 attempts"):
+        ask(client)
+    u = client.pop_usage()
+    assert (u.requests, u.repairs, u.prompt_tokens, u.completion_tokens) == (1, 1, 100, 10)
+    assert u.usd == pytest.approx(110 / 1e6)
+
+
+def test_json_object_mode_puts_the_schema_in_the_prompt(server, make_client):
+    server.push(content({"color": "red", "count": 3}))
+    ask(make_client(structured_output="json_object"))
+    body = server.requests[-1]["body"]
+    assert body["response_format"] == {"type": "json_object"}
+    assert '"required":["color","count"]' in user_text(body)
+
+
+def test_a_key_echoed_into_an_unusable_answer_stays_out_of_logs_and_the_repair(server, make_client, caplog):
+    def echo(body, headers):  # valid JSON whose value the check rejects, quoting it (the key)
+        return content({"color": headers["authorization"], "count": 1})
+
+    server.push(echo, echo)
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(AgentError) as err:
+            ask(make_client(), check=lambda a: [f"{a.color!r} is not one of the listed colours"])
+    assert SECRET not in caplog.text and SECRET not in err.value.message
+    assert SECRET not in json.dumps(server.requests[1]["body"])

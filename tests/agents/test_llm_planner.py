@@ -198,6 +198,11 @@ def test_replan_sends_feedback_as_data_and_keeps_the_done_steps(server, make_cli
     text = user_text(server.requests[1]["body"])
     assert "1. the green cube is lifted and placed on top of the blue cube" in text
     assert "step 1 attempt 0: missing_action: The red ball did not move." in text
+    # every text that came from a model (earlier sub-actions, earlier feedback) sits in a data block
+    for head in ("already done (their clips were accepted):\n", "(the critic's feedback on each):\n"):
+        assert text.split(head)[1].startswith("<data>")
+    failures = text.split("Earlier failures in this episode")[1].split("</data>")[0]
+    assert "The red ball did not move." in failures
     # the feedback is data: one line, in its own data block, the closing tag it smuggled in removed
     fb = text.split("Why it failed (the critic's feedback): ")[1].split("\n")[0]
     assert fb.startswith("<data>The ball stayed.") and fb.endswith("pass all.</data>") and fb.count("</data>") == 1

@@ -36,12 +36,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import openai
 from pydantic import BaseModel, ValidationError
 
+from spiral.config import safe_url
 from spiral.errors import BackendError
 
 log = logging.getLogger(__name__)
@@ -75,20 +75,6 @@ def api_key_from_env() -> str | None:
         if val:
             return val
     return None
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user:password (safe to print)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
 
 
 def default_cache_dir() -> Path:
@@ -281,6 +267,8 @@ class ChatClient:
         self._secrets = tuple(s for s in (*secrets, key if isinstance(key, str) else None)
                               if s and s != NO_KEY and len(s) >= 4)
         self.usage = Usage()
+        self.usage_pending: Usage | None = None  # the last reply's cost, until it is known usable
+        self.last_finish_reason: str | None = None
         self._schema_ok: bool | None = None if structured_output == "auto" else structured_output != "off"
 
     # -- construction ---------------------------------------------------------------------
@@ -332,9 +320,9 @@ class ChatClient:
         hint = "set it: --set agents.model=NAME (the name your server serves, see `curl BASE_URL/models`)"
         try:
             names = [m.id for m in self._call(lambda: self.client.models.list(), "list models").data]
-        except AgentError as exc:
+        except AgentError as exc:  # the cause's hint first (the server is down, the key is refused …)
             raise AgentError(f"agents.model is not set and the model list of {self.base_url} is unavailable: "
-                             f"{exc.message}", hint) from None
+                             f"{exc.message}", f"{exc.hint}; or {hint}" if exc.hint else hint) from None
         if len(names) != 1:
             shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
             raise AgentError(f"agents.model is not set and {self.base_url} serves {len(names)} models"
@@ -372,6 +360,8 @@ class ChatClient:
                 last, failed = f"HTTP {e.status_code}: {self._snippet(_err_text(e))}", e
             except openai.APIStatusError as e:
                 raise self._status_error(e, what) from None
+            except json.JSONDecodeError as e:  # a 200 whose body is cut off or not JSON (a proxy)
+                last = f"a reply that is not JSON ({e.msg} at character {e.pos})"
             if attempt < self.max_retries:
                 d = self._delay(attempt, failed)
                 self.usage.retries += 1
@@ -380,6 +370,7 @@ class ChatClient:
                 time.sleep(d)
         hint = ("is the server running and agents.base_url right? (it usually ends in /v1)"
                 if last.startswith("cannot connect") else
+                "check the server (or the proxy in front of it) and its log" if "not JSON" in last else
                 "raise agents.timeout_s, or use a faster model" if "timeout" in last else
                 "wait and retry, or raise agents.max_retries / agents.backoff_max_s")
         raise AgentError(f"{what} at {self.base_url} failed after {self.max_retries + 1} attempts: {last}", hint)
@@ -410,18 +401,29 @@ class ChatClient:
             kwargs["response_format"] = response_format
         resp = self._call(lambda: self.client.chat.completions.create(**kwargs), "chat completion")
         u = Usage(model=self.model, requests=1)
-        if getattr(resp, "usage", None) is not None:
-            u.prompt_tokens = int(resp.usage.prompt_tokens or 0)
-            u.completion_tokens = int(resp.usage.completion_tokens or 0)
+        usage = getattr(resp, "usage", None)
+        if usage is not None:
+            u.prompt_tokens = _count(getattr(usage, "prompt_tokens", 0))
+            u.completion_tokens = _count(getattr(usage, "completion_tokens", 0))
         if self.price_in is not None or self.price_out is not None:
             u.usd = round(u.prompt_tokens * (self.price_in or 0) / 1e6 + u.completion_tokens * (self.price_out or 0)
                           / 1e6, 8)
+        self.usage_pending = u  # counted even if the reply turns out unusable
         choices = getattr(resp, "choices", None) or []
-        if not choices:
+        if not isinstance(choices, list) or not choices:
             raise AgentError(f"{self.base_url} returned no choices", "check the server log")
-        content = choices[0].message.content
-        if content is None and getattr(choices[0].message, "refusal", None):
-            content = ""
+        self.last_finish_reason = getattr(choices[0], "finish_reason", None)
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise AgentError(f"{self.base_url} returned a choice without a message", "check the server log")
+        content = getattr(message, "content", None)
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(p.get("text") or "" if isinstance(p, dict) else getattr(p, "text", None) or ""
+                              for p in content)
+        if content is not None and not isinstance(content, str):
+            raise AgentError(f"{self.base_url} returned message content of type {type(content).__name__}",
+                             "check the server: an OpenAI-compatible server returns text")
+        self.usage_pending = None
         return content or "", u
 
     def _cache_key(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> str:
@@ -453,36 +455,49 @@ class ChatClient:
         convo = list(messages)
         errors: list[str] = []
         content = ""
-        for round_ in range(2):  # the answer, then at most one repair
-            content, u = self._complete_once(convo, name, schema)
-            spent.add(u)
-            value, errors = self._parse(content, answer, check)
-            if value is not None:
-                self.usage.add(spent)
-                if self.cache is not None:
-                    self.cache.put(key, {"schema": name, "model": self.model,
-                                         "answer": json.loads(self.redact(value.model_dump_json())),
-                                         "prompt_tokens": spent.prompt_tokens,
-                                         "completion_tokens": spent.completion_tokens})
-                return value
-            log.warning("%s: unusable answer (%s)%s", what, "; ".join(errors)[:300],
-                        "; asking for a repair" if round_ == 0 else "")
-            if round_ == 0:
-                spent.repairs += 1
-                convo = convo + [{"role": "assistant", "content": self.redact(content)},
-                                 {"role": "user", "content": client_prompts()["repair"].format(
-                                     errors="\n".join(f"- {e}" for e in errors))}]
-        self.usage.add(spent)
+        try:
+            for round_ in range(2):  # the answer, then at most one repair
+                self.last_finish_reason = None
+                try:
+                    content, u = self._complete_once(convo, name, schema)
+                finally:  # a reply that came but could not be used still cost its tokens
+                    if self.usage_pending is not None:
+                        spent.add(self.usage_pending)
+                        self.usage_pending = None
+                spent.add(u)
+                value, errors = self._parse(content, answer, check)
+                if value is not None:
+                    if self.cache is not None:
+                        self.cache.put(key, {"schema": name, "model": self.model,
+                                             "answer": json.loads(self.redact(value.model_dump_json())),
+                                             "prompt_tokens": spent.prompt_tokens,
+                                             "completion_tokens": spent.completion_tokens})
+                    return value
+                errors = [self.redact(e) for e in errors]  # they quote the answer, which may echo a key
+                if self.last_finish_reason == "length":
+                    errors.append(f"the answer was cut off at agents.max_tokens ({self.max_tokens} tokens)")
+                log.warning("%s: unusable answer (%s)%s", what, "; ".join(errors)[:300],
+                            "; asking for a repair" if round_ == 0 else "")
+                if round_ == 0:
+                    spent.repairs += 1
+                    convo = convo + [{"role": "assistant", "content": self.redact(content)},
+                                     {"role": "user", "content": client_prompts()["repair"].format(
+                                         errors="\n".join(f"- {e}" for e in errors))}]
+        finally:  # every path: the answer, an unusable one, a failed repair request
+            self.usage.add(spent)
+        hint = ("raise agents.max_tokens (a reasoning model may think at length before it answers)"
+                if self.last_finish_reason == "length" else
+                "use a stronger or instruction-tuned model (agents.model), or check the prompt templates")
         raise AgentError(f"{what} gave no valid answer after one repair round-trip: "
-                         + self.redact("; ".join(errors))[:600] + f" (answer began: {self._snippet(content, 120)!r})",
-                         "use a stronger or instruction-tuned model (agents.model), or check the prompt templates")
+                         + "; ".join(errors)[:600] + f" (answer began: {self._snippet(content, 120)!r})", hint)
 
     def _complete_once(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, Usage]:
         if self._schema_ok is not False:
-            rf = ({"type": "json_object"} if self.structured_output == "json_object" else
+            json_mode = self.structured_output == "json_object"
+            rf = ({"type": "json_object"} if json_mode else
                   {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}})
-            try:
-                out = self._create(messages, rf)
+            try:  # JSON mode only promises JSON: the schema (the keys it needs) goes in the prompt
+                out = self._create(_with_schema(messages, schema) if json_mode else messages, rf)
                 self._schema_ok = True
                 return out
             except _FormatRefused as exc:
@@ -524,6 +539,14 @@ def _err_text(e: Any) -> str:
             return str(err.get("message") or err)
         return str(err)
     return str(getattr(e, "message", "") or e)
+
+
+def _count(x: Any) -> int:
+    """A token count from a reply's ``usage`` (0 when a server sends something else)."""
+    try:
+        return max(0, int(x or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _with_schema(messages: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:

@@ -359,8 +359,7 @@ def test_a_key_echoed_into_an_unusable_answer_stays_out_of_logs_and_the_repair(s
         return content({"color": headers["authorization"], "count": 1})
 
     server.push(echo, echo)
-    with caplog.at_level(logging.DEBUG):
-        with pytest.raises(AgentError) as err:
-            ask(make_client(), check=lambda a: [f"{a.color!r} is not one of the listed colours"])
+    with caplog.at_level(logging.DEBUG), pytest.raises(AgentError) as err:
+        ask(make_client(), check=lambda a: [f"{a.color!r} is not one of the listed colours"])
     assert SECRET not in caplog.text and SECRET not in err.value.message
     assert SECRET not in json.dumps(server.requests[1]["body"])

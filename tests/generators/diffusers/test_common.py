@@ -50,7 +50,11 @@ def test_adapter_modules_do_not_import_torch():
 
 @pytest.mark.parametrize("mode,method", [("model", "enable_model_cpu_offload"),
                                          ("sequential", "enable_sequential_cpu_offload")])
-def test_offload_reaches_the_pipeline(mode, method):
+def test_offload_reaches_the_pipeline(mode, method, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # two GPUs, as far as the check can tell
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     cls = load_class("generator", "wan2.2-ti2v-5b")
     pipe = dummy_pipeline("wan2.2-ti2v-5b")
     spy, moved = Calls(), Calls()
@@ -68,6 +72,26 @@ def test_offload_on_cpu_is_a_config_error():
     gen = dummy_generator("ltx-video-i2v", offload="model", device="cpu")
     with pytest.raises(ConfigError, match="offload"):
         gen.generate([h.request()])
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"device": "cuda"}, "this torch sees no CUDA device"),
+    ({"device": "cuda:0", "offload": "model"}, "this torch sees no CUDA device"),
+    ({"device": "auto", "offload": "sequential"}, "offload=sequential moves sub-models to an accelerator"),
+])
+def test_a_device_this_machine_lacks_is_refused_before_any_weights_load(options, message, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cls = load_class("generator", "wan2.1-i2v")
+    loads = Calls()
+    monkeypatch.setattr(cls, "load_pipeline", loads)
+    with pytest.raises(ConfigError, match=message):
+        cls.from_config(cls.Config(model="/nowhere/wan", **options))
+    gen = cls(config=cls.Config(model="/nowhere/wan", **options))  # built without the check: loading checks
+    with pytest.raises(ConfigError, match=message):
+        gen.pipeline
+    assert loads.calls == []
 
 
 @pytest.mark.parametrize("name", ["wan2.1-i2v", "cogvideox-i2v", "ltx-video-i2v", "hunyuanvideo-i2v", "svd"])
@@ -88,7 +112,8 @@ def test_vae_tiling_and_slicing_reach_the_vae(name):
     assert vae.use_tiling is False and vae.use_slicing is False
 
 
-def test_lora_is_loaded_and_scaled():
+def test_lora_is_loaded_and_scaled(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline, so a LoRA given as a Hub id is looked up locally only
     pipe = dummy_pipeline("cogvideox-i2v")
     load, adapters = Calls(), Calls()
     pipe.load_lora_weights, pipe.set_adapters = load, adapters
@@ -96,12 +121,13 @@ def test_lora_is_loaded_and_scaled():
     gen = type(gen)(pipeline=pipe, config=gen.cfg.model_copy(update={
         "lora": "/loras/grpo-step-100", "lora_weight_name": "adapter.safetensors", "lora_scale": 0.7}))
     gen.generate([h.request(seed=1)])
-    assert load.calls == [(("/loras/grpo-step-100",), {"adapter_name": "spiral",
+    assert load.calls == [(("/loras/grpo-step-100",), {"adapter_name": "spiral", "local_files_only": True,
                                                        "weight_name": "adapter.safetensors"})]
     assert adapters.calls == [((["spiral"],), {"adapter_weights": [0.7]})]
 
 
-def test_wan22_a14b_second_lora_goes_to_the_low_noise_expert():
+def test_wan22_a14b_second_lora_goes_to_the_low_noise_expert(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # online: the loader gets no offline flag
     pipe = dummy_pipeline("wan2.2-i2v-a14b")
     load, adapters = Calls(), Calls()
     pipe.load_lora_weights, pipe.set_adapters = load, adapters
@@ -111,6 +137,27 @@ def test_wan22_a14b_second_lora_goes_to_the_low_noise_expert():
     gen.generate([h.request(seed=1)])
     assert load.calls[1] == (("lo.safetensors",), {"adapter_name": "spiral_2", "load_into_transformer_2": True})
     assert adapters.calls == [((["spiral", "spiral_2"],), {"adapter_weights": [0.5, 0.5]})]
+
+
+def test_wan22_a14b_second_lora_alone_is_loaded_and_a_bad_one_is_a_clear_error(monkeypatch):
+    cls = load_class("generator", "wan2.2-i2v-a14b")
+    opts = {"steps": 2, "device": "cpu", "dtype": "fp32", "max_sequence_length": 16}
+    pipe = dummy_pipeline("wan2.2-i2v-a14b")
+    load, adapters = Calls(), Calls()
+    pipe.load_lora_weights, pipe.set_adapters = load, adapters
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cls(pipeline=pipe, config=cls.Config(lora_2="some-org/lo-lora", **opts)).generate([h.request(seed=1)])
+    assert load.calls == [(("some-org/lo-lora",), {"adapter_name": "spiral_2", "local_files_only": True,
+                                                   "load_into_transformer_2": True})]
+    assert adapters.calls == [((["spiral_2"],), {"adapter_weights": [1.0]})]
+
+    def refuse(*a, **k):
+        raise ValueError("When using the offline mode, you must specify a weight_name")
+
+    pipe = dummy_pipeline("wan2.2-i2v-a14b")
+    pipe.load_lora_weights, pipe.set_adapters = refuse, Calls()
+    with pytest.raises(BackendError, match=r"could not load LoRA 'lo' \(generator.lora_2\)"):
+        cls(pipeline=pipe, config=cls.Config(lora_2="lo", **opts)).generate([h.request(seed=1)])
 
 
 def test_wan22_a14b_expert_switches_reach_the_pipeline():

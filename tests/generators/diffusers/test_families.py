@@ -58,3 +58,15 @@ def test_constraints_are_checked_before_loading(name, frames, frames_fix, size, 
 
 def test_closed_loop_writes_a_run_directory(gen, tmp_path):
     h.run_closed_loop(gen, tmp_path, frames=9)
+
+
+def test_cogvideox_1_0_wants_49_frames_before_loading():
+    """CogVideoX 1.0 has learned positional embeddings: one size and one clip length, both
+    checked from the config, before ~20 GB of weights load."""
+    cls = load_class("generator", "cogvideox-i2v")
+    gen = cls(config=cls.Config(model="THUDM/CogVideoX-5b-I2V", model_size=(480, 720)))
+    errs = gen.constraint_errors(9, 64, 64)
+    assert len(errs) == 1 and "only generates 49 frames; 9 were asked for" in errs[0][0]
+    assert "loop.frames_per_segment=49" in errs[0][1]
+    assert gen.constraint_errors(49, 64, 64) == []
+    assert cls(config=cls.Config()).constraint_errors(9, 64, 64) == []  # 1.5: 4k+1 frames

@@ -214,6 +214,7 @@ class DiffusersGenerator:
         gen = cls(config=cfg)
         if config is not None:
             gen.check_run_config(config)
+        gen.check_placement()
         return gen
 
     @classmethod
@@ -308,6 +309,33 @@ class DiffusersGenerator:
             raise BackendError(f"{self.name}: the conditioning frame must be HxWx3, got shape {frame.shape}",
                                "pass an RGB frame")
 
+    def check_placement(self) -> None:
+        """Refuse a device or offload setting this machine cannot honour (before any weights
+        load: with a 14B model, loading first would waste minutes). Imports torch only when
+        the settings need it (building a generator stays light)."""
+        dev, off = self.cfg.device, self.cfg.offload
+        if (dev == "auto" and off == "none") or (dev == "cpu" and off == "none"):
+            return
+        import torch
+
+        kind, _, index = dev.partition(":")
+        if kind == "cuda":
+            n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if n == 0:
+                raise ConfigError(f"{self.name}: generator.device={dev}, but this torch sees no CUDA device",
+                                  "set generator.device=auto (or cpu), or install a CUDA build of torch")
+            if index and (not index.isdigit() or int(index) >= n):
+                raise ConfigError(f"{self.name}: generator.device={dev}, but there are {n} CUDA device(s)",
+                                  f"use cuda:0 … cuda:{n - 1}")
+        elif kind == "mps":
+            mps = getattr(torch.backends, "mps", None)
+            if mps is None or not mps.is_available():
+                raise ConfigError(f"{self.name}: generator.device=mps, but MPS is not available here",
+                                  "set generator.device=auto (or cpu)")
+        if off != "none" and self.resolve_device() == "cpu":
+            raise ConfigError(f"{self.name}: offload={off} moves sub-models to an accelerator, but the device "
+                              "is the CPU", "drop generator.offload, or set generator.device=cuda")
+
     # -- loading ------------------------------------------------------------------------------
     def resolve_device(self) -> str:
         dev = self.cfg.device
@@ -375,6 +403,7 @@ class DiffusersGenerator:
             with _PIPELINES_LOCK:
                 pipe = _PIPELINES.get(key)
                 if pipe is None:
+                    self.check_placement()
                     t0 = time.perf_counter()
                     log.info("loading %s from %s", self.pipeline_class, self.cfg.model)
                     try:
@@ -399,12 +428,10 @@ class DiffusersGenerator:
         return self._pipe
 
     def _place(self, pipe: Any) -> None:
+        self.check_placement()
         device = self.resolve_device()
         off = self.cfg.offload
         if off != "none":
-            if device == "cpu":
-                raise ConfigError(f"{self.name}: offload={off} moves sub-models to an accelerator, but the device "
-                                  "is the CPU", "drop generator.offload, or set generator.device=cuda")
             if off == "model":
                 pipe.enable_model_cpu_offload(device=device)
             else:
@@ -414,25 +441,33 @@ class DiffusersGenerator:
         self.configure(pipe)
 
     def _apply_lora(self, pipe: Any) -> None:
-        c = self.cfg
-        if not c.lora:
-            return
         names, scales = self.load_loras(pipe)
-        pipe.set_adapters(names, adapter_weights=scales)
+        if names:
+            pipe.set_adapters(names, adapter_weights=scales)
 
     def load_loras(self, pipe: Any) -> tuple[list[str], list[float]]:
+        """Load the configured LoRAs into ``pipe``; their adapter names and scales."""
+        if not self.cfg.lora:
+            return [], []
+        self.load_lora(pipe, self.cfg.lora, self.cfg.lora_weight_name, "spiral", "generator.lora")
+        return ["spiral"], [self.cfg.lora_scale]
+
+    def load_lora(self, pipe: Any, source: str, weight_name: str | None, adapter: str, option: str,
+                  **extra: Any) -> None:
+        """One LoRA (``option`` names its config key in errors), offline when the model is."""
         import importlib.util
 
         if importlib.util.find_spec("peft") is None and not self._injected:
             raise BackendError(f"{self.name}: loading a LoRA needs the peft package", "pip install peft")
-        kw = {"weight_name": self.cfg.lora_weight_name} if self.cfg.lora_weight_name else {}
+        kw: dict[str, Any] = {"weight_name": weight_name} if weight_name else {}
+        if self.load_kwargs().get("local_files_only"):
+            kw["local_files_only"] = True  # a Hub id must not reach the Hub either
         try:
-            pipe.load_lora_weights(self.cfg.lora, adapter_name="spiral", **kw)
+            pipe.load_lora_weights(source, adapter_name=adapter, **kw, **extra)
         except (OSError, ValueError) as exc:
-            raise BackendError(f"{self.name}: could not load LoRA {self.cfg.lora!r}: {exc}",
-                               "check generator.lora (a .safetensors file, a directory, or a Hub id) and "
-                               "generator.lora_weight_name") from exc
-        return ["spiral"], [self.cfg.lora_scale]
+            raise BackendError(f"{self.name}: could not load LoRA {source!r} ({option}): {exc}",
+                               f"check {option} (a .safetensors file, a directory, or a Hub id) and "
+                               f"{option}_weight_name") from exc
 
     def configure(self, pipe: Any) -> None:
         """Per-generator switches that do not change weights (VAE tiling/slicing, progress bars);

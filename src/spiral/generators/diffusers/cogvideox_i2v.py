@@ -38,9 +38,20 @@ class CogVideoXI2VGenerator(DiffusersGenerator):
         use_dynamic_cfg: bool = Field(default=True, description="CogVideoX's cosine guidance schedule")
         max_sequence_length: int = Field(default=226, ge=1, description="T5 tokens")
 
-    def fixed_size(self) -> tuple[int, int] | None:
+    def _fixed_model(self) -> bool:
         m = self.cfg.model.rstrip("/").lower()
-        return (480, 720) if any(m.endswith(x) for x in FIXED_SIZE_MODELS) else None
+        return any(m.endswith(x) for x in FIXED_SIZE_MODELS)
+
+    def fixed_size(self) -> tuple[int, int] | None:
+        return (480, 720) if self._fixed_model() else None
+
+    def constraint_errors(self, num_frames: int, height: int, width: int) -> list[tuple[str, str]]:
+        errs = super().constraint_errors(num_frames, height, width)
+        if self._fixed_model() and num_frames != 49:  # learned positional embeddings: one clip length too
+            errs.append((f"{self.name} (CogVideoX 1.0, model {self.cfg.model}) only generates 49 frames; "
+                         f"{num_frames} were asked for",
+                         "set --set loop.frames_per_segment=49, or use CogVideoX 1.5 (THUDM/CogVideoX1.5-5B-I2V)"))
+        return errs
 
     def check_loaded(self, pipe: Any, req: GenerationRequest) -> None:
         tc = pipe.transformer.config

@@ -61,9 +61,9 @@ class Wan22I2VA14BGenerator(WanI2VBase):
 
     def load_loras(self, pipe: Any) -> tuple[list[str], list[float]]:
         names, scales = super().load_loras(pipe)
-        if self.cfg.lora_2:
-            kw = {"weight_name": self.cfg.lora_2_weight_name} if self.cfg.lora_2_weight_name else {}
-            pipe.load_lora_weights(self.cfg.lora_2, adapter_name="spiral_2", load_into_transformer_2=True, **kw)
+        if self.cfg.lora_2:  # with or without a LoRA for the high-noise expert
+            self.load_lora(pipe, self.cfg.lora_2, self.cfg.lora_2_weight_name, "spiral_2", "generator.lora_2",
+                           load_into_transformer_2=True)
             names.append("spiral_2")
             scales.append(self.cfg.lora_scale)
         return names, scales

@@ -90,7 +90,7 @@ def test_a_device_this_machine_lacks_is_refused_before_any_weights_load(options,
         cls.from_config(cls.Config(model="/nowhere/wan", **options))
     gen = cls(config=cls.Config(model="/nowhere/wan", **options))  # built without the check: loading checks
     with pytest.raises(ConfigError, match=message):
-        gen.pipeline
+        _ = gen.pipeline
     assert loads.calls == []
 
 

@@ -48,8 +48,8 @@ class CogVideoXI2VGenerator(DiffusersGenerator):
     def constraint_errors(self, num_frames: int, height: int, width: int) -> list[tuple[str, str]]:
         errs = super().constraint_errors(num_frames, height, width)
         if self._fixed_model() and num_frames != 49:  # learned positional embeddings: one clip length too
-            errs.append((f"{self.name} (CogVideoX 1.0, model {self.cfg.model}) only generates 49 frames; "
-                         f"{num_frames} were asked for",
+            errs.append(((f"{self.name} (CogVideoX 1.0, model {self.cfg.model}) only generates 49 frames; "
+                          f"{num_frames} were asked for"),
                          "set --set loop.frames_per_segment=49, or use CogVideoX 1.5 (THUDM/CogVideoX1.5-5B-I2V)"))
         return errs
 

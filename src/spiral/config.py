@@ -23,7 +23,10 @@ from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
-SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth)$|^authorization$", re.IGNORECASE)
+#: a secret-looking key name: one of these words as a whole part of the name (``secret_key``,
+#: ``aws_secret_access_key``, ``api_key_file``, ``hf_token`` …; not ``max_tokens``)
+SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth|authorization)([_-]|$)",
+                       re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
 
 
@@ -194,6 +197,31 @@ def scrub(obj: Any) -> Any:
     return obj
 
 
+def _secret_key_in(obj: Any) -> str | None:
+    """The first secret-looking key inside a nested value (a ``--set`` of a whole section)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if SECRET_RE.search(str(k)):
+                return str(k)
+            inner = _secret_key_in(v)
+            if inner:
+                return f"{k}.{inner}"
+    elif isinstance(obj, list):
+        for v in obj:
+            inner = _secret_key_in(v)
+            if inner:
+                return inner
+    return None
+
+
+def shown_input(err: dict[str, Any]) -> Any:
+    """A validation error's input as it may be printed: secret-looking keys removed from a
+    section, and nothing of a value whose own key looks secret."""
+    if any(SECRET_RE.search(str(x)) for x in err.get("loc", ())):
+        return "***"
+    return scrub(err.get("input"))
+
+
 def _valid_keys(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
@@ -221,8 +249,11 @@ def apply_set(data: dict[str, Any], item: str) -> None:
     if not all(parts):
         raise ConfigError(f"--set: bad key {key!r}", "write e.g. --set loop.max_attempts=3")
     top = parts[0]
-    if SECRET_RE.search(parts[-1]):
-        raise ConfigError(f"{key!r} looks like a secret; secrets are not config keys",
+    value = parse_value(raw)
+    inner = _secret_key_in(value)
+    if SECRET_RE.search(parts[-1]) or inner:
+        name = key if SECRET_RE.search(parts[-1]) else f"{key}.{inner}"
+        raise ConfigError(f"{name!r} looks like a secret; secrets are not config keys",
                           "set the API key in the environment: SPIRAL_API_KEY (or OPENAI_API_KEY)")
     if top not in RunConfig.model_fields:
         raise ConfigError(f"unknown config key {key!r}" + _suggest(top, _valid_keys(RunConfig)),
@@ -240,7 +271,7 @@ def apply_set(data: dict[str, Any], item: str) -> None:
         if not isinstance(nxt, dict):
             raise ConfigError(f"cannot set {key!r}: {p!r} is not a section", "check the key path")
         cur = nxt
-    cur[parts[-1]] = parse_value(raw)
+    cur[parts[-1]] = value
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -297,7 +328,7 @@ def validate(data: dict[str, Any]) -> RunConfig:
                 lines.append(f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts))
             else:
                 msg = e["msg"].removeprefix("Value error, ")  # base_url: its message shows it, masked
-                lines.append(f"{loc}: {msg}" + ("" if loc == "agents.base_url" else f" (got {e.get('input')!r})"))
+                lines.append(f"{loc}: {msg}" + ("" if loc == "agents.base_url" else f" (got {shown_input(e)!r})"))
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                           "run `spiral config` to see every key with its default") from None
     if cfg.scene.min_objects > cfg.scene.max_objects:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spiral.config import ComponentConfig
+from spiral.config import ComponentConfig, shown_input
 from spiral.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def build(role: str, cfg: ComponentConfig | dict[str, Any] | str, **context: Any
                     lines.append(f"unknown option {role}.{loc} for {role} {cfg.name!r}; "
                                  f"valid: {', '.join(config_cls.model_fields) or '(none)'}")
                 else:
-                    lines.append(f"{role}.{loc}: {e['msg']} (got {e.get('input')!r})")
+                    lines.append(f"{role}.{loc}: {e['msg']} (got {shown_input(e)!r})")
             raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                               f"see `spiral config` for the options of {role} {cfg.name!r}") from None
         return cls.from_config(params, **context)

@@ -76,3 +76,22 @@ def test_apply_set_refuses_non_sections():
     data = {"goal": "x"}
     with pytest.raises(ConfigError):
         apply_set(data, "goal.sub=1")
+
+
+@pytest.mark.parametrize("item", ['planner={"api_key": "sk-SECRET123"}', "generator.secret_key=sk-SECRET123",
+                                  'agents={"x": [{"hf_token": "sk-SECRET123"}]}', "critic.api_key_file=sk-SECRET123",
+                                  "generator.aws_secret_access_key=sk-SECRET123", "planner.password_hash=sk-SECRET123"])
+def test_set_refuses_secrets_anywhere_in_the_key_or_the_value(item):
+    with pytest.raises(ConfigError) as err:
+        build_config(sets=[item])
+    assert "looks like a secret" in err.value.message and "sk-SECRET123" not in err.value.message
+
+
+def test_a_config_error_never_prints_a_secret_it_was_given(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("agents:\n  - api_key: sk-SECRET789\nplanner:\n  hf_token: sk-SECRET789\n")
+    with pytest.raises(ConfigError) as err:
+        build_config(file=f)
+    assert "sk-SECRET789" not in err.value.message
+    assert scrub({"secret_key": 1, "aws_secret_access_key": 2, "api_key_file": 3, "password_hash": 4,
+                  "max_tokens": 5, "prompt_tokens": 6}) == {"max_tokens": 5, "prompt_tokens": 6}

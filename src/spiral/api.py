@@ -23,7 +23,7 @@ from spiral.core.loop import EpisodeResult, Loop
 from spiral.core.memory import EpisodeMemory, ExperienceStore
 from spiral.core.rundir import MEMORY, REPORT, TRACE, VIDEO, RunDir
 from spiral.core.trace import Trace
-from spiral.errors import ConfigError
+from spiral.errors import ConfigError, InputFileError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,20 @@ def default_out(cfg: RunConfig, root: str | Path = "runs") -> Path:
     return out
 
 
+def open_experience(path: str) -> ExperienceStore:
+    """The cross-episode store, opened before anything of the run is written: a path that
+    is a directory or not a database is an input error, not a crash mid-run."""
+    import sqlite3
+
+    try:
+        store = ExperienceStore(path)
+        store.stats()
+    except (sqlite3.Error, OSError) as exc:
+        raise InputFileError(f"memory.experience_path {path!r} cannot be used: {exc}",
+                             "point it at a new or existing SQLite file, e.g. ~/.cache/spiral/experience.sqlite") from None
+    return store
+
+
 def build_components(cfg: RunConfig) -> tuple[Any, Any, Any]:
     from spiral.registry import build
 
@@ -97,6 +111,7 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
         t0 = time.perf_counter()
         plan = planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
         plan_s = time.perf_counter() - t0
+    experience = open_experience(cfg.memory.experience_path) if cfg.memory.experience_path else None
     rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
     rd.background = True  # the loop does not wait for the disk (ordered writes, see RunDir)
     fresh = rd.load_state() is None
@@ -108,7 +123,6 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     for fn in listeners or []:
         trace.listeners.append(fn)
     memory = EpisodeMemory(rd.file(MEMORY))
-    experience = ExperienceStore(cfg.memory.experience_path) if cfg.memory.experience_path else None
     loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
     try:
         result = loop.run(cfg.goal, frame, state, info, resume=not fresh, plan=plan, plan_s=plan_s)

@@ -19,9 +19,9 @@ GOAL = ("stack the green cube on the blue one, then put the red ball in the bowl
 SETS = ["generator.latency_s=0.2", "generator.fault_rate=0.3"]
 
 
-def _cmd(out, resume=False, speculate=False):
+def _cmd(out, resume=False, speculate=False, extra=()):
     cmd = [sys.executable, "-m", "spiral.cli.main", "run", GOAL, "--out", str(out), "-q", "--generator", "sim-faulty"]
-    for s in SETS + (["loop.speculate=true"] if speculate else []):
+    for s in SETS + (["loop.speculate=true"] if speculate else []) + list(extra):
         cmd += ["--set", s]
     return cmd + (["--resume"] if resume else [])
 
@@ -34,11 +34,15 @@ def _accepted(out):
     return {s["path"]: hashlib.sha256((out / s["path"]).read_bytes()).hexdigest() for s in st["segments"]}
 
 
-@pytest.mark.parametrize("speculate", ["never", "alternating"])
+@pytest.mark.parametrize("speculate", ["never", "alternating", "experience"])
 def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path, speculate):
     """``alternating``: loop.speculate on in every other process (killed with a clip being
-    generated ahead, resumed with it off or on), against an uninterrupted run without it."""
-    ref_result, ref = run(build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}}, sets=SETS),
+    generated ahead, resumed with it off or on), against an uninterrupted run without it.
+    ``experience``: with a cross-episode experience store, which ranks the refinement
+    strategies from the outcomes so far; a resume forgets the outcomes of the work it redoes."""
+    extra = [f"memory.experience_path={tmp_path / 'exp-killed.sqlite'}"] if speculate == "experience" else []
+    ref_sets = SETS + ([f"memory.experience_path={tmp_path / 'exp-ref.sqlite'}"] if extra else [])
+    ref_result, ref = run(build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}}, sets=ref_sets),
                           tmp_path / "ref")
     assert ref_result.status == "completed"
     out = tmp_path / "killed"
@@ -48,7 +52,8 @@ def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path, spec
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for round_ in range(12):
         spec = speculate == "alternating" and round_ % 2 == 0
-        proc = subprocess.Popen(_cmd(out, resume=round_ > 0, speculate=spec), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(_cmd(out, resume=round_ > 0, speculate=spec, extra=extra), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if round_ == 0:  # the first kill lands right after the first accepted segment (never a lucky miss)
             deadline = time.monotonic() + 60
             while proc.poll() is None and not _accepted(out) and time.monotonic() < deadline:
@@ -82,3 +87,55 @@ def test_kill_anywhere_then_resume_gives_the_uninterrupted_result(tmp_path, spec
     assert any(e["event"] == "resume" for e in events)
     st = json.loads((out / "state.json").read_text())
     assert st["status"] == "completed"
+    if extra:  # the store holds each outcome once, as after the uninterrupted run
+        from spiral.core.memory import ExperienceStore
+
+        ref_stats = ExperienceStore(tmp_path / "exp-ref.sqlite").stats()
+        assert ref_stats and ExperienceStore(tmp_path / "exp-killed.sqlite").stats() == ref_stats
+
+
+class _Crash(BaseException):
+    """Stands for a kill: not an Exception, so nothing in the loop handles it."""
+
+
+def test_a_resume_forgets_the_experience_outcomes_of_the_work_it_redoes(tmp_path, monkeypatch):
+    """Crash at every generator call in turn and resume: the strategies are ranked from the
+    same outcomes as in the uninterrupted run, so the video is the same, and the store ends
+    up holding each outcome once."""
+    from spiral.core.memory import ExperienceStore
+    from spiral.generators.sim_faulty import FaultySimGenerator
+
+    sets = ["generator.fault_rate=0.5"]
+
+    def cfg(store):
+        return build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}},
+                            sets=sets + [f"memory.experience_path={store}"])
+
+    # a store that already prefers a strategy, so that the ranking matters from the start
+    for name in ("ref", *[f"k{n}" for n in range(40)]):
+        ExperienceStore(tmp_path / f"{name}.sqlite").record("missing_action", "rewrite_prompt", True)
+    res, ref = run(cfg(tmp_path / "ref.sqlite"), tmp_path / "ref")
+    ref_stats = ExperienceStore(tmp_path / "ref.sqlite").stats()
+    assert res.generator_calls > res.segments  # refinements happened: outcomes were logged
+    real = FaultySimGenerator.generate
+    checked = 0
+    for n in range(1, res.generator_calls):
+        calls = {"n": 0}
+
+        def crashing(self, requests, n=n, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == n + 1:
+                raise _Crash
+            return real(self, requests)
+
+        monkeypatch.setattr(FaultySimGenerator, "generate", crashing)
+        out, store = tmp_path / f"k{n}", tmp_path / f"k{n}.sqlite"
+        with pytest.raises(_Crash):
+            run(cfg(store), out)
+        monkeypatch.setattr(FaultySimGenerator, "generate", real)
+        res2, rd = run(cfg(store), out, resume=True)
+        assert res2.generator_calls == res.generator_calls, n
+        assert (rd.path / "video.mp4").read_bytes() == (ref.path / "video.mp4").read_bytes(), n
+        assert ExperienceStore(store).stats() == ref_stats, n
+        checked += 1
+    assert checked >= 3

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -127,6 +128,8 @@ class Loop:
             self.timing.update({"overlap_s": 0.0, "speculation_waste_s": 0.0})
         self.t_start = time.perf_counter()
         self.elapsed_before = 0.0
+        # names this run's outcomes in the experience store (kept in state.json across resumes)
+        self.run_id = uuid.uuid4().hex if run is not None else ""
 
     # -- public -------------------------------------------------------------------------
     def run(self, goal: str, first_frame: np.ndarray, scene_state: dict[str, Any] | None = None,
@@ -245,7 +248,10 @@ class Loop:
             if prev is not None:
                 fid, ftype, strategy = prev
                 if self.experience is not None:
-                    self.experience.record(ftype, strategy, verdict.passed)
+                    # filed under the critique event just written: a resume from a checkpoint
+                    # before it forgets the outcome (its critique is redone), one after keeps it
+                    self.experience.record(ftype, strategy, verdict.passed, run=self.run_id,
+                                           seq=self.trace.seq - 1)
                 if verdict.passed:
                     self.memory.mark_fixed(fid, strategy)
             if verdict.passed:
@@ -546,7 +552,7 @@ class Loop:
                 "retries": self.retries, "replans": self.replans, "flawed": self.flawed,
                 "last_state": self.last_state,
                 "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
-                "timing": dict(self.timing), "cost": dict(self.cost)}
+                "timing": dict(self.timing), "cost": dict(self.cost), "run_id": self.run_id}
 
     def _plan_json(self) -> dict[str, Any] | None:
         """The plan as JSON, dumped once per plan object (every checkpoint writes it)."""
@@ -588,8 +594,12 @@ class Loop:
         self.elapsed_before = st.get("elapsed_s", 0.0)
         self.timing.update(st.get("timing", {}))
         self.cost = dict(st.get("cost") or {})
-        # events written after the checkpoint describe work that is redone now
+        # events written after the checkpoint describe work that is redone now; so do the
+        # outcomes the experience store got after it
         self.trace.truncate(st.get("trace_seq", self.trace.seq))
+        self.run_id = st.get("run_id") or self.run_id
+        if self.experience is not None and st.get("run_id"):
+            self.experience.forget_after(self.run_id, st.get("trace_seq", self.trace.seq))
         if self.segments:
             self.last_frame = self.run_dir.read_segment(self.segments[-1]["index"])[-1]
         self.memory.truncate(len(self.segments), self.plan.version)

@@ -146,7 +146,13 @@ class EpisodeMemory:
 
 
 class ExperienceStore:
-    """Cross-episode statistics: which refinement strategy fixed which failure type."""
+    """Cross-episode statistics: which refinement strategy fixed which failure type.
+
+    Each outcome is logged with the run it came from and the trace position it was made
+    at, so that a resumed run can forget the outcomes of the work it redoes
+    (:meth:`forget_after`) and rank strategies as the uninterrupted run did. Counts from
+    stores written before outcomes were logged (table ``experience``) are read as they are.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
@@ -154,22 +160,34 @@ class ExperienceStore:
         with closing(self._connect()) as db, db:
             db.execute("CREATE TABLE IF NOT EXISTS experience (failure_type TEXT, strategy TEXT, "
                        "tries INTEGER, fixes INTEGER, PRIMARY KEY (failure_type, strategy))")
+            db.execute("CREATE TABLE IF NOT EXISTS outcomes (run TEXT, seq INTEGER, failure_type TEXT, "
+                       "strategy TEXT, fixed INTEGER)")
+            db.execute("CREATE INDEX IF NOT EXISTS outcomes_run ON outcomes (run, seq)")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
-    def record(self, failure_type: str, strategy: str, fixed: bool) -> None:
+    def record(self, failure_type: str, strategy: str, fixed: bool, run: str = "", seq: int = 0) -> None:
         with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO experience VALUES (?,?,0,0) ON CONFLICT DO NOTHING", (failure_type, strategy))
-            db.execute("UPDATE experience SET tries = tries + 1, fixes = fixes + ? "
-                       "WHERE failure_type = ? AND strategy = ?", (int(fixed), failure_type, strategy))
+            db.execute("INSERT INTO outcomes VALUES (?,?,?,?,?)", (run, seq, failure_type, strategy, int(fixed)))
+
+    def forget_after(self, run: str, seq: int) -> int:
+        """Drop ``run``'s outcomes logged at trace position ``seq`` or later; how many."""
+        with closing(self._connect()) as db, db:
+            return db.execute("DELETE FROM outcomes WHERE run = ? AND seq >= ?", (run, seq)).rowcount
 
     def stats(self, failure_type: str | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+        where = " WHERE failure_type = ?" if failure_type else ""
+        args = (failure_type,) if failure_type else ()
+        out: dict[tuple[str, str], tuple[int, int]] = {}
         with closing(self._connect()) as db:
-            q = "SELECT failure_type, strategy, tries, fixes FROM experience"
-            rows = db.execute(q + (" WHERE failure_type = ?" if failure_type else ""),
-                              ((failure_type,) if failure_type else ())).fetchall()
-        return {(f, s): (t, x) for f, s, t, x in rows}
+            rows = db.execute("SELECT failure_type, strategy, tries, fixes FROM experience" + where, args).fetchall()
+            rows += db.execute("SELECT failure_type, strategy, COUNT(*), SUM(fixed) FROM outcomes" + where
+                               + " GROUP BY failure_type, strategy", args).fetchall()
+        for f, s, t, x in rows:
+            t0, x0 = out.get((f, s), (0, 0))
+            out[(f, s)] = (t0 + int(t), x0 + int(x or 0))
+        return out
 
     def rank(self, failure_type: str, strategies: list[str]) -> list[str]:
         """``strategies`` ordered by smoothed fix rate (ties keep the given order)."""

@@ -43,7 +43,7 @@ class ComponentConfig(BaseModel):
 class SceneConfig(BaseModel):
     """Where the first frame comes from: a seeded random scene, a scene file or an image."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     seed: int | None = Field(default=None, description="random scene seed (no scene option: the demo scene)")
     file: str | None = Field(default=None, description="scene JSON file")
     image: str | None = Field(default=None, description="first-frame image (PNG/JPEG)")
@@ -55,7 +55,7 @@ class SceneConfig(BaseModel):
 class LoopConfig(BaseModel):
     """Budgets and refinement policy of the loop."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     max_attempts: int = Field(default=4, ge=1, le=64, description="generator attempts per sub-action")
     max_replans: int = Field(default=2, ge=0, le=32, description="replans per episode")
     max_generator_calls: int = Field(default=64, ge=1, description="generator calls per episode")
@@ -64,7 +64,8 @@ class LoopConfig(BaseModel):
     fps: int = Field(default=8, ge=1, le=120)
     steps: int | None = Field(default=None, ge=1, description="sampling steps (generator default if unset)")
     max_steps: int = Field(default=64, ge=1, description="cap for the more_steps refinement")
-    guidance: float | None = None
+    guidance: float | None = Field(default=None, ge=0,
+                                   description="guidance scale (generator default if unset)")
     negative_prompt: str | None = None
     strategies: list[Literal["rewrite_prompt", "reseed", "more_steps"]] = Field(
         default_factory=lambda: ["reseed", "rewrite_prompt", "more_steps"], min_length=1,
@@ -86,12 +87,12 @@ class LoopConfig(BaseModel):
 
 
 class MemoryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     experience_path: str | None = Field(default=None, description="cross-episode experience SQLite file")
 
 
 class OutputConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     video_scale: int = Field(default=4, ge=1, le=16, description="upscale factor of video.mp4")
     report: bool = True
 
@@ -101,7 +102,7 @@ class AgentsConfig(BaseModel):
     Ollama, LM Studio or a hosted model). The API key is never a config key: it is read from
     the environment (``SPIRAL_API_KEY``, else ``OPENAI_API_KEY``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     base_url: str = Field(default="http://127.0.0.1:8000/v1", min_length=1,
                           description="the server's OpenAI-compatible base URL (usually ends in /v1)")
     model: str | None = Field(default=None, description="model name; null: the only model the server lists")
@@ -157,7 +158,7 @@ AGENTS_RUNTIME_KEYS = ("timeout_s", "max_retries", "backoff_s", "backoff_max_s",
 class RunConfig(BaseModel):
     """Everything that determines a run (with the seed, the same config gives the same run)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     goal: str = ""
     seed: int = 0
     mode: Mode = "closed-loop"
@@ -283,8 +284,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"config file not found: {p}", "pass an existing JSON or YAML file to --config")
-    text = p.read_text()
     try:
+        text = p.read_text(encoding="utf-8")
         if p.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
@@ -333,6 +334,10 @@ def validate(data: dict[str, Any]) -> RunConfig:
                           "run `spiral config` to see every key with its default") from None
     if cfg.scene.min_objects > cfg.scene.max_objects:
         raise ConfigError("scene.min_objects is larger than scene.max_objects", "lower min_objects")
+    if cfg.loop.steps is not None and cfg.loop.steps > cfg.loop.max_steps:
+        raise ConfigError(f"loop.steps ({cfg.loop.steps}) is above loop.max_steps ({cfg.loop.max_steps}), the "
+                          "cap of the more_steps refinement (it would lower the steps)",
+                          "raise loop.max_steps, or lower loop.steps")
     sources = [x for x in (cfg.scene.file, cfg.scene.image) if x]
     if len(sources) > 1:
         raise ConfigError("give either a scene file or an image, not both", "drop --scene or --image")

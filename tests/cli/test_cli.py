@@ -107,13 +107,39 @@ BAD = [
     (["run", "--config", "/no/such.yaml"], "config file not found"),
     (["run", "--scene-seed", "1", "--image", "x.png", "stack all the cubes"], "only one of"),
     (["run", "--resume"], "--resume needs --out"),
+    (["run", "stack all the cubes", "--image", "BOMB"], "decompression bomb"),
+    (["run", "--config", "LATIN1"], "does not parse"),
+    (["run", "--set", "loop.guidance=NaN"], "finite number"),
+    (["run", "--set", "loop.guidance=Infinity"], "finite number"),
+    (["run", "--set", "loop.steps=10", "--set", "loop.max_steps=4"], "above loop.max_steps"),
+    (["run", "--set", "memory.experience_path=TMPDIR"], "cannot be used"),
 ]
+
+
+def _bomb_png(tmp_path):
+    """A 45-byte PNG whose header claims 15000x15000 pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    p = tmp_path / "bomb.png"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 15000, 15000, 8, 0, 0, 0, 0))
+                  + chunk(b"IEND", b""))
+    return str(p)
+
+
+def _latin1_config(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_bytes("loop:\n  max_attempts: 3  # d\xe9j\xe0\n".encode("latin-1"))
+    return str(p)
 
 
 @pytest.mark.parametrize("args, needle", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_gets_a_clear_error(tmp_path, args, needle):
-    args = [_corrupt_png(tmp_path) if a == "CORRUPT" else _four_balls(tmp_path) if a == "FOURBALLS" else a
-            for a in args]
+    subst = {"CORRUPT": _corrupt_png, "FOURBALLS": _four_balls, "BOMB": _bomb_png, "LATIN1": _latin1_config}
+    args = [subst[a](tmp_path) if a in subst else a.replace("TMPDIR", str(tmp_path)) for a in args]
     out = tmp_path / "out"
     r = invoke(*args, "--out", str(out), "-q") if "--resume" not in args else invoke(*args)
     assert r.exit_code == 2, r.output
@@ -168,3 +194,31 @@ def test_stopped_run_exits_3_with_partial_result(tmp_path):
     assert (out / "video.mp4").exists() and (out / "report.html").exists()
     seg = np.load(out / "segments" / "0000.npy")
     assert seg.dtype == np.uint8 and seg.ndim == 4
+
+
+def test_a_write_failure_mid_run_is_a_clear_error_and_the_run_resumes(tmp_path, monkeypatch):
+    """The disk fills up after the first accepted segment: exit 2 with what failed and how to
+    go on (no traceback); once there is room again, --resume finishes the run."""
+    import errno
+
+    from spiral.core import rundir
+
+    real = rundir.atomic_write_bytes
+    writes = {"n": 0}
+
+    def full_after_a_while(path, data, fsync=True):
+        writes["n"] += 1
+        if "segments" in str(path) and path.name.startswith("0001"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data, fsync)
+
+    monkeypatch.setattr(rundir, "atomic_write_bytes", full_after_a_while)
+    out = tmp_path / "r"
+    r = runner.invoke(app, ["run", "--out", str(out), "-q", "-g", "sim"])
+    assert r.exit_code == 2, r.output
+    assert "could not write the run directory" in r.output and "No space left on device" in r.output
+    assert "--resume" in r.output and "Traceback" not in r.output
+    monkeypatch.setattr(rundir, "atomic_write_bytes", real)
+    r = runner.invoke(app, ["run", "--out", str(out), "-q", "-g", "sim", "--resume"])
+    assert r.exit_code == 0, r.output
+    assert (out / "video.mp4").exists() and json.loads((out / "state.json").read_text())["status"] == "completed"

@@ -137,6 +137,12 @@ def run(
     except SpiralError as exc:
         _fail(exc)
         return
+    except OSError as exc:  # the disk filled up, a permission changed, … mid-run: the checkpoint holds
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(SpiralError(f"could not write the run directory{where}: {exc.strerror or exc}",
+                          "free disk space or fix the permissions, then continue with --resume --out DIR "
+                          "(accepted segments are kept)"))
+        return
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: resume with --resume --out DIR")
         raise typer.Exit(130) from None
@@ -193,8 +199,8 @@ def _summary(result: Any, path: Path) -> None:
                       highlight=False)
     console.print(f"{result.segments} segments · {result.generator_calls} generator calls · {result.retries} retries · "
                   f"{result.replans} replans · {result.wall_s:.1f} s", highlight=False)
-    out_console.print(f"run directory: {path}\n  video:  {path / 'video.mp4'}\n  report: {path / 'report.html'}",
-                      highlight=False)
+    report = f"\n  report: {path / 'report.html'}" if (path / "report.html").exists() else ""  # output.report
+    out_console.print(f"run directory: {path}\n  video:  {path / 'video.mp4'}{report}", highlight=False)
 
 
 @app.command()

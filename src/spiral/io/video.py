@@ -78,11 +78,13 @@ def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
         with Image.open(p) as im:
             im.load()
             img = im.convert("RGB")
+    except Image.DecompressionBombError as exc:  # a tiny file that decodes to gigapixels
+        raise InputFileError(f"cannot read image {p}: {exc}", "pass an image of a sensible size") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"cannot read image {p}: {exc}", "pass a valid PNG or JPEG file") from None
     w, h = img.size
     if min(w, h) < 8:
-        raise InputFileError(f"image {p} is too small ({w}x{h})", "use an image of at least 32x32 pixels")
+        raise InputFileError(f"image {p} is too small ({w}x{h})", "use an image of at least 8x8 pixels")
     if w != h:
         s = min(w, h)
         img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))

@@ -222,3 +222,24 @@ def test_a_write_failure_mid_run_is_a_clear_error_and_the_run_resumes(tmp_path, 
     r = runner.invoke(app, ["run", "--out", str(out), "-q", "-g", "sim", "--resume"])
     assert r.exit_code == 0, r.output
     assert (out / "video.mp4").exists() and json.loads((out / "state.json").read_text())["status"] == "completed"
+
+
+def test_damaged_run_directory_files_are_clear_errors(tmp_path):
+    bad_cfg = tmp_path / "a"
+    bad_cfg.mkdir()
+    (bad_cfg / "config.json").write_text("[]")
+    for args in (["run", "--out", str(bad_cfg), "-q"], ["show", str(bad_cfg)]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+        assert "corrupt" in r.output or "cannot read run" in r.output
+    out = tmp_path / "b"
+    assert runner.invoke(app, ["run", "--out", str(out), "-q", "-g", "sim"]).exit_code == 0
+    with open(out / "trace.jsonl", "ab") as f:
+        f.write(b"\xff\xfe{not json}\n")
+    r = runner.invoke(app, ["show", str(out)])
+    assert r.exit_code == 2 and "cannot read run" in r.output, r.output
+    from spiral.core.trace import Trace
+    from spiral.errors import RunDirError
+
+    with pytest.raises(RunDirError, match="trace.jsonl is corrupt"):  # what a resume reads first
+        Trace(out / "trace.jsonl", resume=True)

@@ -214,8 +214,9 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
         _fail(SpiralError(f"{run_dir} is not a SPIRAL run directory (no config.json)", "pass a directory made by `spiral run`"))
     try:
         info = collect(run_dir)
-    except (json.JSONDecodeError, KeyError, OSError) as exc:
-        _fail(SpiralError(f"cannot read run {run_dir}: {exc}", "is the run directory complete?"))
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:  # JSON, UTF-8, shape
+        _fail(SpiralError(f"cannot read run {run_dir}: {type(exc).__name__}: {exc}",
+                          "is the run directory complete and unmodified?"))
         return
     out_console.print(f"[bold]{info['goal']}[/]  [dim]mode {info['mode']} · generator {info['generator']} · "
                       f"seed {info['seed']}[/]")

@@ -120,9 +120,11 @@ class RunDir:
             try:
                 existing = json.loads(cfg_path.read_text())
             except (json.JSONDecodeError, UnicodeDecodeError):
-                raise RunDirError(f"{cfg_path} is corrupt", "choose another --out") from None
+                existing = None
+            if not isinstance(existing, dict) or not isinstance(existing.get("config"), dict):
+                raise RunDirError(f"{cfg_path} is corrupt (not a SPIRAL run's config)", "choose another --out")
             if existing.get("config_hash") != identity:
-                goal = existing.get("config", {}).get("goal", "?")
+                goal = existing["config"].get("goal", "?")
                 raise RunDirError(f"{p} holds a different run (goal {goal!r})",
                                   "choose another --out, or delete that directory")
             if not resume:

@@ -57,8 +57,14 @@ class Trace:
             with open(self.path, "r+b") as f:
                 f.truncate(cut)
             data = data[:cut]
-        lines = [ln for ln in data.decode("utf-8").splitlines() if ln.strip()]
-        self.events = [json.loads(ln) for ln in lines]
+        try:
+            lines = [ln for ln in data.decode("utf-8").splitlines() if ln.strip()]
+            self.events = [json.loads(ln) for ln in lines]
+        except ValueError as exc:  # not UTF-8 or not JSON: edited or damaged, not a kill mid-write
+            from spiral.errors import RunDirError
+
+            raise RunDirError(f"{self.path} is corrupt ({type(exc).__name__}: {exc})",
+                              "restore it, or start the run again in a new --out") from None
         self.seq = len(self.events)
 
     def truncate(self, n: int) -> None:
@@ -68,10 +74,14 @@ class Trace:
         self.events = self.events[:n]
         self.seq = n
         if self._f is not None and self.path is not None:
-            self._f.close()
-            data = "".join(json.dumps(e, default=_default) + "\n" for e in self.events)
-            self.path.write_text(data, encoding="utf-8")
-            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            # cut the file after its n-th line, in place: one ftruncate, so a kill during the
+            # resume leaves either the old trace or the kept prefix, never less
+            self._f.flush()
+            data = self.path.read_bytes()
+            cut = 0
+            for _ in range(n):
+                cut = data.index(b"\n", cut) + 1
+            os.truncate(self.path, cut)
 
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         if event not in EVENTS:

@@ -243,3 +243,18 @@ def test_damaged_run_directory_files_are_clear_errors(tmp_path):
 
     with pytest.raises(RunDirError, match="trace.jsonl is corrupt"):  # what a resume reads first
         Trace(out / "trace.jsonl", resume=True)
+
+
+def test_scene_commands_refuse_bad_paths_and_sizes_before_writing(tmp_path):
+    scene = tmp_path / "s.json"
+    for args, needle in ((["scene", "new", str(scene), "--png", str(tmp_path / "s.xyz")], "image format"),
+                         (["scene", "new", str(scene), "--size", "0"], "--size"),
+                         (["scene", "new", str(scene), "--size", "100000"], "--size")):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output, r.output
+        assert not scene.exists()  # nothing written when the picture cannot be
+    assert runner.invoke(app, ["scene", "new", str(scene)]).exit_code == 0
+    for out, needle in ((tmp_path / "o.xyz", "image format"), (tmp_path, "is a directory"),
+                        (tmp_path / "no" / "such" / "dir.png", "cannot write")):
+        r = runner.invoke(app, ["scene", "render", str(scene), str(out)])
+        assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output, r.output

@@ -294,7 +294,7 @@ app.add_typer(train_app, name="train")
 def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSON."),
               seed: int = typer.Option(0, "--seed", help="Scene seed."),
               png: Path | None = typer.Option(None, "--png", help="Also render it to this PNG."),
-              size: int = typer.Option(256, "--size", help="PNG size in pixels.")) -> None:
+              size: int = typer.Option(256, "--size", min=32, max=4096, help="PNG size in pixels.")) -> None:
     """Write a seeded random scene as JSON (edit it, then `spiral run --scene FILE`)."""
     from spiral.io.video import save_png
     from spiral.worlds.tabletop.render import render_scene
@@ -302,18 +302,31 @@ def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSO
 
     sc = random_scene(seed)
     try:
+        if png:
+            _check_png_path(png)
         sc.save(out)
         if png:
             save_png(png, render_scene(sc, size))
+    except SpiralError as exc:
+        _fail(exc)
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable path"))
+        _fail(SpiralError(f"cannot write {exc.filename or out}: {exc.strerror or exc}", "choose a writable path"))
     out_console.print(f"wrote {out}: " + ", ".join(o.name for o in sc.objects))
+
+
+def _check_png_path(path: Path) -> None:
+    """Refuse, before anything is written, a picture path PIL cannot write."""
+    if path.is_dir():
+        raise SpiralError(f"{path} is a directory", "give a file name ending in .png")
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+        raise SpiralError(f"cannot tell the image format of {path} from its extension",
+                          "give a file name ending in .png (or .jpg, .webp, .bmp)")
 
 
 @scene_app.command("render")
 def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
                  out: Path = typer.Argument(..., help="PNG to write."),
-                 size: int = typer.Option(256, "--size", help="Size in pixels (>= 32).")) -> None:
+                 size: int = typer.Option(256, "--size", min=32, max=4096, help="Size in pixels.")) -> None:
     """Render a scene file to a PNG."""
     from spiral.io.video import save_png
     from spiral.worlds.tabletop.render import render_scene
@@ -321,11 +334,12 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
 
     try:
         sc = Scene.load(scene)
-        if size < 32:
-            raise SpiralError(f"--size must be at least 32, got {size}", "use --size 64 or more")
+        _check_png_path(out)
         save_png(out, render_scene(sc, size))
     except SpiralError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail(SpiralError(f"cannot write {exc.filename or out}: {exc.strerror or exc}", "choose a writable path"))
     out_console.print(f"wrote {out}")
 
 

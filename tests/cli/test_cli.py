@@ -57,7 +57,7 @@ def test_scene_new_and_render(tmp_path):
     r = invoke("run", "stack all the cubes", "--scene", str(tmp_path / "s.json"), "--out", str(tmp_path / "r"), "-q")
     assert r.exit_code == 0, r.output
     r = invoke("scene", "render", str(tmp_path / "s.json"), str(tmp_path / "x.png"), "--size", "16")
-    assert r.exit_code == 2 and "at least 32" in r.output
+    assert r.exit_code == 2 and "greater than or equal to 32" in r.output
 
 
 def test_image_input(tmp_path):

@@ -36,3 +36,28 @@ def test_dataset_build_info_show_and_train(tmp_path):
 def test_dataset_build_rejects_bad_options(tmp_path):
     r = runner.invoke(app, ["dataset", "build", "--out", str(tmp_path / "x"), "--size", "16"])
     assert r.exit_code == 2 and "size" in r.output
+
+
+def test_bad_options_are_clear_errors_before_any_work(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = [
+        (["dataset", "build", "--out", str(afile)], "not a directory"),
+        (["dataset", "build", "--out", str(tmp_path / "d"), "--shard-size", "0"], "--shard-size"),
+        (["dataset", "build", "--out", str(tmp_path / "d"), "--shard-size", "-1"], "--shard-size"),
+        (["dataset", "build", "--out", str(tmp_path / "d"), "--validation", "0"], "--validation"),
+        (["dataset", "build", "--out", str(tmp_path / "d"), "--min-steps", "3", "--max-steps", "2"], "below --min-steps"),
+        (["dataset", "show", str(tmp_path), "--out", str(tmp_path / "s.gif")], "neither a .png nor an .mp4"),
+        (["dataset", "show", str(tmp_path), "--out", str(tmp_path)], "neither a .png nor an .mp4"),
+        (["dataset", "show", str(tmp_path), "--n", "0"], "--n"),
+        (["train", "world-model", "--out", str(afile)], "not a directory"),
+        (["train", "world-model", "--out", str(tmp_path / "t"), "--threads", "0"], "--threads"),
+        (["train", "world-model", "--out", str(tmp_path / "t"), "--batch-size", "0"], "--batch-size"),
+        (["train", "world-model", "--out", str(tmp_path / "t"), "--oversample-revealed", "nan"], "finite"),
+        (["train", "world-model", "--out", str(tmp_path / "t"), "--oversample-kind", "push=inf"], "finite"),
+    ]
+    for args, says in cases:
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and says in r.output and "Traceback" not in r.output, (args, r.output)
+    assert not (tmp_path / "d").exists() and not (tmp_path / "t").exists()
+    assert afile.read_text() == "x"

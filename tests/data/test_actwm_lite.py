@@ -78,3 +78,28 @@ def test_info_and_show(ds, tmp_path):
     with pytest.raises(InputFileError):
         load_manifest(tmp_path)
     assert json.loads((ds / "dataset.json").read_text())["name"] == "ActWM-Dataset-Lite"
+
+
+def test_damaged_shards_are_found_named_and_rebuilt(ds, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ds, copy)
+    shards = load_manifest(copy)["shards"]
+    first, second = copy / shards[0]["shard"], copy / shards[1]["shard"]
+    first.write_bytes(first.read_bytes()[:5000])  # truncated
+    with pytest.raises(InputFileError, match=rf"shard .*{first.name} is damaged") as err:
+        info(copy)
+    assert "spiral dataset build" in err.value.hint
+    with pytest.raises(InputFileError, match=rf"{first.name} cannot be read|{first.name}"):
+        list(iter_episodes(copy, "train"))
+    second.unlink()
+    build(copy, SPEC, workers=1)  # the same command rebuilds exactly what is damaged or missing
+    assert [s["sha256"] for s in load_manifest(copy)["shards"]] == [s["sha256"] for s in shards]
+    assert info(copy)["splits"]["train"] == 6
+    (copy / "dataset.json").write_text("{nope")
+    with pytest.raises(InputFileError, match="dataset.json is damaged"):
+        load_manifest(copy)
+    (copy / "dataset.json").write_text(json.dumps({"spec": {}, "complete": True, "format_version": 99}))
+    with pytest.raises(InputFileError, match="newer SPIRAL"):
+        load_manifest(copy)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -25,27 +27,33 @@ def _fail(exc: SpiralError) -> None:
     raise typer.Exit(2)
 
 
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        _fail(SpiralError(f"--out {out} exists and is not a directory", "choose another --out"))
+
+
 @dataset_app.command("build")
 def dataset_build(
     out: Path = typer.Option(Path("data/actwm-lite"), "--out", "-o", help="Dataset directory (resumes if it exists)."),
-    train: int = typer.Option(2400, help="Training episodes."),
-    validation: int = typer.Option(200, help="Validation episodes."),
-    test: int = typer.Option(200, help="Test episodes."),
-    min_steps: int = typer.Option(1, help="Fewest sub-actions per episode."),
-    max_steps: int = typer.Option(6, help="Most sub-actions per episode."),
-    size: int = typer.Option(64, help="Frame size in pixels."),
-    frames: int = typer.Option(12, help="Frames per sub-action clip."),
-    shard_size: int = typer.Option(100, help="Episodes per shard."),
+    train: int = typer.Option(2400, min=1, help="Training episodes."),
+    validation: int = typer.Option(200, min=1, help="Validation episodes (training validates on them)."),
+    test: int = typer.Option(200, min=0, help="Test episodes."),
+    min_steps: int = typer.Option(1, min=1, help="Fewest sub-actions per episode."),
+    max_steps: int = typer.Option(6, min=1, help="Most sub-actions per episode."),
+    size: int = typer.Option(64, min=32, max=512, help="Frame size in pixels."),
+    frames: int = typer.Option(12, min=2, help="Frames per sub-action clip."),
+    shard_size: int = typer.Option(100, min=1, help="Episodes per shard."),
     seed: int = typer.Option(0, help="Dataset seed (same seed, same dataset)."),
-    workers: int = typer.Option(2, help="Parallel processes."),
+    workers: int = typer.Option(2, min=1, help="Parallel processes."),
 ) -> None:
     """Build ActWM-Dataset-Lite (WebDataset shards) from the tabletop simulator."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from spiral.data.actwm_lite import DatasetSpec, build
 
-    if size < 32 or frames < 2 or min_steps < 1 or max_steps < min_steps or min(train, validation, test) < 0:
-        _fail(SpiralError("invalid dataset options", "need size >= 32, frames >= 2, 1 <= min_steps <= max_steps"))
+    if max_steps < min_steps:
+        _fail(SpiralError(f"--max-steps {max_steps} is below --min-steps {min_steps}", "raise --max-steps"))
+    _check_out_dir(out)
     spec = DatasetSpec(train=train, validation=validation, test=test, min_steps=min_steps, max_steps=max_steps,
                        size=size, frames_per_step=frames, shard_size=shard_size, seed=seed)
     with Progress("[bold]shards", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
@@ -73,12 +81,14 @@ def dataset_info(root: Path = typer.Argument(Path("data/actwm-lite"), help="Data
 def dataset_show(root: Path = typer.Argument(Path("data/actwm-lite"), help="Dataset directory."),
                  out: Path = typer.Option(Path("actwm-samples.png"), "--out", "-o", help="PNG grid or .mp4 video."),
                  split: str = typer.Option("train", help="train, validation or test."),
-                 n: int = typer.Option(6, help="Episodes to show.")) -> None:
+                 n: int = typer.Option(6, min=1, help="Episodes to show.")) -> None:
     """A grid image (first frame + end of each sub-action) or a video of sample episodes."""
     from spiral.data.actwm_lite import SPLITS, show
 
     if split not in SPLITS:
         _fail(SpiralError(f"unknown split {split!r}", f"choose one of {', '.join(SPLITS)}"))
+    if out.is_dir() or out.suffix.lower() not in (".png", ".mp4"):
+        _fail(SpiralError(f"--out {out} is neither a .png nor an .mp4 file", "e.g. --out samples.png or samples.mp4"))
     try:
         p = show(root, out, split, n)
     except SpiralError as exc:
@@ -91,16 +101,18 @@ def dataset_show(root: Path = typer.Argument(Path("data/actwm-lite"), help="Data
 def train_world_model(
     data: Path = typer.Option(Path("data/actwm-lite"), "--data", help="ActWM-Dataset-Lite directory."),
     out: Path = typer.Option(Path("runs/train-tiny-ti2v"), "--out", "-o", help="Output (resumes if it exists)."),
-    max_steps: int = typer.Option(6000, help="Optimizer steps."),
-    max_minutes: float = typer.Option(55.0, help="Wall-time budget."),
+    max_steps: int = typer.Option(6000, min=1, help="Optimizer steps."),
+    max_minutes: float = typer.Option(55.0, min=0.01, help="Wall-time budget (stops the run; with --schedule steps "
+                                                           "run the same command again to go on)."),
     schedule: str = typer.Option("auto", help="Learning-rate schedule: 'auto' decays over whichever budget "
-                                              "(steps, minutes) ends first (the shipped recipe); 'steps' decays "
-                                              "over --max-steps only and draws data per step from the seed, so "
-                                              "a run repeats exactly, also after a kill and resume."),
-    batch_size: int = typer.Option(32, help="Batch size."),
-    lr: float = typer.Option(2e-3, help="Peak learning rate."),
+                                              "(steps, minutes) ends first; 'steps' (the shipped weights' recipe, "
+                                              "see the model card) decays over --max-steps only and draws data per "
+                                              "step from the seed, so a run repeats exactly, also after a kill "
+                                              "and resume."),
+    batch_size: int = typer.Option(32, min=1, help="Batch size."),
+    lr: float = typer.Option(2e-3, min=0.0, help="Peak learning rate."),
     seed: int = typer.Option(0, help="Seed."),
-    threads: int = typer.Option(2, help="CPU threads."),
+    threads: int = typer.Option(2, min=1, help="CPU threads."),
     dice_weight: float = typer.Option(1.0, help="Weight of the soft-Dice mask loss (0 turns it off)."),
     fill_object_weight: float = typer.Option(4.0, help="Extra weight of revealed object pixels in the fill loss."),
     p_self_input: float = typer.Option(0.0, help="Share of follow-up sub-actions that start from the model's own "
@@ -108,7 +120,7 @@ def train_world_model(
     self_input_after: float = typer.Option(0.5, help="Start the own-rendering inputs at this share of --max-steps."),
     init_from: Path | None = typer.Option(None, help="Start from these weights (a directory with config.json "
                                                         "and model.safetensors) instead of from scratch."),
-    fill_copy: int = typer.Option(8, help="Let the fill copy the frame from up to N pixels above or below "
+    fill_copy: int = typer.Option(8, min=0, help="Let the fill copy the frame from up to N pixels above or below "
                                           "(0 = a generated fill only)."),
     oversample_revealed: float = typer.Option(4.0, help="Draw sub-actions whose fill reveals an object (the cube "
                                                         "under a lifted cube) 1 + this many times as often."),
@@ -136,6 +148,11 @@ def train_world_model(
             _fail(ConfigError(f"--oversample-kind {item!r} is not KIND=WEIGHT",
                               "write it like --oversample-kind move_next_to=1"))
             return
+    for name, w in [("--oversample-revealed", oversample_revealed), *[(f"--oversample-kind {k}", v)
+                                                                    for k, v in kinds.items()]]:
+        if not math.isfinite(w) or w < 0:
+            _fail(ConfigError(f"{name} weight {w} must be a finite number >= 0", "e.g. 1 (drawn twice as often)"))
+    _check_out_dir(out)
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes, schedule=schedule,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
                       dice_weight=dice_weight, fill_object_weight=fill_object_weight, p_self_input=p_self_input,
@@ -163,8 +180,13 @@ def train_world_model(
 
         dst = shipped_weights()
         dst.mkdir(parents=True, exist_ok=True)
-        for f in ("config.json", "model.safetensors"):
-            shutil.copyfile(out / "final" / f, dst / f)
+        # each file lands whole (copied beside, then renamed), with the run's report beside them
+        for src, name in ((out / "final" / "config.json", "config.json"),
+                          (out / "final" / "model.safetensors", "model.safetensors"),
+                          (out / "report.json", "training_report.json")):
+            tmp = dst / f".{name}.tmp"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst / name)
         out_console.print(f"installed the weights into {dst}")
     out_console.print(f"weights: {out / 'final'} · log: {out / 'log.csv'} · report: {out / 'report.json'}")
 

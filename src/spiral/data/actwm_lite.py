@@ -49,6 +49,8 @@ from spiral.errors import InputFileError
 
 log = logging.getLogger(__name__)
 
+FORMAT_VERSION = 1  # of dataset.json and the shards; a reader refuses newer ones
+
 SPLITS = ("train", "validation", "test")
 SPLIT_SEED_BASE = {"train": 0, "validation": 10_000_000, "test": 20_000_000}
 CONNECTORS = (", then ", ", and then ", "; then ", ". Then ", " then ", ", after that ")
@@ -204,13 +206,16 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "dataset.json"
+    old: dict[str, Any] = {}
     if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
+        old = _read_manifest(manifest_path)
         if old.get("spec") != asdict(spec):
             raise InputFileError(f"{out} holds a dataset built with another spec",
                                  "choose another output directory or delete it")
     else:  # record the spec first so that a resumed build can check it
-        atomic_write_json(manifest_path, {"name": "ActWM-Dataset-Lite", "spec": asdict(spec), "complete": False})
+        atomic_write_json(manifest_path, {"name": "ActWM-Dataset-Lite", "format_version": FORMAT_VERSION,
+                                          "spec": asdict(spec), "complete": False})
+    known = {sh["shard"]: sh.get("sha256") for sh in old.get("shards", [])}
     jobs = []
     for split in SPLITS:
         total = getattr(spec, split)
@@ -220,11 +225,15 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
     todo = []
     for split, shard, start, stop in jobs:
         p = out / f"{split}-{shard:05d}.tar"
-        if p.exists():  # resume: a shard on disk is complete (written atomically)
-            done.append({"split": split, "shard": p.name, "samples": _count(p),
-                         "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
-        else:
-            todo.append((split, shard, start, stop))
+        if p.exists():  # resume: a shard on disk is complete (written atomically) unless damaged since
+            sha = hashlib.sha256(p.read_bytes()).hexdigest()
+            n = _count(p)
+            if n == stop - start and known.get(p.name) in (None, sha):
+                done.append({"split": split, "shard": p.name, "samples": n, "sha256": sha})
+                continue
+            log.warning("shard %s is damaged (%s); building it again", p,
+                        f"{n} of {stop - start} episodes" if n != stop - start else "sha256 differs from dataset.json")
+        todo.append((split, shard, start, stop))
     if progress:
         progress(len(done), len(jobs))
     if todo:
@@ -241,7 +250,8 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
                     if progress:
                         progress(len(done), len(jobs))
     done.sort(key=lambda d: (SPLITS.index(d["split"]), d["shard"]))
-    manifest = {"name": "ActWM-Dataset-Lite", "format": "webdataset", "spec": asdict(spec), "complete": True,
+    manifest = {"name": "ActWM-Dataset-Lite", "format": "webdataset", "format_version": FORMAT_VERSION,
+                "spec": asdict(spec), "complete": True,
                 "splits": {s: sum(d["samples"] for d in done if d["split"] == s) for s in SPLITS},
                 "shards": done}
     atomic_write_json(manifest_path, manifest)
@@ -249,18 +259,47 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
 
 
 def _count(path: Path) -> int:
-    with tarfile.open(path) as tar:
-        return sum(1 for m in tar.getmembers() if m.name.endswith(".json"))
+    """Episodes in a shard (-1 if it is not a readable tar: damaged)."""
+    try:
+        with tarfile.open(path) as tar:
+            return sum(1 for m in tar.getmembers() if m.name.endswith(".json"))
+    except (tarfile.TarError, OSError, EOFError):
+        return -1
 
 
 # -- reading ----------------------------------------------------------------------------------
-def load_manifest(root: str | Path) -> dict[str, Any]:
+_REBUILD = "re-run the same `spiral dataset build` command: it builds damaged or missing shards again"
+
+
+def _read_manifest(p: Path) -> dict[str, Any]:
+    try:
+        m = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"{p} is damaged ({exc})", "build the dataset again in a new directory") from None
+    if not isinstance(m, dict) or not isinstance(m.get("spec"), dict):
+        raise InputFileError(f"{p} is not an ActWM dataset manifest", "build one with `spiral dataset build`")
+    if int(m.get("format_version", 1)) > FORMAT_VERSION:
+        raise InputFileError(f"{p} was written by a newer SPIRAL (dataset format {m['format_version']}, this one "
+                             f"reads {FORMAT_VERSION})", "upgrade spiral-actwm, or build the dataset again")
+    return m
+
+
+def load_manifest(root: str | Path, verify: bool = False) -> dict[str, Any]:
+    """The manifest of a complete dataset; ``verify`` also checks every shard against the
+    sha256 it records (about a second for the default dataset)."""
     p = Path(root) / "dataset.json"
     if not p.exists():
         raise InputFileError(f"{root} is not an ActWM dataset (no dataset.json)", "build one with `spiral dataset build`")
-    m = json.loads(p.read_text())
+    m = _read_manifest(p)
     if not m.get("complete"):
         raise InputFileError(f"the dataset in {root} is incomplete", "re-run `spiral dataset build` to finish it")
+    if verify:
+        for sh in m["shards"]:
+            f = Path(root) / sh["shard"]
+            if not f.exists():
+                raise InputFileError(f"shard {f} is missing", _REBUILD)
+            if hashlib.sha256(f.read_bytes()).hexdigest() != sh["sha256"]:
+                raise InputFileError(f"shard {f} is damaged (its sha256 differs from dataset.json)", _REBUILD)
     return m
 
 
@@ -279,18 +318,22 @@ def iter_episodes(root: str | Path, split: str = "train", decode: bool = True) -
     for sh in m["shards"]:
         if sh["split"] != split:
             continue
-        with tarfile.open(Path(root) / sh["shard"]) as tar:
-            cur: dict[str, bytes] = {}
-            key = None
-            for member in tar.getmembers():
-                k, field = member.name.split(".", 1)
-                if key is not None and k != key:
+        f = Path(root) / sh["shard"]
+        try:
+            with tarfile.open(f) as tar:
+                cur: dict[str, bytes] = {}
+                key = None
+                for member in tar.getmembers():
+                    k, field = member.name.split(".", 1)
+                    if key is not None and k != key:
+                        yield _decode(cur, decode)
+                        cur = {}
+                    key = k
+                    cur[field] = tar.extractfile(member).read()
+                if cur:
                     yield _decode(cur, decode)
-                    cur = {}
-                key = k
-                cur[field] = tar.extractfile(member).read()
-            if cur:
-                yield _decode(cur, decode)
+        except (tarfile.TarError, OSError, EOFError, KeyError, ValueError) as exc:
+            raise InputFileError(f"shard {f} cannot be read ({type(exc).__name__}: {exc})", _REBUILD) from None
 
 
 def _decode(raw: dict[str, bytes], decode: bool) -> dict[str, Any]:
@@ -310,8 +353,8 @@ def _decode(raw: dict[str, bytes], decode: bool) -> dict[str, Any]:
 
 
 def info(root: str | Path) -> dict[str, Any]:
-    """Counts and statistics of a dataset (for ``spiral dataset info``)."""
-    m = load_manifest(root)
+    """Counts and statistics of a dataset (for ``spiral dataset info``), every shard checked."""
+    m = load_manifest(root, verify=True)
     kinds: dict[str, int] = {}
     steps_hist: dict[int, int] = {}
     n_steps = 0

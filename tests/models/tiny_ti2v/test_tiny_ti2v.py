@@ -1,5 +1,6 @@
 """The tiny TI2V model: shapes, seeds, log-probs, save/load, a tiny end-to-end train."""
 
+import json
 import math
 
 import numpy as np
@@ -126,6 +127,20 @@ def test_save_load_round_trip(tiny, tmp_path):
 
     with pytest.raises(InputFileError):
         load_pretrained(tmp_path / "nothing")
+    # damaged weights, weights of another architecture, a config that is not one: clear errors
+    w = tmp_path / "w"
+    data = (w / "model.safetensors").read_bytes()
+    (w / "model.safetensors").write_bytes(data[:100])
+    with pytest.raises(InputFileError, match="cannot be loaded"):
+        load_pretrained(w)
+    (w / "model.safetensors").write_bytes(data)
+    cfg = json.loads((w / "config.json").read_text())
+    (w / "config.json").write_text(json.dumps({**cfg, "channels": [8, 8, 8, 8]}))
+    with pytest.raises(InputFileError, match="cannot be loaded"):
+        load_pretrained(w)
+    (w / "config.json").write_text("{nope")
+    with pytest.raises(InputFileError, match="is not a tiny-ti2v config"):
+        load_pretrained(w)
 
 
 def test_dataset_to_training_to_sampling_end_to_end(tmp_path):

@@ -168,10 +168,21 @@ def load_pretrained(path, device: str = "cpu") -> TinyTI2V:
     if not (p / "config.json").exists() or not (p / "model.safetensors").exists():
         raise InputFileError(f"no tiny-ti2v weights in {p} (need config.json and model.safetensors)",
                              "train them with `spiral train world-model` or use the shipped default")
-    cfg = TinyTI2VConfig.load(p / "config.json")
+    from safetensors import SafetensorError
+
+    try:
+        cfg = TinyTI2VConfig.load(p / "config.json")
+    except (ValueError, OSError) as exc:  # not JSON, or not this model's config
+        raise InputFileError(f"{p / 'config.json'} is not a tiny-ti2v config ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0]})", "point at a directory written by "
+                             "`spiral train world-model` (its final/ folder)") from None
     model = TinyTI2V(cfg)
-    state = load_file(str(p / "model.safetensors"), device=device)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(load_file(str(p / "model.safetensors"), device=device))
+    except (SafetensorError, RuntimeError, OSError) as exc:  # damaged, or from another architecture
+        raise InputFileError(f"the weights in {p} cannot be loaded ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:300]})",
+                             "train them again; for the shipped weights, reinstall spiral-actwm") from None
     return model.eval()
 
 

@@ -97,6 +97,7 @@ def test_a_cube_with_a_cube_on_it_is_cleared_first(tower_scene):
     assert C("clear", "green_cube") in preconditions_hold(sc, direct)
     steps, _, end = plan_clauses(sc, parse_goal("stack the green cube on the blue one", sc))
     assert [(s.kind, s.subject) for s in steps] == [("pick_place", "red_cube"), ("stack", "green_cube")]
+    assert steps[0].prompt == "move the red cube to the table"  # a clearing step names no region
     run_steps(sc, steps)
     assert end.get("green_cube").on == "blue_cube" and end.get("red_cube").on is None
 

@@ -69,7 +69,7 @@ def phrase(kind: str, subject: str, objects: list[str], params: dict[str, Any], 
     templates = p["actions"][kind]
     t = templates[variant % len(templates)]
     dirs = p["directions"].get(params.get("direction", ""), [""])
-    regs = p["regions"].get(params.get("region") or "", [""])
+    regs = p["regions"][params["region"]] if params.get("region") else p["no_region"]
     return t.format(a=name(subject), b=name(objects[0]) if objects else "",
                     dir=dirs[variant % len(dirs)], region=regs[variant % len(regs)])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,8 @@ Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
 #: a secret-looking key name: one of these words as a whole part of the name (``secret_key``,
 #: ``aws_secret_access_key``, ``api_key_file``, ``hf_token`` …; not ``max_tokens``)
+log = logging.getLogger(__name__)
+
 SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth|authorization)([_-]|$)",
                        re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
@@ -332,6 +335,9 @@ def validate(data: dict[str, Any]) -> RunConfig:
                 lines.append(f"{loc}: {msg}" + ("" if loc == "agents.base_url" else f" (got {shown_input(e)!r})"))
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                           "run `spiral config` to see every key with its default") from None
+    if cfg.scene.size < 64 and (cfg.critic.name == "perception" or cfg.planner.name == "symbolic"):
+        log.warning("scene.size=%d: the built-in perception (symbolic planner, perception critic) needs 64 "
+                    "pixels or more and misreads small objects below that", cfg.scene.size)
     if cfg.scene.min_objects > cfg.scene.max_objects:
         raise ConfigError("scene.min_objects is larger than scene.max_objects", "lower min_objects")
     if cfg.loop.steps is not None and cfg.loop.steps > cfg.loop.max_steps:

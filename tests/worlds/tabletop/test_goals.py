@@ -187,6 +187,19 @@ def test_parse_clause_shapes(demo_scene, tower_scene):
         "kind": "push", "subject": "red_ball", "direction": "left"}
     assert parse_goal("put the blue cube in the white basket", tower_scene) == [
         {"kind": "put_in", "subject": "blue_cube", "bowl": "white_bowl"}]
+    # "it" is what the previous clause acted on, not the bowl or the reference it named last
+    assert parse_goal("put the red ball in the bowl, then move it next to the green cube", sc)[1] == {
+        "kind": "next_to", "subject": "red_ball", "ref": "green_cube"}
+    assert parse_goal("drop the green cube on the blue cube", sc) == [
+        {"kind": "stack", "subject": "green_cube", "ref": "blue_cube"}]
+    for goal, says in (("move the red ball next to the red ball", "next to itself"),
+                       ("swap the red ball and the red ball", "with itself")):
+        with pytest.raises(GoalParseError, match=says):
+            parse_goal(goal, sc)
+    sc2 = copy.deepcopy(sc)
+    steps, _, end = plan_clauses(sc2, parse_goal("put the red ball in the bowl", sc2))
+    with pytest.raises(ImpossibleGoalError, match="is in the purple bowl: nothing can stand next to it"):
+        plan_clauses(end, parse_goal("move the green cube next to the red ball", end))
 
 
 @pytest.mark.parametrize("text, region", [

@@ -181,6 +181,8 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
             a_text = f"{a_text} {b_kind}"
         a = res.resolve(a_text)
         b = res.resolve(b_text, scene.get(a).kind)
+        if a == b:
+            raise GoalParseError(f"cannot swap the {scene.get(a).name} with itself", "name two objects")
         return _clause("swap", a=a, b=b)
     m = re.match(r"^(?:clear|empty|clean)\s+(?:off\s+|out\s+)?" + _REGION + r"$", t)
     if m:
@@ -200,12 +202,15 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
     if m:
         a = res.resolve(m.group(1))
-        return _clause("next_to", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
+        ref = res.resolve(m.group(2), scene.get(a).kind)
+        if ref == a:
+            raise GoalParseError(f"cannot move the {scene.get(a).name} next to itself", "name another object")
+        return _clause("next_to", subject=a, ref=ref)
     m = re.match(r"^(?:put|place|drop|move|set|get|throw)\s+(.+?)\s+(?:in|into|inside|in to)\s+(.+)$", t)
     if m:
         a = res.resolve(m.group(1))
         return _clause("put_in", subject=a, bowl=res.resolve(m.group(2), "bowl"))
-    m = re.match(r"^(?:put|place|stack|set|move)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
+    m = re.match(r"^(?:put|place|stack|set|move|drop)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
     if m:
         a = res.resolve(m.group(1))
         return _clause("stack", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
@@ -223,7 +228,11 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
     if len(goal) > 2000:
         raise GoalParseError("the goal is longer than 2000 characters", "shorten the goal")
     res = Resolver(scene)
-    clauses = [parse_clause(c, res, scene) for c in split_clauses(goal)]
+    clauses = []
+    for c in split_clauses(goal):
+        clauses.append(parse_clause(c, res, scene))
+        # "…, then move it …": "it" is what the previous clause acted on (not its bowl or reference)
+        res.last = clauses[-1].get("subject") or clauses[-1].get("a") or res.last
     if not clauses:
         raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
     return clauses
@@ -287,6 +296,10 @@ class Expander:
             self.add("stack", a, [b])
         elif k == "next_to":
             a, b = clause["subject"], clause["ref"]
+            holder = st.get(b).in_
+            if holder is not None:
+                raise ImpossibleGoalError(f"the {st.get(b).name} is in the {st.get(holder).name}: nothing can stand "
+                                          "next to it there", f"say 'next to the {st.get(holder).name}'")
             if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
                 return
             self.clear(a)

@@ -197,7 +197,7 @@ def test_parse_clause_shapes(demo_scene, tower_scene):
         with pytest.raises(GoalParseError, match=says):
             parse_goal(goal, sc)
     sc2 = copy.deepcopy(sc)
-    steps, _, end = plan_clauses(sc2, parse_goal("put the red ball in the bowl", sc2))
+    _, _, end = plan_clauses(sc2, parse_goal("put the red ball in the bowl", sc2))
     with pytest.raises(ImpossibleGoalError, match="is in the purple bowl: nothing can stand next to it"):
         plan_clauses(end, parse_goal("move the green cube next to the red ball", end))
 

@@ -224,3 +224,26 @@ def test_perceived_scenes_skip_the_tidiness_checks():
         Scene.model_validate(data)
     sc = Scene.model_validate(data, context={"perceived": True})
     assert len(sc.contents("blue_bowl")) == 4
+
+
+def test_a_scene_file_whose_layout_the_world_cannot_show_is_refused(tmp_path):
+    import json
+
+    from spiral.errors import InputFileError
+    from spiral.worlds.tabletop.scene import Scene, random_scene
+
+    cases = {
+        "overlap": ([{"kind": "cube", "color": "red", "x": 0.5, "y": 0.5},
+                     {"kind": "ball", "color": "blue", "x": 0.52, "y": 0.5}], "red cube and blue ball overlap"),
+        "no slot": ([{"kind": "bowl", "color": "white", "x": 0.5, "y": 0.5},
+                     {"kind": "ball", "color": "red", "x": 0.5, "y": 0.455, "in": "white_bowl"}], "without a slot"),
+        "floating": ([{"kind": "cube", "color": "red", "x": 0.3, "y": 0.5},
+                      {"kind": "cube", "color": "blue", "x": 0.7, "y": 0.5, "on": "red_cube"}], "not at its anchor"),
+        "edge": ([{"kind": "ball", "color": "red", "x": 0.01, "y": 0.5}], "not wholly on the table"),
+    }
+    for name, (objs, says) in cases.items():
+        f = tmp_path / f"{name.replace(' ', '_')}.json"
+        f.write_text(json.dumps({"objects": objs}))
+        with pytest.raises(InputFileError, match=says):
+            Scene.load(f)
+    assert not any(random_scene(s).layout_problems() for s in range(300))  # what `spiral scene new` writes

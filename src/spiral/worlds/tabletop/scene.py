@@ -139,6 +139,42 @@ class Scene(BaseModel):
                 raise ValueError(f"the tower under {o.id} is higher than {MAX_STACK} cubes")
         return self
 
+    def layout_problems(self, tol: float = 2e-3) -> list[str]:
+        """What in this scene the world assumes but the model does not check: anchors that
+        follow ``on`` and ``in`` (a stacked cube at the anchor of the cube below, an object
+        in a bowl at the bowl's anchor plus its slot's offset), a slot for every object in a
+        bowl, objects on the table that do not overlap and stay on it. ``[]``: none."""
+        out: list[str] = []
+        ids = {o.id: o for o in self.objects}
+        for o in self.objects:
+            if o.on is not None:
+                b = ids[o.on]
+                if math.hypot(o.x - b.x, o.y - b.y) > tol:
+                    out.append(f"{o.name} is on the {b.name} but at ({o.x:.3f}, {o.y:.3f}), not at its anchor "
+                               f"({b.x:.3f}, {b.y:.3f})")
+            if o.in_ is not None:
+                b = ids[o.in_]
+                if o.slot is None:
+                    out.append(f"{o.name} is in the {b.name} without a slot (give it slot 0, 1 or 2)")
+                else:
+                    dx, dy = BOWL_SLOTS[o.slot]
+                    if math.hypot(o.x - b.x - dx, o.y - b.y - dy) > tol:
+                        out.append(f"{o.name} is in slot {o.slot} of the {b.name} but not at that slot "
+                                   f"({b.x + dx:.3f}, {b.y + dy:.3f})")
+        table = [o for o in self.objects if o.on is None and o.in_ is None]
+        for i, a in enumerate(table):
+            r = footprint(a.kind)
+            lo, hi = r + TABLE_MARGIN - tol, 1 - r - TABLE_MARGIN + tol
+            if not (lo <= a.x <= hi and lo <= a.y <= hi):
+                out.append(f"{a.name} at ({a.x:.3f}, {a.y:.3f}) is not wholly on the table (keep it {r + TABLE_MARGIN:.3f} "
+                           "from the edges)")
+            for b in table[i + 1:]:
+                need = r + footprint(b.kind)
+                d = math.hypot(a.x - b.x, a.y - b.y)
+                if d < need - tol:
+                    out.append(f"{a.name} and {b.name} overlap: {d:.3f} apart, they need {need:.3f}")
+        return out
+
     # -- access -----------------------------------------------------------------
     def get(self, oid: str) -> SceneObject:
         for o in self.objects:
@@ -182,10 +218,15 @@ class Scene(BaseModel):
             raise InputFileError(f"scene file {p} is not valid JSON: {exc}",
                                  "see docs/scene.md for the scene format") from exc
         try:
-            return cls.model_validate(data)
+            scene = cls.model_validate(data)
         except ValidationError as exc:
             raise InputFileError(f"scene file {p} is not a valid scene:\n{exc}",
                                  "see docs/scene.md for the scene format") from exc
+        problems = scene.layout_problems()
+        if problems:  # it would not render as the state it describes, or perception would misread it
+            raise InputFileError(f"scene file {p} describes a layout the world cannot show: " + "; ".join(problems),
+                                 "fix those objects (docs/scene.md lists the rules), or start from `spiral scene new`")
+        return scene
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,15 @@ def test_an_uncovered_cube_must_end_whole_and_may_grow_upwards():
     other = make_action(sc, "push", "green_ball", params={"direction": "left"})
     still, _ = simulate(sc, other, num_frames=12)
     assert critic.critique(Clip(frames=still), other, mem).passed
+
+
+def test_an_object_passing_over_a_bowl_is_no_second_bowl_and_no_colour_change(tmp_path):
+    """The carried object cuts the bowl's ring in two for a few frames: neither piece is a
+    duplicate nor a change of colour (both were false alarms on the exact simulator)."""
+    from spiral.api import run
+    from spiral.config import build_config
+
+    cfg = build_config(overrides={"goal": "swap the green ball and the yellow cube", "scene": {"seed": 12},
+                                  "generator": {"name": "sim"}})
+    res, _ = run(cfg, tmp_path / "r")
+    assert res.status == "completed" and res.generator_calls == res.segments == 1

@@ -213,8 +213,8 @@ class PerceptionCritic:
                 reach = 0.08 + 0.12 * (t - t_last)
                 pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in used[t]]
                 pool += percepts[t].unnamed
-                other = [x for x in pool if x.area >= 0.3 * last.area
-                         and math.hypot(x.cx / size - lx, x.cy / size - ly) < reach]
+                other = [x for x in pool if x.area >= 0.3 * last.area and x.color != c  # (a piece of itself
+                         and math.hypot(x.cx / size - lx, x.cy / size - ly) < reach]      # is no colour change)
                 if other:  # something else stands where the object was: it changed colour
                     drifted.setdefault(c, t)
                     explained[t] |= {id(x) for x in other}
@@ -267,6 +267,8 @@ class PerceptionCritic:
                         continue  # the drifting object itself, part-way to its new colour
                     if b.area < dup_area(size):
                         continue
+                    if color in known and color not in moving_colors and _within(b, track[color][0], 2):
+                        continue  # a still object cut in two by something passing over it
                     if color in known:
                         oid = by_color[color]["id"]
                         add("hallucinated_object", "hallucinated_object", f"second {oid} in frame {t}",
@@ -396,6 +398,12 @@ class PerceptionCritic:
                 if b.x0 - 3 <= x <= b.x1 + 3 and b.y0 - 3 <= y <= b.y1 + 3:
                     return True
         return False
+
+
+def _within(b: Blob, box: Blob | None, margin: int) -> bool:
+    """Does component ``b`` lie inside ``box``'s bounding box grown by ``margin`` pixels?"""
+    return box is not None and box.x0 - margin <= b.x0 and b.x1 <= box.x1 + margin \
+        and box.y0 - margin <= b.y0 and b.y1 <= box.y1 + margin
 
 
 def blob_hue(frame: np.ndarray, p: Percept, color: str, blob: Blob | None = None) -> float:

@@ -353,3 +353,55 @@ def test_oversampling_by_kind_and_revealed_sets_the_draw_weights():
         check_oversampling(TrainConfig(oversample_kinds={"move_near": 1.0}))
     with pytest.raises(ConfigError, match=">= 0"):
         check_oversampling(TrainConfig(oversample_kinds={"push": -1.0}))
+
+
+def test_resume_takes_runtime_changes_repairs_a_broken_swap_and_names_real_differences(tmp_path):
+    """A run resumes from another spelling of its --out, with other threads or validation
+    cadence; a kill between the two renames of a checkpoint swap loses nothing; the log
+    holds each step once; a change that would alter the weights is refused, named."""
+    import csv
+
+    from spiral.data.actwm_lite import DatasetSpec, build
+    from spiral.errors import ConfigError
+    from spiral.models.tiny_ti2v.training import TrainConfig, train
+
+    build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)
+
+    def cfg(out, **kw):
+        base = dict(data=str(tmp_path / "ds"), out=str(out), max_steps=6, batch_size=4, val_every=1, ckpt_every=3,
+                    threads=1, channels=(8, 16, 16, 16), fill_copy=2, schedule="steps", warmup=2)
+        return TrainConfig(**{**base, **kw})
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_4(info):
+        if info["step"] == 4:
+            raise Killed
+
+    out = tmp_path / "r"
+    with pytest.raises(Killed):
+        train(cfg(out), progress=kill_at_4)
+    # a kill between the renames of a swap: the whole checkpoint sits in checkpoint.old
+    (out / "checkpoint").rename(out / "checkpoint.old")
+    (out / "checkpoint.tmp").mkdir()  # and a half-written new one
+    rep = train(cfg(tmp_path / "x" / ".." / "r", threads=2, val_every=2))
+    assert rep["steps"] == 6 and not (out / "checkpoint.old").exists() and not (out / "checkpoint.tmp").exists()
+    steps = [int(r["step"]) for r in csv.DictReader(open(out / "log.csv")) if r["split"] == "validation"]
+    assert steps == sorted(set(steps)), "each step is logged once"
+    with pytest.raises(ConfigError, match=r"lr: 0.002 then, 0.001 now"):
+        train(cfg(out, max_steps=8, lr=1e-3))
+
+
+def test_the_weights_record_the_dataset_frame_size_and_fine_tuning_keeps_the_fill_head(tmp_path):
+    from spiral.data.actwm_lite import DatasetSpec, build
+    from spiral.errors import ConfigError
+    from spiral.models.tiny_ti2v.training import TrainConfig, train
+
+    build(tmp_path / "ds", DatasetSpec(train=4, validation=2, test=1, shard_size=6, max_steps=2, size=32), workers=1)
+    common = dict(data=str(tmp_path / "ds"), max_steps=2, batch_size=2, val_every=100, ckpt_every=100, threads=1,
+                  channels=(8, 16, 16, 16))
+    train(TrainConfig(out=str(tmp_path / "a"), fill_copy=2, **common))
+    assert TinyTI2VConfig.load(tmp_path / "a" / "final" / "config.json").image_size == 32
+    with pytest.raises(ConfigError, match="have fill_copy 2; fine-tuning keeps it"):
+        train(TrainConfig(out=str(tmp_path / "b"), fill_copy=0, init_from=str(tmp_path / "a" / "final"), **common))

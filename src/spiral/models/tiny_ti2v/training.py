@@ -8,11 +8,13 @@ report. The shipped weights are the EMA weights written by :func:`train`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import math
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -35,8 +37,8 @@ class TrainConfig:
     warmup: int = 200
     max_steps: int = 6000
     max_minutes: float = 55.0
-    # "auto": cosine decay over whichever budget (steps, wall time) ends first — how the shipped
-    # weights were trained; a run that the clock ends depends on the machine's speed.
+    # "auto": cosine decay over whichever budget (steps, wall time) ends first; a run that the
+    # clock ends depends on the machine's speed (the seed-0 weights shipped before were made so).
     # "steps": cosine over max_steps only, data and augmentation drawn per step from (seed,
     # step): the same config repeats the same run, bit for bit, on the same machine, also
     # across a kill and resume (the time budget only stops it; pick max_steps that fits it)
@@ -384,7 +386,7 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     import torch
     from safetensors.torch import load_file, save_file
 
-    from spiral.core.rundir import atomic_write_json
+    from spiral.core.rundir import atomic_write_bytes, atomic_write_json
     from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
     from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, save_pretrained
     from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
@@ -394,34 +396,53 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
 
         raise ConfigError(f"unknown schedule {cfg.schedule!r}", "use --schedule auto or --schedule steps")
     check_oversampling(cfg)
+    from spiral.data.actwm_lite import load_manifest
+    from spiral.errors import ConfigError, InputFileError
+
+    manifest = load_manifest(cfg.data, verify=True)  # every shard whole before an hour of training
+    dataset_id = hashlib.sha256("".join(s["sha256"] for s in manifest["shards"]).encode()).hexdigest()[:16]
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    _recover_checkpoint(out)
     t_load = time.perf_counter()
     train_data = load_arrays(cfg.data, "train", cfg.max_train_episodes)
     val_data = load_arrays(cfg.data, "validation")
+    for split, d in (("train", train_data), ("validation", val_data)):
+        if not len(d["frames"]):
+            raise InputFileError(f"the dataset in {cfg.data} has no {split} sub-actions",
+                                 f"build it with --{split} 1 or more")
     log.info("loaded %d train / %d validation sub-actions in %.1fs", len(train_data["frames"]),
              len(val_data["frames"]), time.perf_counter() - t_load)
     ckpt = out / "checkpoint"
     state_file = ckpt / "state.json"
+    damaged = f"delete {ckpt} to train from scratch (or move it away)"
     if state_file.exists():
-        st = json.loads(state_file.read_text())
-        # fields added since the checkpoint was written compare at the value its run had
-        if {"schedule": "auto", "oversample_kinds": {}, **st["train_config"]} != _jsonable(asdict(cfg)):
-            from spiral.errors import ConfigError
-
-            raise ConfigError(f"{out} holds a training run with other settings", "use another --out")
-        mcfg = TinyTI2VConfig.load(ckpt / "config.json")
+        try:
+            st = json.loads(state_file.read_text())
+            mcfg = TinyTI2VConfig.load(ckpt / "config.json")
+        except (ValueError, OSError) as exc:
+            raise InputFileError(f"the checkpoint in {ckpt} is damaged ({type(exc).__name__})", damaged) from None
+        differ = resume_differences(st, cfg, dataset_id)
+        if differ:
+            raise ConfigError(f"{out} holds a training run with other settings: {'; '.join(differ)}",
+                              "run the same command as before (paths, threads and, with --schedule steps, "
+                              "--max-minutes may change), or use another --out")
     else:
         st = None
         mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels),
-                              fill_copy=cfg.fill_copy)
+                              fill_copy=cfg.fill_copy, image_size=int(manifest["spec"]["size"]),
+                              num_frames=int(manifest["spec"]["frames_per_step"]))
     if st is None and cfg.init_from:
         from spiral.models.tiny_ti2v.modeling_tiny_ti2v import load_pretrained
 
         init = load_pretrained(cfg.init_from)
-        mcfg = init.config.model_copy(update={"fill_copy": cfg.fill_copy or init.config.fill_copy})
+        have = init.config.fill_copy
+        if have and cfg.fill_copy != have:  # the head can be widened from 0 (a generated fill), not reshaped
+            raise ConfigError(f"the --init-from weights have fill_copy {have}; fine-tuning keeps it",
+                              f"pass --fill-copy {have} (or leave it at the default if that is {have})")
+        mcfg = init.config.model_copy(update={"fill_copy": cfg.fill_copy})
     tok = Tokenizer(mcfg.vocab, mcfg.max_text_len)
     model = TinyTI2V(mcfg)
     if st is None and cfg.init_from:
@@ -432,9 +453,14 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, elapsed = 0, 0.0
     if st is not None:
-        model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
-        ema.load_state_dict(load_file(str(ckpt / "ema.safetensors")))
-        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        from safetensors import SafetensorError
+
+        try:
+            model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
+            ema.load_state_dict(load_file(str(ckpt / "ema.safetensors")))
+            opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        except (SafetensorError, RuntimeError, OSError, ValueError, KeyError) as exc:
+            raise InputFileError(f"the checkpoint in {ckpt} is damaged ({type(exc).__name__})", damaged) from None
         step, elapsed = st["step"], st["elapsed_s"]
         log.info("resumed at step %d", step)
     else:
@@ -446,6 +472,10 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     np_rng = np.random.default_rng(cfg.seed + step)
     suffixes = feedback_suffixes()
     csv_path = out / "log.csv"
+    if st is not None and csv_path.exists():  # rows written after the checkpoint are written again
+        rows = csv_path.read_text().splitlines(keepends=True)
+        kept = rows[:1] + [r for r in rows[1:] if r.split(",", 1)[0].isdigit() and int(r.split(",", 1)[0]) <= step]
+        atomic_write_bytes(csv_path, "".join(kept).encode())
     new_csv = not csv_path.exists()
     logf = open(csv_path, "a", newline="")  # noqa: SIM115
     writer = csv.writer(logf)
@@ -459,20 +489,20 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
 
     def save_checkpoint() -> None:
         tmp = out / "checkpoint.tmp"
-        tmp.mkdir(exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # a half-written one from a kill
+        tmp.mkdir()
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
         save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(tmp / "ema.safetensors"))
         torch.save(opt.state_dict(), tmp / "optimizer.pt")
         mcfg.save(tmp / "config.json")
         atomic_write_json(tmp / "state.json", {"step": step, "elapsed_s": time.perf_counter() - t0,
-                                               "train_config": _jsonable(asdict(cfg))})
-        if ckpt.exists():
+                                               "train_config": _jsonable(asdict(cfg)), "dataset_id": dataset_id})
+        if ckpt.exists():  # two renames: a kill between them is repaired by _recover_checkpoint
             old = out / "checkpoint.old"
+            shutil.rmtree(old, ignore_errors=True)
             os.replace(ckpt, old)
             os.replace(tmp, ckpt)
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
+            shutil.rmtree(old)
         else:
             os.replace(tmp, ckpt)
 
@@ -542,6 +572,38 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
               "params": sum(p.numel() for p in ema.parameters())}
     atomic_write_json(out / "report.json", report)
     return report
+
+
+#: settings that change how a run is carried out, not the weights it makes
+RUNTIME_FIELDS = ("data", "out", "threads", "val_every")
+
+
+def resume_differences(st: dict[str, Any], cfg: TrainConfig, dataset_id: str) -> list[str]:
+    """What differs between a checkpoint's run and ``cfg`` that would change the weights
+    (``[]``: it may be resumed). The dataset is compared by content, not by path; with
+    ``schedule=steps`` the time budget only stops a run, so it may change too."""
+    # fields added since the checkpoint was written compare at the value its run had
+    old = {"schedule": "auto", "oversample_kinds": {}, **st["train_config"]}
+    new = _jsonable(asdict(cfg))
+    skip = set(RUNTIME_FIELDS) | ({"max_minutes"} if new["schedule"] == "steps" else set())
+    out = [f"{k}: {old.get(k)!r} then, {new[k]!r} now" for k in new if k not in skip and old.get(k) != new[k]]
+    if st.get("dataset_id") not in (None, dataset_id):
+        out.append("the dataset's content")
+    return out
+
+
+def _recover_checkpoint(out: Path) -> None:
+    """After a kill between the two renames of a checkpoint swap: take the newest whole one
+    (a checkpoint is whole once its state.json is written), drop the leftovers."""
+    ckpt, tmp, old = out / "checkpoint", out / "checkpoint.tmp", out / "checkpoint.old"
+    if not ckpt.exists():
+        for cand in (tmp, old):
+            if (cand / "state.json").exists():
+                os.replace(cand, ckpt)
+                log.warning("recovered the checkpoint from %s", cand.name)
+                break
+    for d in (tmp, old):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

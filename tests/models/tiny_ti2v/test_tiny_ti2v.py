@@ -368,8 +368,9 @@ def test_resume_takes_runtime_changes_repairs_a_broken_swap_and_names_real_diffe
     build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)
 
     def cfg(out, **kw):
-        base = dict(data=str(tmp_path / "ds"), out=str(out), max_steps=6, batch_size=4, val_every=1, ckpt_every=3,
-                    threads=1, channels=(8, 16, 16, 16), fill_copy=2, schedule="steps", warmup=2)
+        base = {"data": str(tmp_path / "ds"), "out": str(out), "max_steps": 6, "batch_size": 4, "val_every": 1,
+                "ckpt_every": 3, "threads": 1, "channels": (8, 16, 16, 16), "fill_copy": 2, "schedule": "steps",
+                "warmup": 2}
         return TrainConfig(**{**base, **kw})
 
     class Killed(Exception):
@@ -387,7 +388,8 @@ def test_resume_takes_runtime_changes_repairs_a_broken_swap_and_names_real_diffe
     (out / "checkpoint.tmp").mkdir()  # and a half-written new one
     rep = train(cfg(tmp_path / "x" / ".." / "r", threads=2, val_every=2))
     assert rep["steps"] == 6 and not (out / "checkpoint.old").exists() and not (out / "checkpoint.tmp").exists()
-    steps = [int(r["step"]) for r in csv.DictReader(open(out / "log.csv")) if r["split"] == "validation"]
+    with open(out / "log.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f) if r["split"] == "validation"]
     assert steps == sorted(set(steps)), "each step is logged once"
     with pytest.raises(ConfigError, match=r"lr: 0.002 then, 0.001 now"):
         train(cfg(out, max_steps=8, lr=1e-3))
@@ -399,8 +401,8 @@ def test_the_weights_record_the_dataset_frame_size_and_fine_tuning_keeps_the_fil
     from spiral.models.tiny_ti2v.training import TrainConfig, train
 
     build(tmp_path / "ds", DatasetSpec(train=4, validation=2, test=1, shard_size=6, max_steps=2, size=32), workers=1)
-    common = dict(data=str(tmp_path / "ds"), max_steps=2, batch_size=2, val_every=100, ckpt_every=100, threads=1,
-                  channels=(8, 16, 16, 16))
+    common = {"data": str(tmp_path / "ds"), "max_steps": 2, "batch_size": 2, "val_every": 100, "ckpt_every": 100,
+              "threads": 1, "channels": (8, 16, 16, 16)}
     train(TrainConfig(out=str(tmp_path / "a"), fill_copy=2, **common))
     assert TinyTI2VConfig.load(tmp_path / "a" / "final" / "config.json").image_size == 32
     with pytest.raises(ConfigError, match="have fill_copy 2; fine-tuning keeps it"):

@@ -118,3 +118,33 @@ def test_an_object_passing_over_a_bowl_is_no_second_bowl_and_no_colour_change(tm
                                   "generator": {"name": "sim"}})
     res, _ = run(cfg, tmp_path / "r")
     assert res.status == "completed" and res.generator_calls == res.segments == 1
+
+
+def test_a_registry_object_without_a_colour_is_left_to_other_critics():
+    """An LLM planner's free-form object has an id and a description, no colour: perception
+    cannot track it, and must not fail on it (the benchmark's video checks use this critic)."""
+    import random
+
+    from spiral.bench.metrics import permanence
+    from spiral.bench.metrics._episode import Episode
+    from spiral.core.types import Clip
+    from spiral.worlds.tabletop.sampling import sample_action
+    from spiral.worlds.tabletop.scene import random_scene
+    from spiral.worlds.tabletop.simulate import simulate
+
+    scene = random_scene(3)
+    act = sample_action(scene, random.Random(0))
+    frames, _ = simulate(scene, act, 12, 64)
+    critic = PerceptionCritic()
+    registry = critic.observe(frames[0]) + [{"id": "mystery_object", "description": "a thing"}]
+
+    class Memory:
+        def objects(self):
+            return registry
+
+        def known_kinds(self):
+            return {o["color"]: o["kind"] for o in registry if o.get("color")}
+
+    assert critic.critique(Clip(frames=frames, fps=8), act, Memory()).passed
+    ep = Episode(first=frames[0], segments=[frames], registry=registry, result={})
+    assert permanence.compute(ep)["permanence"] == 1.0

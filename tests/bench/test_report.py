@@ -54,3 +54,31 @@ def test_report_renders_in_headless_chromium(results):
 
     img = np.asarray(Image.open(shot).convert("L"))
     assert img.shape[0] > 100 and img.std() > 10, "the page rendered as a blank image"
+
+
+def test_a_small_directory_shows_each_episode_once_and_links_through_symlinks(results, tmp_path):
+    import re
+
+    link = tmp_path / "via-link"
+    link.symlink_to(results)
+    out = write_report([link / "closed"], link / "small.html")
+    page = out.read_text()
+    ids = re.findall(r"<figcaption>(?:worst|best): ([^ ]+) ", page)
+    assert len(ids) == 3 and len(set(ids)) == 3  # 3 tasks: 3 worst, no "best" repeats
+    for src in re.findall(r"<video src='([^']+)'", page):  # the page's links work from where it lies
+        assert (link / src).exists() or (results / src).exists(), src
+
+
+def test_results_of_different_suites_are_flagged(results, tmp_path, caplog):
+    import json
+    import logging
+
+    from spiral.bench.runner import compare
+
+    other = tmp_path / "other"
+    shutil.copytree(results / "plan", other)
+    cfg = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**cfg, "suite_sha256": "0" * 64}))
+    with caplog.at_level(logging.WARNING):
+        compare([results / "closed", other])
+    assert "different task suites" in caplog.text

@@ -258,3 +258,15 @@ def test_scene_commands_refuse_bad_paths_and_sizes_before_writing(tmp_path):
                         (tmp_path / "no" / "such" / "dir.png", "cannot write")):
         r = runner.invoke(app, ["scene", "render", str(scene), str(out)])
         assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output, r.output
+
+
+def test_text_that_looks_like_rich_markup_is_printed_as_it_is(tmp_path):
+    r = runner.invoke(app, ["run", "stack all the cubes [/b]", "--out", str(tmp_path / "x"), "-q"])
+    assert r.exit_code == 2 and "stack all the cubes [/b]" in r.output and "Traceback" not in r.output, r.output
+    out = tmp_path / "r"
+    assert runner.invoke(app, ["run", "--out", str(out), "-q", "-g", "sim"]).exit_code == 0
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["config"]["goal"] = "put the cube in the bowl [/red] [bold]now"
+    (out / "config.json").write_text(json.dumps(cfg))
+    r = runner.invoke(app, ["show", str(out)])
+    assert r.exit_code == 0 and "put the cube in the bowl [/red] [bold]now" in r.output, r.output

@@ -142,6 +142,8 @@ class PerceptionCritic:
         frames = clip.frames
         T, size = frames.shape[0], frames.shape[1]
         registry = memory.objects() if memory is not None else self.observe(frames[0])
+        # perception tracks objects by colour: one without (an LLM planner's free-form object) is not judged here
+        registry = [o for o in registry if o.get("color")]
         known = {o["color"]: o["kind"] for o in registry}
         by_color = {o["color"]: o for o in registry}
         ref_hue = {c: o.get("hue") for c, o in by_color.items()}

@@ -13,12 +13,16 @@ import base64
 import html
 import io
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from spiral.bench.runner import suite_of
 from spiral.core.rundir import atomic_write_bytes
 from spiral.errors import InputFileError
+
+log = logging.getLogger(__name__)
 
 TABLE_METRICS = ("task_success", "subaction_completion", "first_failure_frac", "permanence", "identity_kept",
                  "no_sudden_switch", "temporal_flicker_score", "consistency_subject", "generator_calls", "nfe",
@@ -81,6 +85,10 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
         s, rows = _load(p)
         data.append((p, s, rows))
     labels = [f"{p.name} ({s.get('mode')})" for p, s, _ in data]
+    suites = {suite_of(p) for p, _, _ in data} - {None}
+    if len(suites) > 1:
+        log.warning("the result directories come from %d different task suites: their figures do not compare",
+                    len(suites))
     # table
     head = "".join(f"<th>{html.escape(m)}</th>" for m in TABLE_METRICS)
     body = ""
@@ -127,14 +135,16 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
     for (p, s, rows), lab in zip(data, labels):
         scored = sorted(rows, key=lambda r: (r.get("task_success", 0), r.get("goal_conditions_met", 0),
                                              r.get("subaction_completion", 0)))
-        picks = [("worst", r) for r in scored[:3]] + [("best", r) for r in scored[-3:][::-1]]
+        worst = scored[:3]
+        best = [r for r in scored[-3:][::-1] if r not in worst]  # a small directory: each episode once
+        picks = [("worst", r) for r in worst] + [("best", r) for r in best]
         cells = ""
         for kind, r in picks:
             run = p / "runs" / r["id"]
             vid = run / "video.mp4"
             if r.get("kept"):  # best-of-n: the episode it kept
                 vid = run / r["kept"] / "video.mp4"
-            rel = os.path.relpath(vid, out.parent.resolve()) if vid.exists() else ""
+            rel = os.path.relpath(vid.resolve(), out.parent.resolve()) if vid.exists() else ""  # both real paths
             cells += (f"<figure><video src='{html.escape(rel)}' width='192' height='192' controls muted loop>"
                       f"</video><figcaption>{kind}: {html.escape(r['id'])} · success "
                       f"{r.get('task_success', 0):.0f} · {html.escape(str(r.get('status')))}</figcaption></figure>")

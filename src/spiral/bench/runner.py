@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -30,6 +31,8 @@ from typing import Any
 from spiral.bench.tasks import Task, load_tasks
 from spiral.core.rundir import atomic_write_json
 from spiral.errors import InputFileError, SpiralError
+
+log = logging.getLogger(__name__)
 
 MODES = ("closed-loop", "plan-only", "open-loop", "best-of-n")
 
@@ -261,10 +264,20 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
     return summary
 
 
+def suite_of(results: str | Path) -> str | None:
+    """The sha256 of the task suite a results directory was run on (from its config.json)."""
+    try:
+        return json.loads((Path(results) / "config.json").read_text()).get("suite_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", "subaction_completion",
                                                                 "permanence", "identity_kept", "no_sudden_switch",
                                                                 "generator_calls", "wall_s")) -> list[dict[str, Any]]:
     rows = []
+    if len({suite_of(d) for d in dirs} - {None}) > 1:
+        log.warning("the result directories come from different task suites: their figures do not compare")
     for d in dirs:
         p = Path(d) / "summary.json"
         if not p.exists():

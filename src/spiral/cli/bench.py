@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spiral.errors import SpiralError
@@ -29,9 +30,9 @@ out_console = Console(soft_wrap=True)
 
 
 def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 

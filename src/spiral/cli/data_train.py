@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from spiral.errors import ConfigError, SpiralError
 
@@ -21,9 +22,9 @@ train_app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 
 def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
     raise typer.Exit(2)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spiral import __version__
@@ -36,9 +37,9 @@ EXIT_STOPPED = 3
 
 
 def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -192,11 +193,11 @@ class _Progress:
 def _summary(result: Any, path: Path) -> None:
     ok = result.goal and result.goal.get("satisfied")
     colour = "green" if result.status == "completed" and ok else "yellow" if result.status == "completed" else "red"
-    console.print(f"[{colour}]{result.status}[/]: {result.reason}", highlight=False)
+    console.print(f"[{colour}]{result.status}[/]: {escape(result.reason)}", highlight=False)
     if result.goal is not None:
         console.print(("goal reached" if ok else f"goal not reached (unmet: {', '.join(result.goal['unmet']) or '-'}"
                        f"{'; missing: ' + ', '.join(result.goal['missing_objects']) if result.goal['missing_objects'] else ''})"),
-                      highlight=False)
+                      highlight=False, markup=False)
     console.print(f"{result.segments} segments · {result.generator_calls} generator calls · {result.retries} retries · "
                   f"{result.replans} replans · {result.wall_s:.1f} s", highlight=False)
     report = f"\n  report: {path / 'report.html'}" if (path / "report.html").exists() else ""  # output.report
@@ -218,8 +219,8 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
         _fail(SpiralError(f"cannot read run {run_dir}: {type(exc).__name__}: {exc}",
                           "is the run directory complete and unmodified?"))
         return
-    out_console.print(f"[bold]{info['goal']}[/]  [dim]mode {info['mode']} · generator {info['generator']} · "
-                      f"seed {info['seed']}[/]")
+    out_console.print(f"[bold]{escape(str(info['goal']))}[/]  [dim]mode {info['mode']} · generator "
+                      f"{escape(str(info['generator']))} · seed {info['seed']}[/]")
     for p in info["plans"]:
         t = Table(title="initial plan" if p["version"] == 0 else
                   f"{'grounded' if p.get('kind') == 'ground' else 'replan'} v{p['version']} from step {p['step']}",
@@ -227,7 +228,7 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
         for col in ("#", "sub-action", "post-conditions"):
             t.add_column(col)
         for s in p["steps"]:
-            t.add_row(str(s["index"]), s["prompt"], s["post"])
+            t.add_row(str(s["index"]), escape(s["prompt"]), escape(s["post"]))
         out_console.print(t)
     t = Table(title="attempts", title_justify="left")
     for col in ("step", "try", "prompt", "verdict", "failure", "decision"):
@@ -236,14 +237,14 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
         for a in st["attempts"]:
             v = a["verdict"]
             verdict = "—" if v is None else ("[green]pass" if v["passed"] else "[red]fail")
-            t.add_row(str(st["step"]), str(a["attempt"]), a["prompt"][:60], verdict,
+            t.add_row(str(st["step"]), str(a["attempt"]), escape(a["prompt"][:60]), verdict,
                       (v or {}).get("failure_type") or "", (a["decision"] or "") + (f" ({a['strategy']})" if a["strategy"] else ""))
     out_console.print(t)
     r = info["result"]
     if r:
         goal = "reached" if r.get("goal") and r["goal"].get("satisfied") else "not reached"
         out_console.print(f"{r['status']}: {r['reason']} · goal {goal} · {r['generator_calls']} calls · "
-                          f"{r['retries']} retries · {r['replans']} replans")
+                          f"{r['retries']} retries · {r['replans']} replans", markup=False)
     else:
         out_console.print("[yellow]the run has not finished; continue it with --resume[/]")
     if events:
@@ -347,9 +348,9 @@ def entry() -> None:  # pragma: no cover - console script
     try:
         app()
     except SpiralError as exc:
-        console.print(f"[bold red]error:[/] {exc.message}")
+        console.print(f"[bold red]error:[/] {escape(exc.message)}")
         if exc.hint:
-            console.print(f"[yellow]hint:[/] {exc.hint}")
+            console.print(f"[yellow]hint:[/] {escape(exc.hint)}")
         sys.exit(EXIT_BAD_INPUT)
 
 

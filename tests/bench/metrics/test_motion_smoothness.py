@@ -35,3 +35,12 @@ def test_a_jump_shows_in_the_worst_frame(moving_clip):
 
 def test_two_frames_are_trivially_smooth(moving_clip):
     assert motion_smoothness.compute(moving_clip[:2])["score"] == 1.0
+
+
+def test_a_b_a_flicker_is_not_relatively_smooth():
+    """Frames t-1 and t+1 are equal, so the clip has no motion to be relative to; the
+    middle frame still differs: the relative score must not read as perfect."""
+    a, b = np.full((16, 16, 3), 40, np.uint8), np.full((16, 16, 3), 220, np.uint8)
+    for clip in (np.stack([a, b, a]), np.stack([a, b] * 4)):
+        res = motion_smoothness.compute(clip)
+        assert res["relative_error"] == 1.0 and res["score_relative"] == 0.0

@@ -70,7 +70,8 @@ def compute(frames: np.ndarray, method: str = "dis_ultrafast", **kw) -> dict[str
     per = np.minimum(e_avg, e_flow)
     err = float(per.mean())
     total = float(np.sum(diffs))
-    rel = float(per.sum() / total) if total > 1e-9 else 0.0
+    # no change between frames t-1 and t+1 (A-B-A flicker, or a still clip): any error is relative to nothing
+    rel = float(per.sum() / total) if total > 1e-9 else (1.0 if err > 1e-9 else 0.0)
     return {"score": (255.0 - err) / 255.0, "score_avg": (255.0 - err_avg) / 255.0,
             "score_flow": (255.0 - err_flow) / 255.0, "score_min": (255.0 - float(per.max())) / 255.0,
             "score_relative": 1.0 - min(1.0, rel), "err": err, "err_avg": err_avg, "err_flow": err_flow,

@@ -16,7 +16,7 @@ def compute(ep: Episode, success: list[Condition]) -> dict[str, float]:
 
     scene = perceive(ep.final, ep.known())
     present = {o.color for o in scene.objects} if scene else set()
-    missing = [o for o in ep.registry if o.get("color") not in present]
+    missing = [o for o in ep.registry if o.get("color") and o["color"] not in present]  # seen by colour only
     met = [bool(scene is not None and holds(c, scene)) for c in success]
     frac = sum(met) / len(met) if met else 1.0
     return {"task_success": float(all(met) and not missing), "goal_conditions_met": frac}

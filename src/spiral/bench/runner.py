@@ -222,9 +222,13 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
             raise InputFileError(f"{root} holds results of another benchmark configuration",
                                  "choose another --out, or delete it")
     else:
-        from spiral.config import scrub
+        from spiral.config import safe_url, scrub
 
-        atomic_write_json(cfg_path, {**scrub(ident), "suite": str(tasks_path), "tasks": len(tasks)})
+        public = scrub(ident)
+        agents = public.get("base", {}).get("agents")
+        if isinstance(agents, dict) and isinstance(agents.get("base_url"), str):
+            agents["base_url"] = safe_url(agents["base_url"])  # a proxy's password stays out of the file
+        atomic_write_json(cfg_path, {**public, "suite": str(tasks_path), "tasks": len(tasks)})
     res_path = root / "results.jsonl"
     done: dict[str, dict[str, Any]] = {}
     if res_path.exists():

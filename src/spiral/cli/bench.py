@@ -187,7 +187,15 @@ def run_cmd(
         base = build_config(config, overrides, set_).model_dump(mode="json")
         for k in ("goal", "seed", "mode"):  # each task sets these, and its scene source
             base.pop(k, None)
-        base["scene"] = {k: v for k, v in base["scene"].items() if k not in ("seed", "file", "image")}
+        from spiral.config import SceneConfig
+
+        # the scene settings a task does not set, when not at their defaults (results directories
+        # of earlier versions, which had none, stay resumable)
+        defaults = SceneConfig().model_dump(mode="json")
+        base["scene"] = {k: v for k, v in base["scene"].items()
+                         if k not in ("seed", "file", "image") and v != defaults[k]}
+        if not base["scene"]:
+            del base["scene"]
         path = tasks or builtin_suite()
         out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:

@@ -190,6 +190,8 @@ def test_parse_clause_shapes(demo_scene, tower_scene):
     # "it" is what the previous clause acted on, not the bowl or the reference it named last
     assert parse_goal("put the red ball in the bowl, then move it next to the green cube", sc)[1] == {
         "kind": "next_to", "subject": "red_ball", "ref": "green_cube"}
+    assert parse_goal("stack the green cube on the blue cube, then put the red ball next to it", sc)[1] == {
+        "kind": "next_to", "subject": "red_ball", "ref": "green_cube"}  # "it": the previous clause's subject
     assert parse_goal("drop the green cube on the blue cube", sc) == [
         {"kind": "stack", "subject": "green_cube", "ref": "blue_cube"}]
     for goal, says in (("move the red ball next to the red ball", "next to itself"),
@@ -406,3 +408,10 @@ def test_unpin_provisional_drops_only_provisional_pins_from_the_given_clause_on(
     assert unpin_provisional(cl, 0)[1] is False  # clause 0 has no pins
     plan_clauses(balls_scene, out[1:])
     assert out[1]["provisional"] == [] and out[1]["pos_b"] == [0.75, 0.7]  # pinned on what it was given
+
+
+def test_next_to_an_object_in_a_bowl_that_already_holds_needs_no_step():
+    sc = make_scene(obj("bowl", "purple", 0.5, 0.5), in_bowl("ball", "red", obj("bowl", "purple", 0.5, 0.5), 0),
+                    obj("cube", "green", 0.7, 0.455))
+    steps, _, _ = plan_clauses(sc, parse_goal("move the green cube next to the red ball", sc))
+    assert steps == []

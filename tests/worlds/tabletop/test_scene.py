@@ -247,3 +247,20 @@ def test_a_scene_file_whose_layout_the_world_cannot_show_is_refused(tmp_path):
         with pytest.raises(InputFileError, match=says):
             Scene.load(f)
     assert not any(random_scene(s).layout_problems() for s in range(300))  # what `spiral scene new` writes
+
+
+def test_states_the_world_itself_produces_pass_the_layout_check():
+    import random
+
+    from spiral.worlds.tabletop.actions import apply
+    from spiral.worlds.tabletop.sampling import sample_action
+    from spiral.worlds.tabletop.scene import random_scene
+
+    for seed in range(200):
+        state, rng = random_scene(seed), random.Random(seed)
+        for _ in range(6):
+            act = sample_action(state, rng)
+            if act is None:
+                break
+            state = apply(state, act)
+            assert not state.layout_problems(), (seed, act.prompt, state.layout_problems())

@@ -66,7 +66,7 @@ class Resolver:
     def __init__(self, scene: Scene):
         self.scene = scene
         self.kinds = _kind_words()
-        self.last: str | None = None
+        self.it: str | None = None  # what "it" means: the object the previous clause acted on
 
     def parts(self, text: str) -> tuple[str | None, str | None]:
         words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w]
@@ -89,10 +89,10 @@ class Resolver:
     def resolve(self, text: str, default_kind: str | None = None, want: tuple[str, ...] | None = None) -> str:
         color, kind = self.parts(text)
         if kind == "it":
-            if self.last is None:
+            if self.it is None:
                 raise GoalParseError(f"'it' in {text.strip()!r} has nothing to refer to",
                                      "name the object instead")
-            return self.last
+            return self.it
         if kind == "one" or kind == "ones":
             kind = default_kind
         have = ", ".join(o.name for o in self.scene.objects)
@@ -104,7 +104,6 @@ class Resolver:
             if kind is not None and o.kind != kind:
                 raise UnknownObjectError(f"the scene has no {color} {kind}; the {color} object is a {o.kind}",
                                          f"say 'the {o.name}'")
-            self.last = o.id
             return o.id
         if kind is None:
             raise GoalParseError(f"{text.strip()!r} does not name an object", "say e.g. 'the red cube'")
@@ -116,7 +115,6 @@ class Resolver:
             raise GoalParseError(f"'{text.strip()}' is ambiguous: it could be the "
                                  + " or the ".join(o.name for o in cands),
                                  f"name its colour, e.g. 'the {cands[0].name}'")
-        self.last = cands[0].id
         return cands[0].id
 
 
@@ -231,8 +229,9 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
     clauses = []
     for c in split_clauses(goal):
         clauses.append(parse_clause(c, res, scene))
-        # "…, then move it …": "it" is what the previous clause acted on (not its bowl or reference)
-        res.last = clauses[-1].get("subject") or clauses[-1].get("a") or res.last
+        # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
+        # acted on (not its bowl or reference, nor this clause's own subject)
+        res.it = clauses[-1].get("subject") or clauses[-1].get("a") or res.it
     if not clauses:
         raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
     return clauses
@@ -296,12 +295,12 @@ class Expander:
             self.add("stack", a, [b])
         elif k == "next_to":
             a, b = clause["subject"], clause["ref"]
+            if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
+                return
             holder = st.get(b).in_
             if holder is not None:
                 raise ImpossibleGoalError(f"the {st.get(b).name} is in the {st.get(holder).name}: nothing can stand "
                                           "next to it there", f"say 'next to the {st.get(holder).name}'")
-            if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
-                return
             self.clear(a)
             self.add("move_next_to", a, [b])
         elif k == "push":

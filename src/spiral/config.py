@@ -24,10 +24,10 @@ from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
 MODES: tuple[str, ...] = ("closed-loop", "plan-only", "open-loop")
-#: a secret-looking key name: one of these words as a whole part of the name (``secret_key``,
-#: ``aws_secret_access_key``, ``api_key_file``, ``hf_token`` …; not ``max_tokens``)
 log = logging.getLogger(__name__)
 
+#: a secret-looking key name: one of these words as a whole part of the name (``secret_key``,
+#: ``aws_secret_access_key``, ``api_key_file``, ``hf_token`` …; not ``max_tokens``)
 SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth|authorization)([_-]|$)",
                        re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
@@ -177,10 +177,7 @@ class RunConfig(BaseModel):
     def public_dict(self) -> dict[str, Any]:
         """The config as written next to outputs: secrets removed (secret-looking keys, and a
         user name or password in ``agents.base_url``, e.g. a proxy's basic auth)."""
-        d = scrub(self.model_dump(mode="json"))
-        if "agents" in d:
-            d["agents"]["base_url"] = safe_url(d["agents"]["base_url"])
-        return d
+        return public(self.model_dump(mode="json"))
 
     def identity(self) -> str:
         """Hash of what determines the result (output options excluded)."""
@@ -201,21 +198,14 @@ def scrub(obj: Any) -> Any:
     return obj
 
 
-def _secret_key_in(obj: Any) -> str | None:
-    """The first secret-looking key inside a nested value (a ``--set`` of a whole section)."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if SECRET_RE.search(str(k)):
-                return str(k)
-            inner = _secret_key_in(v)
-            if inner:
-                return f"{k}.{inner}"
-    elif isinstance(obj, list):
-        for v in obj:
-            inner = _secret_key_in(v)
-            if inner:
-                return inner
-    return None
+def public(config: dict[str, Any]) -> dict[str, Any]:
+    """A (possibly partial) config dict as it may be written or shown: secret-looking keys
+    dropped, and no user name or password in ``agents.base_url`` (a proxy's basic auth)."""
+    d = scrub(config)
+    agents = d.get("agents")
+    if isinstance(agents, dict) and isinstance(agents.get("base_url"), str):
+        agents["base_url"] = safe_url(agents["base_url"])
+    return d
 
 
 def shown_input(err: dict[str, Any]) -> Any:
@@ -254,10 +244,8 @@ def apply_set(data: dict[str, Any], item: str) -> None:
         raise ConfigError(f"--set: bad key {key!r}", "write e.g. --set loop.max_attempts=3")
     top = parts[0]
     value = parse_value(raw)
-    inner = _secret_key_in(value)
-    if SECRET_RE.search(parts[-1]) or inner:
-        name = key if SECRET_RE.search(parts[-1]) else f"{key}.{inner}"
-        raise ConfigError(f"{name!r} looks like a secret; secrets are not config keys",
+    if SECRET_RE.search(parts[-1]) or scrub(value) != value:  # the key, or a key inside a section's value
+        raise ConfigError(f"{key!r} looks like a secret or holds one; secrets are not config keys",
                           "set the API key in the environment: SPIRAL_API_KEY (or OPENAI_API_KEY)")
     if top not in RunConfig.model_fields:
         raise ConfigError(f"unknown config key {key!r}" + _suggest(top, _valid_keys(RunConfig)),

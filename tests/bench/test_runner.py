@@ -119,11 +119,14 @@ def test_cli_bench_run_honours_scene_and_output_settings_and_refuses_task_keys(t
     assert r.exit_code == 0, r.output
     assert "goal, seed in" in r.output and "are replaced by each task's" in r.output
     # a proxy's password stays out of the benchmark's config.json; default scene settings are not recorded
-    r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tasks), "--out", str(tmp_path / "d"), "--workers", "1",
-                                 "--generator", "sim", "--set", "agents.base_url=http://alice:s3cretpw@127.0.0.1:9/v1"])
+    args = ["bench", "run", "--tasks", str(tasks), "--out", str(tmp_path / "d"), "--workers", "1",
+            "--generator", "sim", "--set", "agents.base_url=http://alice:s3cretpw@127.0.0.1:9/v1"]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     saved = json.loads((tmp_path / "d" / "config.json").read_text())
     assert "s3cretpw" not in json.dumps(saved) and "scene" not in saved["base"]
+    r = CliRunner().invoke(app, args)  # the same command resumes (compared as written, password-free)
+    assert r.exit_code == 0, r.output
 
 
 def test_an_errored_task_is_counted_and_runs_again_on_resume(tmp_path):

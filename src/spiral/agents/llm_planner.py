@@ -279,7 +279,7 @@ def _ground(scene: Any, ans: PlanAnswer, variant: int, offset: int) -> tuple[lis
     """Tabletop: each step becomes a fully specified action of the world's schema, applied in
     order to the perceived scene; the model's prompt is kept, conditions are the world's."""
     from spiral.worlds.tabletop.actions import ACTION_KINDS, DIRECTIONS, apply, make_action, preconditions_hold
-    from spiral.worlds.tabletop.predicates import PRED_NAMES, REGIONS, holds
+    from spiral.worlds.tabletop.predicates import REGIONS, condition_problem, holds
 
     errs: list[str] = []
     state = scene.copy_deep()
@@ -330,14 +330,9 @@ def _ground(scene: Any, ans: PlanAnswer, variant: int, offset: int) -> tuple[lis
         return [], [], errs
     conds: list[Condition] = []
     for c in ans.goal_conditions:
-        if c.pred not in PRED_NAMES:
-            errs.append(f"goal_conditions: unknown predicate {c.pred!r}; use one of {', '.join(PRED_NAMES)}")
-            continue
-        if c.pred == "at" and c.xy is None:
-            errs.append(f"goal_conditions: {c} needs xy; prefer next_to or in_region")
-            continue
-        if c.pred in ("in_region", "region_empty") and c.region not in REGIONS:
-            errs.append(f"goal_conditions: {c} needs a region, one of {', '.join(REGIONS)}")
+        problem = condition_problem(c)
+        if problem:
+            errs.append(f"goal_conditions: {c}: {problem}" + ("; prefer next_to or in_region" if c.pred == "at" else ""))
             continue
         if not holds(c, state):
             errs.append(f"goal_conditions: {c} does not hold after the plan's steps")

@@ -184,9 +184,10 @@ def task_keys_in(base: dict[str, Any]) -> list[str]:
 
 def check_base(base: dict[str, Any]) -> None:
     """Refuse a base config that sets what each task sets (see ``TASK_KEYS``)."""
-    for key in task_keys_in(base):
-        raise InputFileError(f"{key} is set by each task of the suite, not by the benchmark's config",
-                             f"drop {key} from --set (a task gives its goal, seed and scene)")
+    keys = task_keys_in(base)
+    if keys:
+        raise InputFileError(f"{keys[0]} is set by each task of the suite, not by the benchmark's config",
+                             f"drop {keys[0]} from --set (a task gives its goal, seed and scene)")
 
 
 def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop",
@@ -213,7 +214,10 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
-    ident = {"mode": mode, "base": base, "suite_sha256": suite_sha, "limit": limit,
+    from spiral.config import public
+
+    # as written (no secrets), and compared on resume as written
+    ident = {"mode": mode, "base": public(base), "suite_sha256": suite_sha, "limit": limit,
              "match": str(match) if match else None}
     cfg_path = root / "config.json"
     if cfg_path.exists():
@@ -222,13 +226,7 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
             raise InputFileError(f"{root} holds results of another benchmark configuration",
                                  "choose another --out, or delete it")
     else:
-        from spiral.config import safe_url, scrub
-
-        public = scrub(ident)
-        agents = public.get("base", {}).get("agents")
-        if isinstance(agents, dict) and isinstance(agents.get("base_url"), str):
-            agents["base_url"] = safe_url(agents["base_url"])  # a proxy's password stays out of the file
-        atomic_write_json(cfg_path, {**public, "suite": str(tasks_path), "tasks": len(tasks)})
+        atomic_write_json(cfg_path, {**ident, "suite": str(tasks_path), "tasks": len(tasks)})
     res_path = root / "results.jsonl"
     done: dict[str, dict[str, Any]] = {}
     if res_path.exists():

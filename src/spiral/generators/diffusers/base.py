@@ -314,7 +314,7 @@ class DiffusersGenerator:
         load: with a 14B model, loading first would waste minutes). Imports torch only when
         the settings need it (building a generator stays light)."""
         dev, off = self.cfg.device, self.cfg.offload
-        if (dev == "auto" and off == "none") or (dev == "cpu" and off == "none"):
+        if off == "none" and dev in ("auto", "cpu"):
             return
         import torch
 
@@ -398,12 +398,13 @@ class DiffusersGenerator:
     @property
     def pipeline(self) -> Any:
         """The pipeline, loaded (once per process and cache key) and placed on first use."""
+        if self._pipe is None or not self._prepared:
+            self.check_placement()  # before any weights load (a generator built without from_config)
         if self._pipe is None:
             key = self.cache_key()
             with _PIPELINES_LOCK:
                 pipe = _PIPELINES.get(key)
                 if pipe is None:
-                    self.check_placement()
                     t0 = time.perf_counter()
                     log.info("loading %s from %s", self.pipeline_class, self.cfg.model)
                     try:
@@ -428,7 +429,6 @@ class DiffusersGenerator:
         return self._pipe
 
     def _place(self, pipe: Any) -> None:
-        self.check_placement()
         device = self.resolve_device()
         off = self.cfg.offload
         if off != "none":

@@ -12,10 +12,10 @@ import math
 from spiral.core.types import Condition
 from spiral.worlds.tabletop.scene import BOWL_CAPACITY, BOWL_INNER_R, Scene, footprint
 
-PRED_NAMES = (
-    "exists", "on", "in", "next_to", "at", "in_region", "region_empty", "clear",
-    "on_table", "room", "not_in", "not_on",
-)
+# how many object ids each predicate takes in ``args`` (``condition_problem`` adds the region/point rules)
+ARITY = {"exists": 1, "on": 2, "in": 2, "next_to": 2, "at": 1, "in_region": 1, "region_empty": 0,
+         "clear": 1, "on_table": 1, "room": 1, "not_in": 2, "not_on": 2}
+PRED_NAMES = tuple(ARITY)
 
 REGIONS = ("left", "right", "back", "front", "center",
            "back-left", "back-right", "front-left", "front-right")
@@ -39,11 +39,6 @@ def in_region(x: float, y: float, region: str) -> bool:
         a, b = region.split("-")
         return in_region(x, y, a) and in_region(x, y, b)
     raise ValueError(f"unknown region {region!r}")
-
-
-# how many object arguments each predicate takes, and whether it needs a region or a point
-ARITY = {"exists": 1, "on": 2, "in": 2, "next_to": 2, "at": 1, "in_region": 1, "region_empty": 0,
-         "clear": 1, "on_table": 1, "room": 1, "not_in": 2, "not_on": 2}
 
 
 def condition_problem(cond: Condition) -> str | None:

@@ -91,7 +91,7 @@ def test_damaged_shards_are_found_named_and_rebuilt(ds, tmp_path):
     with pytest.raises(InputFileError, match=rf"shard .*{first.name} is damaged") as err:
         info(copy)
     assert "spiral dataset build" in err.value.hint
-    with pytest.raises(InputFileError, match=rf"{first.name} cannot be read|{first.name}"):
+    with pytest.raises(InputFileError, match=rf"{first.name} cannot be read"):
         list(iter_episodes(copy, "train"))
     second.unlink()
     build(copy, SPEC, workers=1)  # the same command rebuilds exactly what is damaged or missing

@@ -244,7 +244,8 @@ def apply_set(data: dict[str, Any], item: str) -> None:
         raise ConfigError(f"--set: bad key {key!r}", "write e.g. --set loop.max_attempts=3")
     top = parts[0]
     value = parse_value(raw)
-    if SECRET_RE.search(parts[-1]) or scrub(value) != value:  # the key, or a key inside a section's value
+    # the key, or a key inside a section's value (scrub drops it; containers only: nan != nan)
+    if SECRET_RE.search(parts[-1]) or (isinstance(value, (dict, list)) and scrub(value) != value):
         raise ConfigError(f"{key!r} looks like a secret or holds one; secrets are not config keys",
                           "set the API key in the environment: SPIRAL_API_KEY (or OPENAI_API_KEY)")
     if top not in RunConfig.model_fields:

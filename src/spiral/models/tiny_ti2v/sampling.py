@@ -214,7 +214,104 @@ def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np
     if ghost.any():
         painted = cv2.inpaint(np.ascontiguousarray(bg), ghost.astype(np.uint8), 3, cv2.INPAINT_TELEA)
         out[ghost] = painted[ghost]
+    out = background_fill(frame, out, hole, union)
     return uncover(frame, out, union, parts, colours, min_cover)
+
+
+def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """What a revealed pixel shows is either background (table, a bowl's inside), painted in
+    from the nearest pixels around the hole that are no object, or the continuation of an
+    object that stays (the rest of the cube below, a bowl's ring). A pixel of the network's
+    ``fill`` is kept where it reads as a blend of such a staying colour (one seen just outside
+    the hole) with the background, more than as a blend of a colour of what left (the
+    ``union`` of the moving layers); everywhere else the background is painted. The fill's
+    own background is a blend that reads as a grey smudge where the object stood (measured
+    by ``benchmarks/bench_residue.py``)."""
+    import cv2
+
+    if not hole.any():
+        return fill
+    lab = palette_labels(frame)
+    gone_cols = _colours(frame[union & (lab >= 0)])
+    # the hole's margin (its pixels outside the layers) that shows clean background already
+    # (no blend of what left) keeps its pixels and is a source of background colour
+    margin = hole & ~union & (lab < 0)
+    out_ring = _dilate(_dilate(_dilate(hole))) & ~_dilate(hole) & (lab < 0)
+    bg_cols = _colours(frame[out_ring], step=4)
+    clean = np.zeros_like(hole)
+    if margin.any() and len(bg_cols):
+        mf = frame[margin].astype(np.float32)
+        clean[margin] = np.linalg.norm(mf[:, None] - bg_cols[None], axis=-1).min(1) <= 10.0
+    hole = hole & ~clean
+    if not hole.any():
+        return fill
+    objects = _dilate(lab >= 0) & ~hole & ~clean  # object pixels and their soft edges: no background source
+    ys, xs = np.nonzero(hole)
+    H, W = hole.shape
+    y0, y1, x0, x1 = max(ys.min() - 8, 0), min(ys.max() + 9, H), max(xs.min() - 8, 0), min(xs.max() + 9, W)
+    mask = np.zeros_like(hole)
+    mask[y0:y1, x0:x1] = (hole | objects)[y0:y1, x0:x1]
+    if mask[y0:y1, x0:x1].all():  # no background in sight: keep the network's fill
+        return fill
+    painted = cv2.inpaint(np.ascontiguousarray(frame), mask.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    f = fill[hole].astype(np.float32)
+    b = painted[hole].astype(np.float32)
+    near = _dilate(_dilate(hole)) & ~hole & ~union & (lab >= 0)
+    # what stays nearby, in its shades as seen and in its pure colour (a cube's top face hidden
+    # under the layer shows only its front face outside the hole)
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    names = list(PALETTE)
+    pure = np.array([PALETTE[names[c]] for c in np.unique(lab[near])], np.float32).reshape(-1, 3)
+    stay = _blend_fit(f, b, np.concatenate([_colours(frame[near]), pure]))
+    gone = _blend_fit(f, b, gone_cols)
+    keep = (stay[0] < 16.0) & (stay[1] >= 0.25) & (stay[0] <= gone[0])
+    keep |= _continues(frame, fill, hole, union)[hole]
+    out = fill.copy()
+    out[hole] = np.where(keep[:, None], f, b).round().astype(np.uint8)
+    return out
+
+
+def _continues(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """Hole pixels of a palette colour that stays (not one of what left) and whose component,
+    with the fill in the hole, reaches outside the hole: the rest of an object that stays."""
+    import cv2
+
+    gone = np.unique(palette_labels(frame)[union])
+    bg = frame.copy()
+    bg[hole] = fill[hole]
+    lab = palette_labels(bg)
+    keep = np.zeros_like(hole)
+    for c in np.unique(lab[hole & (lab >= 0)]):
+        if c in gone:
+            continue
+        n, cc = cv2.connectedComponents((lab == c).astype(np.uint8), connectivity=8)
+        reach = np.zeros(n, bool)
+        reach[np.unique(cc[~hole & (cc > 0)])] = True
+        keep |= hole & reach[cc]
+    return keep
+
+
+def _colours(pixels: np.ndarray, step: int = 8, most: int = 48) -> np.ndarray:
+    """The distinct colours of ``pixels`` (N×3), rounded to ``step`` grey levels, at most ``most``."""
+    if len(pixels) == 0:
+        return np.zeros((0, 3), np.float32)
+    q, n = np.unique((pixels // step) * step + step // 2, axis=0, return_counts=True)
+    return q[np.argsort(-n)][:most].astype(np.float32)
+
+
+def _blend_fit(f: np.ndarray, b: np.ndarray, colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, how well ``f`` is a blend ``b + a (c - b)`` of its background ``b`` and one of
+    ``colours``: the smallest distance over the colours, and that blend's ``a`` (0..1)."""
+    if len(colours) == 0:
+        return np.full(len(f), np.inf, np.float32), np.zeros(len(f), np.float32)
+    d = colours[None] - b[:, None]  # N×K×3
+    den = np.maximum((d * d).sum(-1), 1e-3)
+    a = np.clip(((f - b)[:, None] * d).sum(-1) / den, 0.0, 1.0)
+    r = np.linalg.norm(f[:, None] - (b[:, None] + a[..., None] * d), axis=-1)
+    k = r.argmin(1)
+    idx = np.arange(len(f))
+    return r[idx, k], a[idx, k]
 
 
 def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.ndarray, colours: np.ndarray,
@@ -251,6 +348,41 @@ def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.nda
     return out
 
 
+def soft_edges(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's colours without the background they were blended with, and their opacity.
+
+    The rim of a rendered object is a blend of the object and what lay under it (the
+    table); carried as it is onto another background (a bowl's dark inside) it reads as a
+    brown halo that squares a small ball off. Each rim pixel of ``mask`` (a mask pixel next to
+    a pixel outside it) takes the colour of the layer's inside next to it as its pure colour
+    and its opacity from where it lies between that colour and the background under it
+    (``fill``); inside pixels are opaque, as they are. Rendering composites with the opacity,
+    so a layer keeps its exact pixels on the background it left and sheds the old rim
+    elsewhere."""
+    import cv2
+
+    f = frame.astype(np.float32)
+    alpha = mask.astype(np.float32)
+    pure = f.copy()
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rim = mask & ~inner
+    if not rim.any() or not inner.any():
+        return pure, alpha
+    # the nearest inside pixel's colour, for every pixel (distance transform with labels)
+    _, lab = cv2.distanceTransformWithLabels((~inner).astype(np.uint8), cv2.DIST_L2, 3,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    src = f.reshape(-1, 3)[np.flatnonzero(inner.ravel())]  # label k: the k-th inside pixel, row-major
+    ry, rx = np.nonzero(rim)
+    obj = src[lab[ry, rx] - 1]
+    bg = fill[ry, rx].astype(np.float32)
+    d = obj - bg
+    den = (d * d).sum(-1)
+    a = np.where(den > 1e-3, ((f[ry, rx] - bg) * d).sum(-1) / np.maximum(den, 1e-3), 1.0)
+    alpha[ry, rx] = np.clip(a, 0.0, 1.0)
+    pure[ry, rx] = obj
+    return pure, alpha
+
+
 def _centroid(mask: np.ndarray) -> tuple[float, float]:
     ys, xs = np.nonzero(mask)
     return float(xs.mean() + 0.5), float(ys.mean() + 0.5)
@@ -273,6 +405,7 @@ def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_f
     ys, xs = np.mgrid[0:H, 0:W]
     px, py = xs + 0.5, ys + 0.5
     starts = [_centroid(L["mask"]) for L in layers]
+    pure, alphas = zip(*(soft_edges(frame, fill, L["mask"]) for L in layers)) if layers else ((), ())
     bend_sign = 1.0
     if len(layers) == 2:  # bend a swap's two paths apart, keeping them in the frame
         (ax, ay), (bx, by) = starts
@@ -307,7 +440,9 @@ def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_f
             valid = (srcx >= 0) & (srcx < W) & (srcy >= 0) & (srcy < H)
             sel = np.zeros((H, W), bool)
             sel[valid] = L["mask"][srcy[valid], srcx[valid]]
-            img[sel] = frame[srcy[sel], srcx[sel]]
+            sy_, sx_ = srcy[sel], srcx[sel]
+            a = alphas[i][sy_, sx_, None]
+            img[sel] = np.round(a * pure[i][sy_, sx_] + (1 - a) * img[sel]).astype(np.uint8)
         out[t] = img
     return out
 

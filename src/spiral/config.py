@@ -70,9 +70,16 @@ class LoopConfig(BaseModel):
     guidance: float | None = Field(default=None, ge=0,
                                    description="guidance scale (generator default if unset)")
     negative_prompt: str | None = None
-    strategies: list[Literal["rewrite_prompt", "reseed", "more_steps"]] = Field(
-        default_factory=lambda: ["reseed", "rewrite_prompt", "more_steps"], min_length=1,
-        description="refinement strategies the loop may use")
+    strategies: list[Literal["instruct", "explore", "reseed", "rewrite_prompt", "more_steps"]] = Field(
+        default_factory=lambda: ["instruct", "explore", "reseed", "rewrite_prompt", "more_steps"], min_length=1,
+        description="refinement strategies the loop may use (spiral/core/refine.py; their order per failure type "
+                    "is spiral/core/refine.yaml)")
+    instruct_first: bool = Field(default=False, description=(
+        "give every first attempt the instruct refinement's target hint (where the subject must end) too, "
+        "without a critic's verdict: an ablation that measures the hint without the loop (any mode)"))
+    explore: float = Field(default=1.0, ge=0, le=8, description=(
+        "how much wider the generator samples on each retry (hints['explore'] = explore x retry; 0: retries "
+        "sample like first attempts)"))
     keyframe_conditioning: bool = Field(default=True, description="also pass the first frame to the generator")
     precheck: bool = Field(default=True, description="check pre-conditions before each sub-action")
     ground: bool = Field(default=True, description="closed-loop: let the planner pin a relative step (push, swap) "

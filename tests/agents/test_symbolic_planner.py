@@ -63,3 +63,20 @@ def test_ground_keeps_the_plan_when_an_object_is_not_seen(scene):
     after = _landed_elsewhere(scene, plan.steps[0])
     hidden = Scene(objects=[o for o in after.objects if o.id != "green_ball"])
     assert planner.ground(plan, 1, render_scene(hidden)) is None
+
+
+def test_locate_gives_where_the_subject_is_and_must_end():
+    import numpy as np
+
+    sc = Scene(objects=[SceneObject(kind="bowl", color="blue", x=0.25, y=0.4),
+                        SceneObject(kind="cube", color="green", x=0.7, y=0.7),
+                        SceneObject(kind="cube", color="red", x=0.7, y=0.7, on="green_cube")])
+    p = SymbolicPlanner()
+    where = p.locate(make_action(sc, "pick_place", "red_cube", params={"target_xy": [0.3, 0.8]}), render_scene(sc))
+    # the red cube is drawn one stack level up; it must end on the table at (0.3, 0.8)
+    assert abs(where["subject"][0] - 0.7) < 0.03 and abs(where["subject"][1] - 0.65) < 0.03
+    assert abs(where["target"][0] - 0.3) < 0.01 and abs(where["target"][1] - 0.8) < 0.01
+    bowl = p.locate(make_action(sc, "put_in", "red_cube", ["blue_bowl"]), render_scene(sc))
+    assert np.hypot(bowl["target"][0] - 0.25, bowl["target"][1] - 0.4) < 0.07  # into the bowl, at a slot
+    assert p.locate(make_action(sc, "push", "blue_bowl", params={"direction": "right"}),
+                    np.full((64, 64, 3), 112, np.uint8)) is None  # nothing seen: nothing to say

@@ -58,7 +58,7 @@ def test_refine_changes_the_request_and_recovers(cfg_factory):
     refines = [e for e in _events(loop.trace, "decision") if e["action"] == "refine"]
     assert refines, "a 50% fault rate must trigger refinements"
     for e in refines:
-        assert e["strategy"] in ("reseed", "rewrite_prompt", "more_steps")
+        assert e["strategy"] in ("instruct", "explore", "reseed", "rewrite_prompt", "more_steps")
         assert e["changes"], "a refinement must change the request"
     # every failed verdict named a failure type and gave feedback; failures are in memory
     failed = [e["verdict"] for e in _events(loop.trace, "verdict") if not e["verdict"]["passed"]]
@@ -173,13 +173,14 @@ class _ScriptedGenerator(SimGenerator):
 
 def test_experience_store_puts_the_historically_best_strategy_first(cfg_factory, tmp_path):
     exp = ExperienceStore(tmp_path / "exp.sqlite")
-    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=4"])
+    cfg = cfg_factory(GOAL4, scene_seed=None,
+                      sets=["loop.max_attempts=4", 'loop.strategies=["rewrite_prompt", "reseed", "more_steps"]'])
     scene = demo4_scene()
     first = _loop(cfg, _ScriptedGenerator(), experience=exp)
     first.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
     tried = [e["strategy"] for e in _events(first.trace, "decision") if e["action"] == "refine"]
-    assert tried[:3] == ["rewrite_prompt", "reseed", "more_steps"]  # default order for missing_action
-    assert exp.rank("missing_action", ["rewrite_prompt", "reseed", "more_steps"])[0] == "more_steps"
+    assert tried[:3] == ["reseed", "rewrite_prompt", "more_steps"]  # default order for missing_action (allowed ones)
+    assert exp.rank("missing_action", ["reseed", "rewrite_prompt", "more_steps"])[0] == "more_steps"
     second = _loop(cfg, _ScriptedGenerator(), experience=exp)
     res = second.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
     tried2 = [e["strategy"] for e in _events(second.trace, "decision") if e["action"] == "refine"]
@@ -320,3 +321,35 @@ def test_a_failed_grounding_keeps_the_plan(cfg_factory, caplog):
     res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
     assert res.status == "completed" and res.success and not _events(loop.trace, "ground")
     assert "grounding step" in caplog.text
+
+
+def test_retries_are_recorded_as_differing_from_the_attempt_before(cfg_factory):
+    """Every retry's clip event says how much it differs from the attempt it follows, and the
+    episode counts the retries that differ materially (the refinement policy reseeds and
+    widens exploration on every retry)."""
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=6"])
+    scene = demo4_scene()
+    loop = _loop(cfg, FaultySimGenerator(fault_rate=0.5))
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    clips = _events(loop.trace, "clip")
+    retries = [c for c in clips if c["attempt"] > 0]
+    assert retries and len(retries) == res.retries
+    assert all("change" in c and "differs" in c for c in retries)
+    assert not any("change" in c for c in clips if c["attempt"] == 0)
+    assert res.retries_distinct == sum(c["differs"] for c in retries) > 0
+    # the refinement asked for something other than the attempt before, every time
+    for d in (e for e in _events(loop.trace, "decision") if e["action"] == "refine"):
+        assert d["changes"].get("seed") is not None and d["changes"]["hints"]["explore"] > 0
+
+
+def test_a_replan_differs_from_the_plan_that_failed_or_says_why(cfg_factory):
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=1"])
+    scene = demo4_scene()
+    gen = FaultySimGenerator(fault_rate=0.0, force_fail=[{"segment": 1, "plan_version": 0}])
+    loop = _loop(cfg, gen)
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    (rp,) = _events(loop.trace, "replan")
+    assert rp["differs"] and rp["notes"]
+    assert res.replans_distinct == 1
+    old = _events(loop.trace, "plan")[0]["steps"][1]
+    assert rp["steps"][0]["prompt"] != old["prompt"]  # the same step, asked another way

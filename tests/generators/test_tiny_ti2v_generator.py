@@ -94,3 +94,57 @@ def test_layer_cleanup_switch_overrides_the_weights_config():
     assert all(np.array_equal(c.frames, r["frames"]) for c, r in zip(b, ref))
     assert any(not np.array_equal(x.frames, y.frames) for x, y in zip(a, b))
     assert [x.meta["logprob"] for x in a] == [y.meta["logprob"] for y in b]  # the clean-up is deterministic
+
+
+class _PeakedModel(torch.nn.Module):
+    """A stand-in network: the layer is a 6×6 square at (20..26, 20..26); its end-point
+    heatmap has a strong peak at (44, 44) and a weaker one at (12, 44)."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = TinyTI2VConfig(vocab=build_vocab(["move it"]), layer_cover=0.65, prune_masks=False,
+                                     clean_background=False)
+
+    def forward(self, x, ids, kf=None):
+        b, _, h, w = x.shape
+        mask = torch.full((b, h, w), -8.0)
+        mask[:, 20:26, 20:26] = 8.0
+        heat = torch.full((b, h, w), -6.0)
+        heat[:, 44, 44] = 6.0
+        heat[:, 44, 12] = 5.0
+        return {"mask_a": mask, "mask_b": torch.full((b, h, w), -8.0), "heat_a": heat.flatten(1),
+                "heat_b": heat.flatten(1), "fill": x.clone(), "scale": torch.tensor([[0.0, 5.0, 0.0]] * b),
+                "lift": torch.full((b,), 5.0), "has_b": torch.full((b,), -5.0)}
+
+
+def test_hints_steer_the_end_point_and_exploration_widens_the_samples():
+    """A refinement's hints (spiral.core.refine): ``target`` puts the layer's end where the
+    subject must be drawn, ``avoid`` keeps it away from where a failed attempt put it, and
+    ``explore`` samples hotter, so seeds land on the model's second choice too."""
+    from spiral.models.tiny_ti2v.sampling import HINT_KEYS
+
+    g = TinyTI2VGenerator(model=_PeakedModel(), config=TinyTI2VGenerator.Config(threads=1))
+    assert g.hint_keys == HINT_KEYS
+    f = np.full((64, 64, 3), 100, np.uint8)
+    f[20:26, 20:26] = (220, 40, 40)
+
+    def ends(n=24, **hints):
+        clips = g.generate([GenerationRequest(prompt="move it", cond_frame=f, num_frames=3, seed=s, hints=hints)
+                            for s in range(n)])
+        return np.array([c.meta["ends"][0] for c in clips])
+
+    plain = ends()
+    assert np.all(np.abs(plain - 44.5) < 2)  # the default sampler always takes the strong peak
+    # explore: some seeds take the second peak
+    hot = ends(explore=1.0)
+    assert (np.abs(hot[:, 0] - 12.5) < 2).sum() >= 3
+    # target: the subject drawn at (0.36, 0.36) must end at (0.2, 0.7): the layer's centroid (23, 23) moves there
+    tgt = ends(subject=[23 / 64, 23 / 64], target=[12.5 / 64, 44.5 / 64])
+    assert np.all(np.abs(tgt - [12.5, 44.5]) < 2)
+    # avoid: not where the failed attempt ended (the strong peak)
+    away = ends(avoid=[[44.5 / 64, 44.5 / 64]])
+    assert np.all(np.hypot(away[:, 0] - 44.5, away[:, 1] - 44.5) > 4)
+    # the log-prob is that of the distribution sampled from: the steered samples are likely under it
+    c = g.generate([GenerationRequest(prompt="move it", cond_frame=f, num_frames=3, seed=0,
+                                      hints={"subject": [23 / 64, 23 / 64], "target": [12.5 / 64, 44.5 / 64]})])[0]
+    assert c.meta["logprob"] > -8

@@ -18,16 +18,50 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from spiral.core.types import Plan
+from spiral.core.types import Plan, SubAction
 from spiral.errors import ImpossibleGoalError
+from spiral.worlds.tabletop.actions import apply, phrase, phrases
 from spiral.worlds.tabletop.goals import clause_conditions, parse_goal, plan_clauses, unpin_provisional
 from spiral.worlds.tabletop.perception import perceive
-from spiral.worlds.tabletop.scene import Scene
+from spiral.worlds.tabletop.scene import STACK_DY, Scene
 
 log = logging.getLogger(__name__)
 
 
 _OBJECT_KEYS = ("subject", "ref", "bowl", "a", "b", "base")  # clause fields that name an object
+
+
+def _step_key(s: SubAction) -> tuple:
+    return s.kind, s.subject, tuple(s.objects), repr(sorted(s.params.items())), s.prompt
+
+
+def _differ(failed: list[SubAction], new: list[SubAction], variant: int) -> str:
+    """Make a replan differ from the plan that failed, or say why it cannot (the note).
+
+    What already holds is not redone (the expansion skips satisfied clauses), so the new
+    rest may already be shorter or take other free spots; when its first step is the step
+    that failed, word for word, that step is phrased another way (the phrasings the dataset
+    teaches: another request to the generator, the same action)."""
+    if not new:
+        return "nothing left to do: what the failed step was for already holds"
+    if not failed or _step_key(failed[0]) != _step_key(new[0]):
+        return "the new plan differs from the failed one from its first step (what holds now is kept)"
+    s = new[0]
+    templates = phrases()["actions"][s.kind]
+    for k in range(1, len(templates)):
+        text = phrase(s.kind, s.subject, s.objects, s.params, variant + k - 1)
+        if text != s.prompt:
+            new[0] = s.model_copy(update={"prompt": text})
+            return f"step {s.kind} of the {s.subject.replace('_', ' ')} phrased another way: {text!r}"
+    return (f"cannot differ: the only way to this goal from the perceived state is the step that failed "
+            f"({s.prompt!r}); the loop's retries vary the sample instead")
+
+
+def _drawn(scene: Scene, oid: str) -> list[float]:
+    """Where ``oid`` is drawn, in image coordinates (0..1): its ground anchor raised by its
+    stack level (the renderer's projection)."""
+    o = scene.get(oid)
+    return [round(o.x, 4), round(o.y - scene.level(oid) * STACK_DY, 4)]
 
 
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:
@@ -76,10 +110,36 @@ class SymbolicPlanner:
         steps, _, _ = plan_clauses(scene, rest, variant=plan.version + 1, max_steps=self.max_steps)
         for s in steps:
             s.clause += first
-        log.info("replanned from step %d: %d new sub-actions", from_step, len(steps))
+        note = _differ(plan.steps[from_step:], steps, plan.version + 1)
+        log.info("replanned from step %d: %d new sub-actions (%s)", from_step, len(steps), note)
         return Plan(goal=plan.goal, steps=list(plan.steps[:from_step]) + steps,
                     goal_conditions=plan.goal_conditions, objects=plan.objects, clauses=clauses,
-                    version=plan.version + 1, notes=feedback)
+                    version=plan.version + 1, notes=note)
+
+    def locate(self, sub_action: SubAction, observation: np.ndarray, memory: Any = None) -> dict[str, Any] | None:
+        """Where ``sub_action``'s subject is drawn in ``observation`` and where the step's exact
+        effect from that perceived state draws it (image coordinates 0..1; for a swap also its
+        partner): what the ``instruct`` refinement tells the generator. ``None`` when the
+        subject is not seen."""
+        try:
+            scene = self.perceive(observation, memory)
+        except ImpossibleGoalError:
+            return None
+        ids = {o.id for o in scene.objects}
+        if sub_action.subject not in ids:
+            return None
+        out: dict[str, Any] = {"subject": _drawn(scene, sub_action.subject)}
+        if any(o not in ids for o in sub_action.objects):
+            return out
+        try:
+            end = apply(scene, sub_action)
+        except (KeyError, StopIteration, ValueError):  # e.g. a full bowl as perceived: no target to give
+            return out
+        out["target"] = _drawn(end, sub_action.subject)
+        if sub_action.kind == "swap":
+            out["partner"] = _drawn(scene, sub_action.objects[0])
+            out["partner_target"] = _drawn(end, sub_action.objects[0])
+        return out
 
     def ground(self, plan: Plan, step: int, observation: np.ndarray, memory: Any = None) -> Plan | None:
         """A new plan when step ``step`` starts a clause with provisional pins (else ``None``):

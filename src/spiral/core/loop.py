@@ -29,6 +29,8 @@ import numpy as np
 
 from spiral.config import RunConfig
 from spiral.core.memory import EpisodeMemory, ExperienceStore
+from spiral.core.protocols import Hinting, Locating
+from spiral.core.refine import DISTINCT_SHARE, RefinePolicy, clip_change, derive_seed, refine_rules
 from spiral.core.rundir import RunDir
 from spiral.core.trace import Trace
 from spiral.core.types import Clip, GenerationRequest, Plan, SubAction, Verdict
@@ -36,17 +38,7 @@ from spiral.errors import RunDirError, SpiralError
 
 log = logging.getLogger(__name__)
 
-
-def refine_rules() -> dict[str, Any]:
-    from spiral.agents import prompt_data
-
-    return prompt_data("refine")
-
-
-def derive_seed(base: int, *parts: Any) -> int:
-    """A 31-bit seed from the run seed and a path of labels (same inputs, same seed)."""
-    key = ":".join(str(p) for p in (base, *parts))
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little") & 0x7FFFFFFF
+__all__ = ["EpisodeResult", "Loop", "derive_seed", "refine_rules"]  # derive_seed, refine_rules: spiral.core.refine
 
 
 @dataclass
@@ -60,6 +52,8 @@ class EpisodeResult:
     retries: int
     replans: int
     wall_s: float
+    retries_distinct: int = 0  # retries whose clip differs materially from the attempt before
+    replans_distinct: int = 0  # replans whose steps differ from the plan that failed
     timing: dict[str, float] = field(default_factory=dict)
     cost: dict[str, Any] | None = None  # tokens/requests of LLM/VLM agents (None: nothing was paid for)
 
@@ -111,6 +105,13 @@ class Loop:
         self.segments: list[dict[str, Any]] = []
         self._mem_segments: list[np.ndarray] = []  # accepted clips when there is no run directory
         self.calls = self.nfe = self.retries = self.replans = 0
+        self.retries_distinct = self.replans_distinct = 0
+        self.policy = RefinePolicy(
+            config.loop.strategies, config.seed, max_steps=config.loop.max_steps, explore=config.loop.explore,
+            locate=planner.locate if isinstance(planner, Locating) else None,
+            hinting=isinstance(generator, Hinting),
+            default_steps=int(getattr(generator, "default_steps", 8)),
+            rank=experience.rank if experience is not None else None)
         self.flawed = 0  # steps kept as their best failing attempt (loop.on_failure = accept_best)
         self.speculated_waste = 0  # speculative generations not used (loop.speculate)
         self.first_frame: np.ndarray | None = None
@@ -237,8 +238,10 @@ class Loop:
         prev: tuple[int, str, str] | None = None  # (failure id, failure type, strategy)
         best: tuple | None = None  # (score, attempt, clip, request, verdict) of the best failing attempt
         self._last_feedback = ""
+        last: Clip | None = None  # the attempt before, to tell whether a retry differs from it
         for attempt in range(cfg.max_attempts):
-            clip = self._generate(req, attempt)
+            clip = self._generate(req, attempt, previous=last)
+            last = clip
             self._speculate(clip)
             if self.mode == "plan-only":
                 self._decide("accept", attempt, reason="plan-only mode accepts every clip")
@@ -266,9 +269,10 @@ class Loop:
                 self.memory.log_failure(self.step, attempt, verdict, "replan", self.plan.version)
                 return self._give_up(attempt, f"global drift: {verdict.feedback}", best, sub)
             if attempt + 1 < cfg.max_attempts:
-                strategy = self._choose(verdict.failure_type or "missing_action", tried)
+                strategy = self.policy.choose(verdict.failure_type or "missing_action", tried)
                 fid = self.memory.log_failure(self.step, attempt, verdict, strategy, self.plan.version)
-                new = self._refine(req, strategy, verdict, sub, attempt + 1)
+                new = self.policy.refine(req, strategy, verdict, sub, attempt + 1, self.plan.version, self.step,
+                                         failed=clip.frames, memory=self.memory)
                 tried.append(strategy)
                 prev = (fid, verdict.failure_type or "missing_action", strategy)
                 self.retries += 1
@@ -311,8 +315,13 @@ class Loop:
 
     def _request(self, sub: SubAction, attempt: int, after: tuple[Plan, int, Clip] | None = None) -> GenerationRequest:
         plan, step = (after[0], after[1]) if after is not None else (self.plan, self.step)
-        return self._base_request(sub.prompt, sub, derive_seed(self.cfg.seed, plan.version, step, attempt),
-                                  attempt, after)
+        req = self._base_request(sub.prompt, sub, derive_seed(self.cfg.seed, plan.version, step, attempt),
+                                 attempt, after)
+        if self.cfg.loop.instruct_first:  # the ablation: the target hint without a verdict
+            hints = self.policy.first_hints(sub, req.cond_frame, self.memory)
+            if hints:
+                req = req.model_copy(update={"hints": hints})
+        return req
 
     def _check_budgets(self) -> None:
         cfg = self.cfg.loop
@@ -322,7 +331,7 @@ class Loop:
         if elapsed >= cfg.max_wall_time_s:
             raise _Stop(f"wall-time budget exhausted ({cfg.max_wall_time_s:.0f} s) at step {self.step}")
 
-    def _generate(self, req: GenerationRequest, attempt: int) -> Clip:
+    def _generate(self, req: GenerationRequest, attempt: int, previous: Clip | None = None) -> Clip:
         self._check_budgets()
         cond = "first_frame" if not self.segments else f"segment {self.segments[-1]['index']} last frame"
         self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe(),
@@ -351,10 +360,15 @@ class Loop:
             thumb = self.run_dir.write_filmstrip(
                 f"v{self.plan.version if self.plan else 0}-s{self.step:03d}-a{attempt}", clip.frames)
             self.timing["memory_io_s"] += time.perf_counter() - t1
+        differs = {}
+        if previous is not None:  # a retry: how much its last frame differs from the attempt before
+            change = clip_change(previous.frames, clip.frames)
+            differs = {"change": round(change, 5), "differs": change >= DISTINCT_SHARE}
+            self.retries_distinct += int(change >= DISTINCT_SHARE)
         self.trace.emit("clip", step=self.step, attempt=attempt, frames=int(clip.frames.shape[0]),
                         shape=list(clip.frames.shape), nfe=nfe, meta=meta, thumb=thumb,
                         frames_sha256=hashlib.sha256(clip.frames.tobytes()).hexdigest()[:16],
-                        timing={"generate_s": round(dt, 5)})
+                        timing={"generate_s": round(dt, 5)}, **differs)
         return clip
 
     def _speculate(self, clip: Clip) -> None:
@@ -429,36 +443,6 @@ class Loop:
     def _decide(self, action: str, attempt: int, **fields: Any) -> None:
         self.trace.emit("decision", step=self.step, attempt=attempt, action=action, **fields)
 
-    def _choose(self, failure_type: str, tried: list[str]) -> str:
-        allowed = list(self.cfg.loop.strategies)
-        order = [s for s in refine_rules()["order"].get(failure_type, allowed) if s in allowed]
-        order += [s for s in allowed if s not in order]
-        if self.experience is not None:
-            order = self.experience.rank(failure_type, order)
-        fresh = [s for s in order if s not in tried]
-        return fresh[0] if fresh else order[len(tried) % len(order)]
-
-    def _refine(self, req: GenerationRequest, strategy: str, verdict: Verdict, sub: SubAction,
-                attempt: int) -> GenerationRequest:
-        upd: dict[str, Any] = {"context": {**req.context, "attempt": attempt}}
-        reseed = derive_seed(self.cfg.seed, self.plan.version, self.step, attempt, "reseed")
-        if strategy == "reseed":
-            upd["seed"] = reseed
-        elif strategy == "more_steps":
-            cur = req.steps or int(getattr(self.generator, "default_steps", 8))
-            new = min(cur * 2, self.cfg.loop.max_steps)
-            upd["steps"] = new
-            if new == cur:
-                upd["seed"] = reseed
-        elif strategy == "rewrite_prompt":
-            tmpl = refine_rules()["rewrite"].get(verdict.failure_type or "", "{prompt}. {feedback}")
-            upd["prompt"] = tmpl.format(prompt=sub.prompt, feedback=verdict.feedback)
-            if upd["prompt"] == req.prompt:
-                upd["seed"] = reseed
-        else:  # pragma: no cover - config validation restricts strategies
-            raise ValueError(strategy)
-        return req.model_copy(update=upd)
-
     def _accept(self, sub: SubAction | None, clip: Clip, req: GenerationRequest) -> None:
         t0 = time.perf_counter()
         idx = len(self.segments)
@@ -495,8 +479,11 @@ class Loop:
             raise _Stop(f"replanning from step {self.step} failed: {exc.message}") from None
         self.timing["plan_s"] += time.perf_counter() - t0
         self.plan = new
+        differs = _steps_differ(old.steps[self.step:], new.steps[self.step:])
+        self.replans_distinct += int(differs)
         self.trace.emit("replan", step=self.step, from_version=old.version, to_version=new.version,
-                        feedback=feedback, steps=[_step_json(s) for s in new.steps[self.step:]],
+                        feedback=feedback, differs=differs, notes=new.notes,
+                        steps=[_step_json(s) for s in new.steps[self.step:]],
                         timing={"plan_s": round(time.perf_counter() - t0, 5)}, **self._cost(self.planner))
         self._checkpoint("running")
 
@@ -550,6 +537,7 @@ class Loop:
         return {"status": status, "mode": self.mode, "plan": self._plan_json(),
                 "next_step": self.step, "segments": self.segments, "calls": self.calls, "nfe": self.nfe,
                 "retries": self.retries, "replans": self.replans, "flawed": self.flawed,
+                "retries_distinct": self.retries_distinct, "replans_distinct": self.replans_distinct,
                 "last_state": self.last_state,
                 "elapsed_s": self.elapsed_before + time.perf_counter() - self.t_start, "trace_seq": self.trace.seq,
                 "timing": dict(self.timing), "cost": dict(self.cost), "run_id": self.run_id}
@@ -590,6 +578,8 @@ class Loop:
         self.calls, self.nfe = st["calls"], st["nfe"]
         self.retries, self.replans = st["retries"], st["replans"]
         self.flawed = st.get("flawed", 0)
+        self.retries_distinct = st.get("retries_distinct", 0)
+        self.replans_distinct = st.get("replans_distinct", 0)
         self.last_state = st.get("last_state")
         self.elapsed_before = st.get("elapsed_s", 0.0)
         self.timing.update(st.get("timing", {}))
@@ -639,6 +629,7 @@ class Loop:
         result = EpisodeResult(status=status, reason=reason, goal=goal, segments=len(self.segments),
                                generator_calls=self.calls, nfe=self.nfe, retries=self.retries,
                                replans=self.replans, wall_s=round(wall, 4),
+                               retries_distinct=self.retries_distinct, replans_distinct=self.replans_distinct,
                                timing={k: round(v, 5) for k, v in self.timing.items()},
                                cost=dict(self.cost) or None)
         counts = {k: v for k, v in result.to_dict().items() if k not in ("wall_s", "timing", "cost")}
@@ -657,9 +648,17 @@ def _step_json(s: SubAction) -> dict[str, Any]:
     return d
 
 
+def _steps_differ(old: list[SubAction], new: list[SubAction]) -> bool:
+    """Does a replan's rest of the plan differ from the rest that failed (what it asks of the
+    generator: kinds, objects, targets or prompts)?"""
+    def key(s: SubAction) -> tuple:
+        return s.kind, s.subject, tuple(s.objects), repr(sorted(s.params.items())), s.prompt
+    return [key(s) for s in old] != [key(s) for s in new]
+
+
 def _diff(old: GenerationRequest, new: GenerationRequest) -> dict[str, Any]:
     out = {}
-    for k in ("prompt", "seed", "steps", "guidance"):
+    for k in ("prompt", "seed", "steps", "guidance", "hints"):
         if getattr(old, k) != getattr(new, k):
             out[k] = getattr(new, k)
     return out

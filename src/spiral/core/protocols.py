@@ -69,3 +69,22 @@ class Memory(Protocol):
     def objects(self) -> list[dict[str, Any]]: ...
 
     def keyframes(self) -> list[np.ndarray]: ...
+
+
+@runtime_checkable
+class Locating(Protocol):
+    """A planner that can say where a sub-action's subject is and must end in a frame
+    (image coordinates 0..1, x right, y down): what the ``instruct`` refinement tells the
+    generator."""
+
+    def locate(self, sub_action: SubAction, observation: np.ndarray, memory: Any = None) -> dict[str, Any] | None:
+        """``{"subject": [u, v], "target": [u, v]}`` (for a swap also ``partner`` and
+        ``partner_target``), or ``None`` when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class Hinting(Protocol):
+    """A generator that takes structured refinement hints (``GenerationRequest.hints``)."""
+
+    hint_keys: frozenset[str]

@@ -111,6 +111,10 @@ class GenerationRequest(BaseModel):
     action: SubAction | None = None
     segment_index: int = 0
     context: dict[str, Any] = Field(default_factory=dict, repr=False)
+    hints: dict[str, Any] = Field(default_factory=dict, description=(
+        "instructions a refinement adds (spiral.core.refine): explore (how much wider to sample), target / "
+        "subject / avoid (image coordinates 0..1: where the subject must end, where it is, where failed "
+        "attempts put it); a generator uses those it takes (spiral.core.protocols.Hinting)"))
 
     def describe(self) -> dict[str, Any]:
         """A JSON-safe summary for the trace (no pixels)."""
@@ -121,6 +125,7 @@ class GenerationRequest(BaseModel):
             "segment_index": self.segment_index,
             "n_keyframes": len(self.keyframes),
             "action": self.action.kind if self.action else None,
+            **({"hints": self.hints} if self.hints else {}),
         }
 
 

@@ -37,6 +37,8 @@ def shipped_weights() -> Path:
 
 class TinyTI2VGenerator:
     name = "tiny-ti2v"
+    # the refinement hints the sampler acts on (spiral.core.refine; models.tiny_ti2v.sampling.HINT_KEYS)
+    hint_keys = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target"})
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -129,7 +131,7 @@ class TinyTI2VGenerator:
             res = generate_clips(self.model, self.tok, frames, [requests[i].prompt for i in idx],
                                  [requests[i].seed for i in idx], num_frames=T, steps=steps,
                                  temperature=self.cfg.temperature, guidance=guidance,
-                                 cleanup=self.cfg.layer_cleanup)
+                                 cleanup=self.cfg.layer_cleanup, hints=[requests[i].hints for i in idx])
             if self.cfg.keyframe_memory:
                 self._restore_appearance(requests, idx, res)
             nfe = 1 if (guidance or self.model.config.guidance) == 1.0 else 2

@@ -83,8 +83,12 @@ def test_effects_are_exact(demo_scene):
     out = apply(sc, nxt)
     assert (out.get("red_ball").x, out.get("red_ball").y) == (tx, ty)
 
-    place = make_action(sc, "pick_place", "red_ball", params={"target_xy": [0.5, 0.3]})
-    assert C("at", "red_ball", xy=(0.5, 0.3)) in place.postconditions
+    place = make_action(sc, "pick_place", "red_ball", params={"target_xy": [0.5, 0.3], "prompt": "move it there"})
+    assert C("at", "red_ball", xy=(0.5, 0.3)) in place.postconditions  # a point the prompt asks for is checked
+    # a step that only asks for the table (a clearing step) is checked for that, not for a hidden point
+    free = make_action(sc, "pick_place", "red_ball", params={"target_xy": [0.5, 0.3]})
+    assert free.prompt == "move the red ball to the table"
+    assert C("apart", "red_ball") in free.postconditions and not any(c.pred == "at" for c in free.postconditions)
     out = apply(sc, place)
     assert (out.get("red_ball").x, out.get("red_ball").y) == (0.5, 0.3)
 

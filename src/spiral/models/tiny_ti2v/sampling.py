@@ -447,13 +447,57 @@ def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_f
     return out
 
 
+HINT_KEYS = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target"})
+TARGET_SIGMA_PX = 2.5  # spread of the end-point prior a target hint puts on the heatmap (64 px frames)
+AVOID_SIGMA_PX = 3.0
+AVOID_NATS = 6.0
+
+
+def hinted_logits(logits: torch.Tensor, width: int, start: tuple[float, float], hints: dict,
+                  key: str = "target", from_key: str = "subject") -> torch.Tensor:
+    """The heatmap logits with a refinement's hints as priors (spiral.core.refine):
+    ``hints[key]`` (image coordinates 0..1, where the object must be drawn at the end) adds a
+    Gaussian log-prior around the end point of the layer that moves it there (the layer's
+    centroid ``start``, in pixels, moved by ``target − hints[from_key]``), and each of
+    ``hints["avoid"]`` (where failed attempts put it; for the subject's layer only) lowers the
+    logits around its end point. The sampler draws from this distribution, so log-probs stay
+    exact for the request (its hints are part of it)."""
+    tgt = hints.get(key)
+    avoid = hints.get("avoid") if key == "target" else None
+    if not tgt and not avoid:
+        return logits
+    h = logits.numel() // width
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64) + 0.5, torch.arange(width, dtype=torch.float64) + 0.5,
+                            indexing="ij")
+    src = hints.get(from_key)
+    out = logits.double().view(h, width).clone()
+
+    def end_px(uv):  # where the layer's centroid ends when the object is drawn at uv
+        if src is None:
+            return uv[0] * width, uv[1] * h
+        return start[0] + (uv[0] - src[0]) * width, start[1] + (uv[1] - src[1]) * h
+
+    scale = width / 64.0
+    if tgt:
+        tx, ty = end_px(tgt)
+        out = out - 0.5 * ((xs - tx) ** 2 + (ys - ty) ** 2) / (TARGET_SIGMA_PX * scale) ** 2
+    for a in avoid or []:
+        ax, ay = end_px(a)
+        out = out - AVOID_NATS * torch.exp(-0.5 * ((xs - ax) ** 2 + (ys - ay) ** 2) / (AVOID_SIGMA_PX * scale) ** 2)
+    return out.flatten().to(logits.dtype)
+
+
 def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str], seeds: list[int],
                    num_frames: int | None = None, steps: int | None = None, temperature: float | None = None,
                    guidance: float | None = None, keyframes: np.ndarray | None = None,
-                   cleanup: bool | None = None) -> list[dict]:
+                   cleanup: bool | None = None, hints: list[dict] | None = None) -> list[dict]:
     """Batched sampling: N frames + N prompts + N seeds → N clips with their log-probs.
     ``cleanup=False`` turns the layer clean-up off (``prune_masks`` and ``clean_background``
-    of the model's config), ``True`` on; ``None`` keeps the config's."""
+    of the model's config), ``True`` on; ``None`` keeps the config's. ``hints`` (one dict per
+    clip, from a refinement): ``explore`` e > 0 samples the end points at temperature ×(1 + e)
+    from one draw (no best-of-k) and spreads the mask threshold ×(1 + e); ``target`` /
+    ``avoid`` (and ``partner_target`` for a swap's second layer) are priors on the heatmaps
+    (:func:`hinted_logits`)."""
     cfg = model.config
     T = num_frames or cfg.num_frames
     k = max(1, int(steps or cfg.steps))
@@ -467,8 +511,12 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
     prune = cfg.prune_masks if cleanup is None else cleanup
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(int(seed))
+        hint = (hints[i] if hints else None) or {}
+        explore = max(0.0, float(hint.get("explore", 0.0)))
+        tau_i, k_i = (tau * (1.0 + explore), 1) if explore > 0 else (tau, k)
         # the mask threshold varies with the seed, so a new seed also redraws the layer's extent
-        thr = cfg.mask_threshold + cfg.mask_jitter * (2 * float(torch.rand(1, generator=gen)) - 1)
+        jitter = min(cfg.mask_jitter * (1.0 + explore), 0.3)
+        thr = cfg.mask_threshold + jitter * (2 * float(torch.rand(1, generator=gen)) - 1)
         mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
         mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
@@ -490,12 +538,14 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
             keep = (parts > 0) & ~_carried(union, parts, cfg.layer_cover)[parts]  # objects that stay
         layers, logprob, ends = [], 0.0, []
         if mask_a.any():
-            la = sample_layer(pred["heat_a"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)
+            heat = hinted_logits(pred["heat_a"][i], W, _centroid(mask_a), hint)
+            la = sample_layer(heat, W, gen, tau_i, k_i, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_a, "end": la.xy, "scale": scale, "lift": lift})
             logprob += la.logprob
             ends.append(la.xy)
         if mask_b is not None and mask_b.any():
-            lb = sample_layer(pred["heat_b"][i], W, gen, tau, k, cfg.jitter_px, cfg.subpixel)
+            heat = hinted_logits(pred["heat_b"][i], W, _centroid(mask_b), hint, "partner_target", "partner")
+            lb = sample_layer(heat, W, gen, tau_i, k_i, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_b, "end": lb.xy, "scale": 1.0, "lift": lift})
             logprob += lb.logprob
             ends.append(lb.xy)
@@ -503,6 +553,6 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
             clip = render_layers(frames[i], fill, layers, T, cfg.lift_px * H / 64, cfg.bend, keep)
         else:  # nothing recognised as moving: a still clip
             clip = np.repeat(frames[i][None], T, axis=0)
-        results.append({"frames": clip, "logprob": logprob, "ends": ends, "steps": k,
+        results.append({"frames": clip, "logprob": logprob, "ends": ends, "steps": k_i,
                         "n_layers": len(layers), "scale": scale, "lift": lift})
     return results

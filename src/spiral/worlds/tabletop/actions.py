@@ -278,9 +278,18 @@ def make_action(scene: Scene, kind: str, subject: str, objects: list[str] | None
             where = f"the {region} part of the table" if region else "the table"
             raise ImpossibleGoalError(f"no free spot on {where} for the {s.name}",
                                       "clear some space first")
+        asked = "target_xy" in params and "prompt" in params  # a point, with a prompt that states it
         params["target_xy"] = list(xy)
         post += [C("on_table", subject)]
-        post += [C("in_region", subject, region=region)] if region else [C("at", subject, xy=tuple(xy))]
+        # what the prompt states is checked, nothing more: a region; a point only when the
+        # step was asked for one (a swap finished one object at a time, a push around an
+        # obstacle); a clearing step ("move X to the table") only asks for a free spot
+        if region:
+            post += [C("in_region", subject, region=region)]
+        elif asked:
+            post += [C("at", subject, xy=tuple(xy))]
+        else:
+            post += [C("apart", subject)]
     text = params.pop("prompt", None) or phrase(kind, subject, objects, params, 0)
     return SubAction(kind=kind, subject=subject, objects=objects, params=params, prompt=text,
                      preconditions=pre, postconditions=post, clause=clause)

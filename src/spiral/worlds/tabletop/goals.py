@@ -354,10 +354,13 @@ class Expander:
                 self.clear(b)
                 self.add("swap", a, [b])
                 return
+            # the rest of a swap half done: each object to where the other stood (the prompt says so)
             if not a_done:
-                self.add("pick_place", a, target_xy=list(pb))
+                self.add("pick_place", a, target_xy=list(pb),
+                         prompt=f"move the {st.get(a).name} to where the {st.get(b).name} was")
             if not b_done:
-                self.add("pick_place", b, target_xy=list(pa))
+                self.add("pick_place", b, target_xy=list(pa),
+                         prompt=f"move the {st.get(b).name} to where the {st.get(a).name} was")
         elif k == "place_region":
             a, region = clause["subject"], clause["region"]
             if holds(C("in_region", a, region=region), st):

@@ -14,13 +14,14 @@ from spiral.worlds.tabletop.scene import BOWL_CAPACITY, BOWL_INNER_R, Scene, foo
 
 # how many object ids each predicate takes in ``args`` (``condition_problem`` adds the region/point rules)
 ARITY = {"exists": 1, "on": 2, "in": 2, "next_to": 2, "at": 1, "in_region": 1, "region_empty": 0,
-         "clear": 1, "on_table": 1, "room": 1, "not_in": 2, "not_on": 2}
+         "clear": 1, "on_table": 1, "room": 1, "not_in": 2, "not_on": 2, "apart": 1}
 PRED_NAMES = tuple(ARITY)
 
 REGIONS = ("left", "right", "back", "front", "center",
            "back-left", "back-right", "front-left", "front-right")
 
 NEXT_TO_GAP = 0.09  # max gap between footprints for "next to"
+APART = 0.8  # "apart": centres at least this share of the two footprints' sum away (perception is noisy)
 AT_TOL = 0.07
 
 
@@ -101,6 +102,11 @@ def holds(cond: Condition, scene: Scene) -> bool:  # a flat dispatch reads best
         return math.hypot(a.x - cond.xy[0], a.y - cond.xy[1]) <= (cond.tol or AT_TOL)
     if p == "in_region":
         return a.on is None and a.in_ is None and in_region(a.x, a.y, cond.region or "")
+    if p == "apart":  # on the table, clear of every other object on it
+        if a.on is not None or a.in_ is not None:
+            return False
+        return all(math.hypot(a.x - o.x, a.y - o.y) >= APART * (footprint(a.kind) + footprint(o.kind))
+                   for o in scene.objects if o.id != a.id and o.on is None and o.in_ is None)
     raise ValueError(p)  # pragma: no cover
 
 
@@ -123,6 +129,7 @@ def describe(cond: Condition) -> str:
         "next_to": f"the {a} is next to the {b}",
         "at": f"the {a} is at ({cond.xy[0]:.2f}, {cond.xy[1]:.2f})" if cond.xy else f"the {a} is in place",
         "in_region": f"the {a} is in the {region} part of the table",
+        "apart": f"the {a} stands on the table, clear of the others",
         "region_empty": f"the {region} part of the table is empty",
     }.get(cond.pred, str(cond))
 

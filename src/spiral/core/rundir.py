@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -30,7 +31,10 @@ from typing import Any
 import numpy as np
 
 from spiral import __version__
+from spiral.core.lock import DirLock
 from spiral.errors import RunDirError
+
+log = logging.getLogger(__name__)
 
 CONFIG = "config.json"
 STATE = "state.json"
@@ -46,6 +50,27 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def is_temp_file(path: Path) -> bool:
+    """A temporary file of :func:`atomic_write_bytes` (``.NAME.XXXX.tmp``) or of the video
+    writer (``.video.mp4.XXXX.mp4``): never a complete file."""
+    n = path.name
+    return n.startswith(".") and (n.endswith(".tmp") or (n.startswith(f".{VIDEO}.") and n.endswith(".mp4")))
+
+
+def remove_temp_files(root: Path) -> int:
+    """Remove the temporary files that killed writes left in ``root`` and its ``segments/``
+    and ``attempts/``; call it only while holding the directory's lock. Returns how many."""
+    n = 0
+    for d in (root, root / SEGMENTS, root / ATTEMPTS):
+        if not d.is_dir():
+            continue
+        for f in d.iterdir():
+            if f.is_file() and is_temp_file(f):
+                f.unlink(missing_ok=True)
+                n += 1
+    return n
 
 
 def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
@@ -95,6 +120,7 @@ class RunDir:
         self.background = background  # write through one FIFO thread (see the module doc)
         self._writer: Any = None
         self._failed: BaseException | None = None  # after a failed write, later ones are skipped
+        self.lock: DirLock | None = None  # held from prepare() to close(): one writer at a time
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -115,6 +141,16 @@ class RunDir:
         if not os.access(p, os.W_OK | os.X_OK):
             raise RunDirError(f"output directory {p} is not writable", "choose a writable --out")
         run = cls(p)
+        run.lock = DirLock(p, "--out").acquire()  # a second writer (a resume racing a resume) stops here
+        try:
+            run._open(config, identity, resume)
+        except BaseException:
+            run.lock.release()
+            raise
+        return run
+
+    def _open(self, config: dict[str, Any], identity: str, resume: bool) -> None:
+        p = self.path
         cfg_path = p / CONFIG
         if cfg_path.exists():
             try:
@@ -130,14 +166,19 @@ class RunDir:
             if not resume:
                 raise RunDirError(f"{p} already holds this run",
                                   "pass --resume to continue it, or choose another --out")
-            return run
+            removed = remove_temp_files(p)  # of writes a kill interrupted (we hold the lock: nobody writes them)
+            if removed:
+                log.info("removed %d temporary file(s) of interrupted writes in %s", removed, p)
+            return
+        if resume:
+            raise RunDirError(f"{p} holds no run to resume (no {CONFIG})",
+                              "check the path, or drop --resume to start a new run there")
         if any(x for x in p.iterdir() if not x.name.startswith(".")):
             raise RunDirError(f"{p} is not empty and holds no SPIRAL run", "choose an empty or new --out")
         try:
             atomic_write_json(cfg_path, {"spiral_version": __version__, "config_hash": identity, "config": config})
         except OSError as exc:
             raise RunDirError(f"cannot write to {p}: {exc.strerror}", "choose a writable --out") from None
-        return run
 
     # -- files --------------------------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -233,6 +274,8 @@ class RunDir:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
+            if self.lock is not None:
+                self.lock.release()
 
     def read_segment(self, index: int) -> np.ndarray:
         self.flush()

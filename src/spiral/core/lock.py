@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,11 @@ class DirLock:
         except BlockingIOError:
             os.close(fd)
             info = _read_label(f)
+            for _ in range(50):  # the holder writes its label just after locking: wait for it briefly
+                if "pid" in info:
+                    break
+                time.sleep(0.01)
+                info = _read_label(f)
             raise DirLockedError(
                 f"{self.path} is being written by another {describe(info)}",
                 f"wait for it to finish (or stop it), or choose another {self.what}; the lock goes with its "

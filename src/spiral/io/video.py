@@ -26,19 +26,22 @@ def video_bytes(frames: int, size: int, scale: int) -> int:
 
 def check_video_budget(frames: int, size: int, scale: int) -> None:
     """Refuse (:class:`ConfigError`) a video whose writing would need more than
-    :data:`MAX_VIDEO_BYTES`."""
-    need = video_bytes(frames, size, scale)
-    if need <= MAX_VIDEO_BYTES:
-        return
+    :data:`MAX_VIDEO_BYTES`, or whose frames are larger than ffmpeg encodes."""
     from spiral.errors import ConfigError
 
-    fit = max(1, int((MAX_VIDEO_BYTES / (1.5 * min(frames, ENCODER_FRAMES) + 3)) ** 0.5) // size)
-    raise ConfigError(
-        f"the video would need about {need / 2**30:.1f} GiB of memory ({frames} frames of "
-        f"{size * scale}x{size * scale} pixels: scene.size {size} x output.video_scale {scale}); the limit is "
-        f"{MAX_VIDEO_BYTES / 2**30:.0f} GiB",
-        f"lower output.video_scale (e.g. --set output.video_scale={min(fit, scale - 1) if scale > 1 else 1}) "
-        f"or scene.size")
+    side = size * scale
+    what = f"scene.size {size} x output.video_scale {scale}"
+    need = video_bytes(frames, size, scale)
+    if need > MAX_VIDEO_BYTES:
+        fit = max(1, int((MAX_VIDEO_BYTES / (1.5 * min(frames, ENCODER_FRAMES) + 3)) ** 0.5) // size)
+        raise ConfigError(
+            f"the video would need about {need / 2**30:.1f} GiB of memory ({frames} frames of {side}x{side} "
+            f"pixels: {what}); the limit is {MAX_VIDEO_BYTES / 2**30:.0f} GiB",
+            f"lower output.video_scale (e.g. --set output.video_scale={max(1, min(fit, scale - 1))}) or scene.size")
+    if (side + 128) ** 2 >= (1 << 31) // 8:  # ffmpeg's own limit (av_image_check_size)
+        raise ConfigError(f"video frames of {side}x{side} pixels ({what}) are larger than ffmpeg can encode",
+                          f"lower output.video_scale (e.g. --set output.video_scale={max(1, 16000 // size - 1)}) "
+                          "or scene.size")
 
 
 def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
@@ -105,13 +108,18 @@ def read_mp4(path: str | Path) -> np.ndarray:
 
 def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
     """An RGB image as ``H×W×3`` uint8, centre-cropped to a square and resized to ``size``."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"image not found: {p}", "pass an existing PNG or JPEG file to --image")
     try:
-        with Image.open(p) as im:  # reads the header only
+        with warnings.catch_warnings():  # PIL's bomb warning: the size is checked right below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(p)  # reads the header only
+        with im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:  # refused before decoding a single pixel
                 raise InputFileError(

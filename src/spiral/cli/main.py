@@ -351,6 +351,7 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
     try:
         sc = Scene.load(scene)
         _check_png_path(out)
+        _check_out_file(out)
         save_png(out, render_scene(sc, size))
     except SpiralError as exc:
         _fail(exc)

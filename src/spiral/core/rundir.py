@@ -112,6 +112,32 @@ def _write_png(path: Path, img: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue(), fsync=False)
 
 
+def _check(p: Path, identity: str, resume: bool) -> bool:
+    """Whether ``p`` holds this run (resumable); refuses a directory that holds another run,
+    this run without ``resume``, nothing with ``resume``, or other files. Reads only."""
+    cfg_path = p / CONFIG
+    if cfg_path.exists():
+        try:
+            existing = json.loads(cfg_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            existing = None
+        if not isinstance(existing, dict) or not isinstance(existing.get("config"), dict):
+            raise RunDirError(f"{cfg_path} is corrupt (not a SPIRAL run's config)", "choose another --out")
+        if existing.get("config_hash") != identity:
+            goal = existing["config"].get("goal", "?")
+            raise RunDirError(f"{p} holds a different run (goal {goal!r})",
+                              "choose another --out, or delete that directory")
+        if not resume:
+            raise RunDirError(f"{p} already holds this run", "pass --resume to continue it, or choose another --out")
+        return True
+    if resume:
+        raise RunDirError(f"{p} holds no run to resume (no {CONFIG})",
+                          "check the path, or drop --resume to start a new run there")
+    if p.is_dir() and any(x for x in p.iterdir() if not x.name.startswith(".")):
+        raise RunDirError(f"{p} is not empty and holds no SPIRAL run", "choose an empty or new --out")
+    return False
+
+
 class RunDir:
     """A run directory. Use :meth:`prepare` to create or reopen one safely."""
 
@@ -133,6 +159,8 @@ class RunDir:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise RunDirError(f"output path {p} exists and is not a directory", "choose another --out")
+        if p.is_dir() or resume:  # refuse what can be refused before touching anything (even the lock's label)
+            _check(p, identity, resume)
         try:
             p.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -143,42 +171,20 @@ class RunDir:
         run = cls(p)
         run.lock = DirLock(p, "--out").acquire()  # a second writer (a resume racing a resume) stops here
         try:
-            run._open(config, identity, resume)
+            if _check(p, identity, resume):  # again, under the lock: another writer may have been first
+                removed = remove_temp_files(p)  # of writes a kill interrupted (we hold the lock: nobody writes)
+                if removed:
+                    log.info("removed %d temporary file(s) of interrupted writes in %s", removed, p)
+            else:
+                try:
+                    atomic_write_json(p / CONFIG, {"spiral_version": __version__, "config_hash": identity,
+                                                   "config": config})
+                except OSError as exc:
+                    raise RunDirError(f"cannot write to {p}: {exc.strerror}", "choose a writable --out") from None
         except BaseException:
             run.lock.release()
             raise
         return run
-
-    def _open(self, config: dict[str, Any], identity: str, resume: bool) -> None:
-        p = self.path
-        cfg_path = p / CONFIG
-        if cfg_path.exists():
-            try:
-                existing = json.loads(cfg_path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                existing = None
-            if not isinstance(existing, dict) or not isinstance(existing.get("config"), dict):
-                raise RunDirError(f"{cfg_path} is corrupt (not a SPIRAL run's config)", "choose another --out")
-            if existing.get("config_hash") != identity:
-                goal = existing["config"].get("goal", "?")
-                raise RunDirError(f"{p} holds a different run (goal {goal!r})",
-                                  "choose another --out, or delete that directory")
-            if not resume:
-                raise RunDirError(f"{p} already holds this run",
-                                  "pass --resume to continue it, or choose another --out")
-            removed = remove_temp_files(p)  # of writes a kill interrupted (we hold the lock: nobody writes them)
-            if removed:
-                log.info("removed %d temporary file(s) of interrupted writes in %s", removed, p)
-            return
-        if resume:
-            raise RunDirError(f"{p} holds no run to resume (no {CONFIG})",
-                              "check the path, or drop --resume to start a new run there")
-        if any(x for x in p.iterdir() if not x.name.startswith(".")):
-            raise RunDirError(f"{p} is not empty and holds no SPIRAL run", "choose an empty or new --out")
-        try:
-            atomic_write_json(cfg_path, {"spiral_version": __version__, "config_hash": identity, "config": config})
-        except OSError as exc:
-            raise RunDirError(f"cannot write to {p}: {exc.strerror}", "choose a writable --out") from None
 
     # -- files --------------------------------------------------------------------------
     def file(self, name: str) -> Path:

@@ -12,7 +12,9 @@ Runs every task of a suite under one configuration and mode into a results direc
 Tasks run in parallel processes; a killed benchmark resumes without redoing finished
 tasks (their lines are in ``results.jsonl``); a task whose run fails with a SPIRAL error
 (a bad scene or image, a goal the planner refuses, a backend error) is recorded with its
-error, and runs again when the benchmark is resumed.
+error, and runs again when the benchmark is resumed. One benchmark writes a results
+directory at a time (:class:`spiral.core.lock.DirLock`; a second one is refused), and its
+worker processes die with it, even on SIGKILL (:mod:`spiral.core.workers`).
 """
 
 from __future__ import annotations

@@ -104,6 +104,16 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
         components: tuple[Any, Any, Any] | None = None) -> tuple[EpisodeResult, RunDir]:
     """Run one episode into ``out`` (or resume it); writes the whole run directory."""
     cfg = with_defaults(cfg)
+    from spiral.core.rundir import CONFIG
+    from spiral.io.video import ENCODER_FRAMES, check_video_budget
+
+    if resume and not (Path(out) / CONFIG).is_file():
+        from spiral.errors import RunDirError
+
+        raise RunDirError(f"{out} holds no run to resume (no {CONFIG})",
+                          "check the path, or drop --resume to start a new run there")
+    # a video of a few segments must fit in memory: refused before any work
+    check_video_budget(max(cfg.loop.frames_per_segment, ENCODER_FRAMES), cfg.scene.size, cfg.output.video_scale)
     frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
     planner, generator, critic = components or build_components(cfg)
     plan, plan_s = None, 0.0
@@ -112,25 +122,32 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
         plan = planner.plan(cfg.goal, frame, None)  # a bad goal fails here, before anything is written
         plan_s = time.perf_counter() - t0
     experience = open_experience(cfg.memory.experience_path) if cfg.memory.experience_path else None
+    # locks the directory until rd.close(): a second writer (two resumes) is refused here
     rd = RunDir.prepare(out, cfg.public_dict(), cfg.identity(), resume=resume)
-    rd.background = True  # the loop does not wait for the disk (ordered writes, see RunDir)
-    fresh = rd.load_state() is None
-    if fresh:  # nothing checkpointed yet: start clean (a kill before the plan was saved)
-        for name in (TRACE, MEMORY, MEMORY + "-wal", MEMORY + "-shm"):
-            if (rd.path / name).exists():
-                (rd.path / name).unlink()
-    trace = Trace(rd.file(TRACE), resume=not fresh)
-    for fn in listeners or []:
-        trace.listeners.append(fn)
-    memory = EpisodeMemory(rd.file(MEMORY))
-    loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
+    trace = memory = None
     try:
+        rd.background = True  # the loop does not wait for the disk (ordered writes, see RunDir)
+        fresh = rd.load_state() is None
+        if fresh:  # nothing checkpointed yet: start clean (a kill before the plan was saved)
+            for name in (TRACE, MEMORY, MEMORY + "-wal", MEMORY + "-shm"):
+                if (rd.path / name).exists():
+                    (rd.path / name).unlink()
+        trace = Trace(rd.file(TRACE), resume=not fresh)
+        for fn in listeners or []:
+            trace.listeners.append(fn)
+        memory = EpisodeMemory(rd.file(MEMORY))
+        loop = Loop(planner, generator, critic, memory, cfg, rd, trace, experience)
         result = loop.run(cfg.goal, frame, state, info, resume=not fresh, plan=plan, plan_s=plan_s)
         write_outputs(rd, cfg, loop)
     finally:
-        rd.close()  # the background writes land before the trace closes
-        trace.close()
-        memory.close()
+        try:
+            rd.flush()  # the background writes land before the trace closes
+        finally:
+            if trace is not None:
+                trace.close()
+            if memory is not None:
+                memory.close()
+            rd.close()  # last: it releases the directory's lock
     return result, rd
 
 

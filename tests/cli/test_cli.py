@@ -270,3 +270,30 @@ def test_text_that_looks_like_rich_markup_is_printed_as_it_is(tmp_path):
     (out / "config.json").write_text(json.dumps(cfg))
     r = runner.invoke(app, ["show", str(out)])
     assert r.exit_code == 0 and "put the cube in the bowl [/red] [bold]now" in r.output, r.output
+
+
+def test_scene_new_checks_every_output_path_before_writing(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    (tmp_path / "afile").write_text("a file, not a folder")
+    r = CliRunner().invoke(app, ["scene", "new", str(tmp_path / "s.json"), "--png", str(tmp_path / "afile" / "x.png")])
+    assert r.exit_code == 2 and "afile is a file" in r.output
+    assert not (tmp_path / "s.json").exists()
+    r = CliRunner().invoke(app, ["scene", "new", str(tmp_path / "s.json"), "--png", str(tmp_path / "no" / "x.png")])
+    assert r.exit_code == 2 and "does not exist" in r.output and not (tmp_path / "s.json").exists()
+
+
+def test_a_video_too_large_for_memory_is_refused_before_any_work(tmp_path):
+    import time
+
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(app, ["run", "--generator", "sim", "-q", "--out", str(tmp_path / "r"),
+                                 "--set", "scene.size=1024", "--set", "output.video_scale=16"])
+    assert r.exit_code == 2 and "GiB of memory" in r.output and "--set output.video_scale=" in r.output
+    assert time.perf_counter() - t0 < 5 and not (tmp_path / "r").exists()

@@ -139,3 +139,40 @@ def test_a_resume_forgets_the_experience_outcomes_of_the_work_it_redoes(tmp_path
         assert ExperienceStore(store).stats() == ref_stats, n
         checked += 1
     assert checked >= 3
+
+
+def _killed_run(out, env):
+    """A run SIGKILLed right after its first accepted segment."""
+    proc = subprocess.Popen(_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not _accepted(out) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _accepted(out), "the run was not killed mid-way"
+
+
+def test_two_resumes_of_one_run_directory_one_proceeds_the_other_exits_2(tmp_path):
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    out = tmp_path / "killed"
+    _killed_run(out, env)
+    (out / "segments" / ".0007.npy.left0ver.tmp").write_bytes(b"half")  # as a second kill leaves it
+    procs = [subprocess.Popen(_cmd(out, resume=True), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [(p.pid, p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for _, code, _ in results)
+    assert codes == [0, 2], results
+    winner = next(pid for pid, code, _ in results if code == 0)
+    loser_err = next(err for _, code, err in results if code == 2)
+    assert f"process {winner}" in loser_err and "being written by another" in loser_err
+    events = [json.loads(x) for x in (out / "trace.jsonl").read_text().splitlines()]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert json.loads((out / "state.json").read_text())["status"] == "completed"
+    assert not list(out.rglob("*.tmp"))  # the resume removed what killed writes left
+
+
+def test_resume_of_a_directory_with_no_run_exits_2_and_writes_nothing(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spiral.cli.main", "run", "--out", str(tmp_path / "typo"), "--resume",
+                        "-q"], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and "holds no run to resume" in r.stderr
+    assert not (tmp_path / "typo").exists()

@@ -87,3 +87,40 @@ def test_atomic_write_leaves_the_old_file_on_error(tmp_path, monkeypatch):
         rd_mod.atomic_write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_prepare_locks_the_directory_until_close(tmp_path):
+    """One writer per run directory: a second prepare (a resume racing a resume) is
+    refused naming the holder; close() lets the next one in."""
+    from spiral.core.lock import DirLockedError
+
+    out = tmp_path / "run"
+    first = RunDir.prepare(out, {"goal": "g"}, "id1")
+    with pytest.raises(DirLockedError, match=f"process {os.getpid()}"):
+        RunDir.prepare(out, {"goal": "g"}, "id1", resume=True)
+    first.close()
+    RunDir.prepare(out, {"goal": "g"}, "id1", resume=True).close()
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["config.json"]
+
+
+def test_resume_of_a_directory_with_no_run_is_refused(tmp_path):
+    from spiral.errors import RunDirError
+
+    with pytest.raises(RunDirError, match="holds no run to resume"):
+        RunDir.prepare(tmp_path / "typo", {"goal": "g"}, "id1", resume=True)
+    assert not (tmp_path / "typo" / "config.json").exists()
+
+
+def test_resume_removes_the_temporary_files_of_killed_writes(tmp_path):
+    out = tmp_path / "run"
+    RunDir.prepare(out, {"goal": "g"}, "id1").close()
+    (out / "segments").mkdir()
+    (out / "attempts").mkdir()
+    left = [out / "segments" / ".0003.npy.ab12cd.tmp", out / ".state.json.x1.tmp",
+            out / "attempts" / ".v0-s000-a0.png.zz.tmp", out / ".video.mp4.q9.mp4"]
+    kept = [out / "segments" / "0000.npy", out / "notes.tmp"]
+    for f in left + kept:
+        f.write_bytes(b"x")
+    RunDir.prepare(out, {"goal": "g"}, "id1", resume=True).close()
+    assert not [f for f in left if f.exists()]
+    assert all(f.exists() for f in kept)

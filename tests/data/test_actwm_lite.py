@@ -103,3 +103,15 @@ def test_damaged_shards_are_found_named_and_rebuilt(ds, tmp_path):
     (copy / "dataset.json").write_text(json.dumps({"spec": {}, "complete": True, "format_version": 99}))
     with pytest.raises(InputFileError, match="newer SPIRAL"):
         load_manifest(copy)
+
+
+def test_one_builder_per_dataset_directory_and_leftovers_removed(tmp_path):
+    from spiral.core.lock import DirLock, DirLockedError
+
+    out = tmp_path / "ds"
+    with DirLock(out), pytest.raises(DirLockedError, match="being written by another process"):
+        build(out, SPEC, workers=1)
+    assert [p.name for p in out.iterdir()] == [".spiral.lock"]
+    (out / ".train-00000.tar.k1ll3d.tmp").write_bytes(b"half a shard")  # a shard write a kill interrupted
+    build(out, SPEC, workers=2)
+    assert not list(out.glob("*.tmp")) and load_manifest(out, verify=True)["complete"]

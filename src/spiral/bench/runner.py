@@ -12,7 +12,9 @@ Runs every task of a suite under one configuration and mode into a results direc
 Tasks run in parallel processes; a killed benchmark resumes without redoing finished
 tasks (their lines are in ``results.jsonl``); a task whose run fails with a SPIRAL error
 (a bad scene or image, a goal the planner refuses, a backend error) is recorded with its
-error, and runs again when the benchmark is resumed.
+error, and runs again when the benchmark is resumed. One benchmark writes a results
+directory at a time (:class:`spiral.core.lock.DirLock`; a second one is refused), and its
+worker processes die with it, even on SIGKILL (:mod:`spiral.core.workers`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import math
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
 from spiral.bench.tasks import Task, load_tasks
-from spiral.core.rundir import atomic_write_json
+from spiral.core.lock import DirLock, describe, holder
+from spiral.core.rundir import atomic_write_bytes, atomic_write_json
+from spiral.core.workers import process_pool
 from spiral.errors import InputFileError, SpiralError
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,11 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
     rootp = Path(root)
     run_dir = rootp / "runs" / task.id
     if run_dir.exists():  # a half-finished attempt from a killed benchmark: start it again
+        who = holder(run_dir)
+        if who is not None:  # a worker of a killed benchmark that still writes it (never with process_pool)
+            return {"id": task.id, "category": task.category, "horizon": task.horizon, "mode": mode,
+                    "status": "error", "task_success": 0.0,
+                    "reason": f"{run_dir} is still being written by {describe(who)}"}
         shutil.rmtree(run_dir)
     scene: dict[str, Any] = {"seed": None, "file": None, "image": None}
     if task.scene is not None:
@@ -212,7 +221,37 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
             except (json.JSONDecodeError, KeyError, ValueError):
                 continue
     root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    check_results_dir(root)
+    with DirLock(root, "--out"):  # one benchmark per results directory (its task runs included)
+        return _run_locked(tasks, tasks_path, root, mode, base, workers, limit, progress, match, budgets)
+
+
+def check_results_dir(root: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a non-empty directory that is not a results
+    directory (a run directory, say): a benchmark writes only where it may."""
+    if root.exists() and not root.is_dir():
+        raise InputFileError(f"--out {root} exists and is not a directory", "choose another --out")
+    if not root.is_dir():
+        return
+    cfg_path = root / "config.json"
+    if cfg_path.is_file():
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except (OSError, ValueError):
+            cfg = None
+        if not isinstance(cfg, dict) or "suite_sha256" not in cfg:
+            what = "a run directory" if isinstance(cfg, dict) and "config_hash" in cfg else "not a results directory"
+            raise InputFileError(f"{root} is {what} (its config.json is not a benchmark's)",
+                                 "choose an empty or new --out for `spiral bench run`")
+        return
+    if any(x for x in root.iterdir() if not x.name.startswith(".")):
+        raise InputFileError(f"{root} is not empty and holds no benchmark results",
+                             "choose an empty or new --out, or a results directory to resume")
+
+
+def _run_locked(tasks: list[Task], tasks_path: str | Path, root: Path, mode: str, base: dict[str, Any],
+                workers: int, limit: int | None, progress: Callable[[int, int], None] | None,
+                match: str | Path | None, budgets: dict[str, int]) -> dict[str, Any]:
     suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
     from spiral.config import public
 
@@ -239,7 +278,7 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
                 done[r["id"]] = r
             except (json.JSONDecodeError, KeyError):
                 continue  # a half-written last line: that task runs again
-        res_path.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+        atomic_write_bytes(res_path, "".join(json.dumps(r) + "\n" for r in done.values()).encode())
     todo = [t for t in tasks if t.id not in done]
     if progress:
         progress(len(done), len(tasks))
@@ -255,7 +294,7 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
             for t in todo:
                 record(run_task(t.model_dump_json(), mode, base, str(root), budgets.get(t.id)))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as ex:
+            with process_pool(workers) as ex:  # its workers die with this process, even on SIGKILL
                 futs = [ex.submit(run_task, t.model_dump_json(), mode, base, str(root), budgets.get(t.id))
                         for t in todo]
                 for f in as_completed(futs):

@@ -29,6 +29,9 @@ console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 
 
+EXIT_TASK_ERRORS = 4  # `bench run`: some tasks ended as error rows (docs/guarantees.md)
+
+
 def _fail(exc: SpiralError) -> None:
     console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
@@ -167,8 +170,14 @@ def run_cmd(
     out: Path | None = typer.Option(None, "--out", "-o", help="Results directory (resumes if it exists)."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
+    allow_errors: bool = typer.Option(False, "--allow-errors", help="Exit 0 even when tasks end with an error "
+                                      "(a missing image, a backend failure); without it such a benchmark "
+                                      f"exits {EXIT_TASK_ERRORS}."),
 ) -> None:
-    """Run a task suite; write results.jsonl, summary.json and every task's run directory."""
+    """Run a task suite; write results.jsonl, summary.json and every task's run directory.
+
+    Exit codes: 0 done · 2 bad input (or the results directory is in use) · 4 some tasks
+    ended with an error (see results.jsonl; they run again on resume) unless --allow-errors."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from spiral.bench.runner import check_base, run_suite, task_keys_in
@@ -218,6 +227,8 @@ def run_cmd(
                           f"results.jsonl, with the reason; they count as failures in task_success and run "
                           f"again when you resume)", highlight=False)
     out_console.print(f"results: {out_dir}")
+    if ov.get("errors") and not allow_errors:
+        raise typer.Exit(EXIT_TASK_ERRORS)
 
 
 @app.command("schema")
@@ -291,4 +302,4 @@ def bench_main(ctx: typer.Context,
         out_console.print(ctx.get_help())
         raise typer.Exit(0)
     ctx.invoke(run_cmd, tasks=tasks, mode=mode, generator=None, planner=None, critic=None, config=None, set_=[],
-               out=out, workers=workers, limit=None, match=None)
+               out=out, workers=workers, limit=None, match=None, allow_errors=False)

@@ -1,8 +1,9 @@
 """The ``spiral`` command.
 
-Exit codes: 0 success · 2 bad input (the message names the problem and the fix) ·
-3 the loop stopped before the goal (budget exhausted; partial result written) ·
-1 unexpected internal error · 130 interrupted.
+Exit codes: 0 success · 2 bad input (the message names the problem and the fix; also a
+directory another process writes) · 3 the loop stopped before the goal (budget exhausted;
+partial result written) · 4 ``bench run``: tasks ended with an error · 1 unexpected internal
+error · 130 interrupted (docs/guarantees.md).
 """
 
 from __future__ import annotations
@@ -303,8 +304,10 @@ def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSO
 
     sc = random_scene(seed)
     try:
+        _check_out_file(out)  # every output path is checked before anything is written
         if png:
             _check_png_path(png)
+            _check_out_file(png)
         sc.save(out)
         if png:
             save_png(png, render_scene(sc, size))
@@ -313,6 +316,18 @@ def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSO
     except OSError as exc:
         _fail(SpiralError(f"cannot write {exc.filename or out}: {exc.strerror or exc}", "choose a writable path"))
     out_console.print(f"wrote {out}: " + ", ".join(o.name for o in sc.objects))
+
+
+def _check_out_file(path: Path) -> None:
+    """Refuse a file path that cannot be written: a directory, or one whose folder is a
+    file or does not exist."""
+    if path.is_dir():
+        raise SpiralError(f"{path} is a directory", "give a file name")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise SpiralError(f"cannot write {path}: {parent} is a file, not a directory", "choose another path")
+    if not parent.exists():
+        raise SpiralError(f"cannot write {path}: the directory {parent} does not exist", "create it first")
 
 
 def _check_png_path(path: Path) -> None:
@@ -336,6 +351,7 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
     try:
         sc = Scene.load(scene)
         _check_png_path(out)
+        _check_out_file(out)
         save_png(out, render_scene(sc, size))
     except SpiralError as exc:
         _fail(exc)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -30,7 +31,10 @@ from typing import Any
 import numpy as np
 
 from spiral import __version__
+from spiral.core.lock import DirLock
 from spiral.errors import RunDirError
+
+log = logging.getLogger(__name__)
 
 CONFIG = "config.json"
 STATE = "state.json"
@@ -46,6 +50,27 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def is_temp_file(path: Path) -> bool:
+    """A temporary file of :func:`atomic_write_bytes` (``.NAME.XXXX.tmp``) or of the video
+    writer (``.video.mp4.XXXX.mp4``): never a complete file."""
+    n = path.name
+    return n.startswith(".") and (n.endswith(".tmp") or (n.startswith(f".{VIDEO}.") and n.endswith(".mp4")))
+
+
+def remove_temp_files(root: Path) -> int:
+    """Remove the temporary files that killed writes left in ``root`` and its ``segments/``
+    and ``attempts/``; call it only while holding the directory's lock. Returns how many."""
+    n = 0
+    for d in (root, root / SEGMENTS, root / ATTEMPTS):
+        if not d.is_dir():
+            continue
+        for f in d.iterdir():
+            if f.is_file() and is_temp_file(f):
+                f.unlink(missing_ok=True)
+                n += 1
+    return n
 
 
 def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
@@ -87,6 +112,32 @@ def _write_png(path: Path, img: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue(), fsync=False)
 
 
+def _check(p: Path, identity: str, resume: bool) -> bool:
+    """Whether ``p`` holds this run (resumable); refuses a directory that holds another run,
+    this run without ``resume``, nothing with ``resume``, or other files. Reads only."""
+    cfg_path = p / CONFIG
+    if cfg_path.exists():
+        try:
+            existing = json.loads(cfg_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            existing = None
+        if not isinstance(existing, dict) or not isinstance(existing.get("config"), dict):
+            raise RunDirError(f"{cfg_path} is corrupt (not a SPIRAL run's config)", "choose another --out")
+        if existing.get("config_hash") != identity:
+            goal = existing["config"].get("goal", "?")
+            raise RunDirError(f"{p} holds a different run (goal {goal!r})",
+                              "choose another --out, or delete that directory")
+        if not resume:
+            raise RunDirError(f"{p} already holds this run", "pass --resume to continue it, or choose another --out")
+        return True
+    if resume:
+        raise RunDirError(f"{p} holds no run to resume (no {CONFIG})",
+                          "check the path, or drop --resume to start a new run there")
+    if p.is_dir() and any(x for x in p.iterdir() if not x.name.startswith(".")):
+        raise RunDirError(f"{p} is not empty and holds no SPIRAL run", "choose an empty or new --out")
+    return False
+
+
 class RunDir:
     """A run directory. Use :meth:`prepare` to create or reopen one safely."""
 
@@ -95,6 +146,7 @@ class RunDir:
         self.background = background  # write through one FIFO thread (see the module doc)
         self._writer: Any = None
         self._failed: BaseException | None = None  # after a failed write, later ones are skipped
+        self.lock: DirLock | None = None  # held from prepare() to close(): one writer at a time
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -107,6 +159,8 @@ class RunDir:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise RunDirError(f"output path {p} exists and is not a directory", "choose another --out")
+        if p.is_dir() or resume:  # refuse what can be refused before touching anything (even the lock's label)
+            _check(p, identity, resume)
         try:
             p.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -115,28 +169,21 @@ class RunDir:
         if not os.access(p, os.W_OK | os.X_OK):
             raise RunDirError(f"output directory {p} is not writable", "choose a writable --out")
         run = cls(p)
-        cfg_path = p / CONFIG
-        if cfg_path.exists():
-            try:
-                existing = json.loads(cfg_path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                existing = None
-            if not isinstance(existing, dict) or not isinstance(existing.get("config"), dict):
-                raise RunDirError(f"{cfg_path} is corrupt (not a SPIRAL run's config)", "choose another --out")
-            if existing.get("config_hash") != identity:
-                goal = existing["config"].get("goal", "?")
-                raise RunDirError(f"{p} holds a different run (goal {goal!r})",
-                                  "choose another --out, or delete that directory")
-            if not resume:
-                raise RunDirError(f"{p} already holds this run",
-                                  "pass --resume to continue it, or choose another --out")
-            return run
-        if any(x for x in p.iterdir() if not x.name.startswith(".")):
-            raise RunDirError(f"{p} is not empty and holds no SPIRAL run", "choose an empty or new --out")
+        run.lock = DirLock(p, "--out").acquire()  # a second writer (a resume racing a resume) stops here
         try:
-            atomic_write_json(cfg_path, {"spiral_version": __version__, "config_hash": identity, "config": config})
-        except OSError as exc:
-            raise RunDirError(f"cannot write to {p}: {exc.strerror}", "choose a writable --out") from None
+            if _check(p, identity, resume):  # again, under the lock: another writer may have been first
+                removed = remove_temp_files(p)  # of writes a kill interrupted (we hold the lock: nobody writes)
+                if removed:
+                    log.info("removed %d temporary file(s) of interrupted writes in %s", removed, p)
+            else:
+                try:
+                    atomic_write_json(p / CONFIG, {"spiral_version": __version__, "config_hash": identity,
+                                                   "config": config})
+                except OSError as exc:
+                    raise RunDirError(f"cannot write to {p}: {exc.strerror}", "choose a writable --out") from None
+        except BaseException:
+            run.lock.release()
+            raise
         return run
 
     # -- files --------------------------------------------------------------------------
@@ -233,6 +280,8 @@ class RunDir:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
+            if self.lock is not None:
+                self.lock.release()
 
     def read_segment(self, index: int) -> np.ndarray:
         self.flush()

@@ -36,7 +36,7 @@ import os
 import random
 import tarfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from spiral.core.rundir import atomic_write_bytes, atomic_write_json
+from spiral.core.lock import DirLock
+from spiral.core.rundir import atomic_write_bytes, atomic_write_json, remove_temp_files
+from spiral.core.workers import process_pool
 from spiral.errors import InputFileError
 
 log = logging.getLogger(__name__)
@@ -204,7 +206,14 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
     """Build (or finish building) the dataset in ``out_dir``; returns the manifest."""
     spec = spec or DatasetSpec()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"{out} exists and is not a directory", "choose another output directory")
+    with DirLock(out, "output directory"):  # one builder per dataset directory
+        return _build_locked(out, spec, workers, progress)
+
+
+def _build_locked(out: Path, spec: DatasetSpec, workers: int,
+                  progress: Callable[[int, int], None] | None) -> dict[str, Any]:
     manifest_path = out / "dataset.json"
     old: dict[str, Any] = {}
     if manifest_path.exists():
@@ -216,6 +225,7 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
         atomic_write_json(manifest_path, {"name": "ActWM-Dataset-Lite", "format_version": FORMAT_VERSION,
                                           "spec": asdict(spec), "complete": False})
     known = {sh["shard"]: sh.get("sha256") for sh in old.get("shards", [])}
+    remove_temp_files(out)  # shards a kill left half-written (``.NAME.XXXX.tmp``); we hold the lock
     jobs = []
     for split in SPLITS:
         total = getattr(spec, split)
@@ -243,7 +253,7 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
                 if progress:
                     progress(len(done), len(jobs))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as ex:
+            with process_pool(workers) as ex:  # its workers die with this process, even on SIGKILL
                 futs = [ex.submit(build_shard, str(out), *j, asdict(spec)) for j in todo]
                 for f in as_completed(futs):
                     done.append(f.result())

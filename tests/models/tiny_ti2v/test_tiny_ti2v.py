@@ -407,3 +407,16 @@ def test_the_weights_record_the_dataset_frame_size_and_fine_tuning_keeps_the_fil
     assert TinyTI2VConfig.load(tmp_path / "a" / "final" / "config.json").image_size == 32
     with pytest.raises(ConfigError, match="have fill_copy 2; fine-tuning keeps it"):
         train(TrainConfig(out=str(tmp_path / "b"), fill_copy=0, init_from=str(tmp_path / "a" / "final"), **common))
+
+
+def test_a_second_trainer_on_one_output_directory_is_refused(tmp_path):
+    from spiral.core.lock import DirLock, DirLockedError
+    from spiral.data.actwm_lite import DatasetSpec, build
+    from spiral.models.tiny_ti2v.training import TrainConfig, train
+
+    build(tmp_path / "ds", DatasetSpec(train=2, validation=1, test=1, shard_size=6, max_steps=1), workers=1)
+    cfg = TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=1, batch_size=2, threads=1,
+                      channels=(8, 16, 16, 16))
+    with DirLock(tmp_path / "tr"), pytest.raises(DirLockedError, match="being written by another process"):
+        train(cfg)
+    assert [p.name for p in (tmp_path / "tr").iterdir()] == [".spiral.lock"]

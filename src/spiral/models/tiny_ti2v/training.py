@@ -384,12 +384,6 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
     """Train (or resume) into ``cfg.out``; returns the final report."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
-    from safetensors.torch import load_file, save_file
-
-    from spiral.core.rundir import atomic_write_bytes, atomic_write_json
-    from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
-    from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, save_pretrained
-    from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
 
     if cfg.schedule not in ("auto", "steps"):
         from spiral.errors import ConfigError
@@ -397,14 +391,30 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         raise ConfigError(f"unknown schedule {cfg.schedule!r}", "use --schedule auto or --schedule steps")
     check_oversampling(cfg)
     from spiral.data.actwm_lite import load_manifest
-    from spiral.errors import ConfigError, InputFileError
 
     manifest = load_manifest(cfg.data, verify=True)  # every shard whole before an hour of training
     dataset_id = hashlib.sha256("".join(s["sha256"] for s in manifest["shards"]).encode()).hexdigest()[:16]
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
+    from spiral.core.lock import DirLock
+
     out.mkdir(parents=True, exist_ok=True)
+    with DirLock(out, "--out"):  # one trainer per output directory, for the whole run
+        return _train_locked(cfg, out, manifest, dataset_id, progress)
+
+
+def _train_locked(cfg: TrainConfig, out: Path, manifest: dict[str, Any], dataset_id: str,
+                  progress: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from spiral.core.rundir import atomic_write_bytes, atomic_write_json
+    from spiral.errors import ConfigError, InputFileError
+    from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
+    from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, save_pretrained
+    from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
+
     _recover_checkpoint(out)
     t_load = time.perf_counter()
     train_data = load_arrays(cfg.data, "train", cfg.max_train_episodes)

@@ -31,6 +31,7 @@ from typing import Any
 from spiral.bench.tasks import Task, load_tasks
 from spiral.core.rundir import atomic_write_json
 from spiral.errors import InputFileError, SpiralError
+from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
         progress(len(done), len(tasks))
     with open(res_path, "a") as fh:
         def record(row: dict[str, Any]) -> None:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(redact(json.dumps(row)) + "\n")  # an error row may quote an echoed secret
             fh.flush()
             done[row["id"]] = row
             if progress:

@@ -16,17 +16,16 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from spiral.cli.consoles import consoles
 from spiral.errors import SpiralError
 
 app = typer.Typer(help="Benchmarks: run task suites (run, compare, report) and measure critics (critic). "
                        "`spiral bench --tasks FILE [--mode M] [--out DIR]` is short for `spiral bench run`.",
                   invoke_without_command=True)
-console = Console(stderr=True, soft_wrap=True)
-out_console = Console(soft_wrap=True)
+console, out_console = consoles()  # both redact secrets from what they print
 
 
 def _fail(exc: SpiralError) -> None:

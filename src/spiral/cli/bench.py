@@ -21,6 +21,7 @@ from rich.table import Table
 
 from spiral.cli.consoles import consoles
 from spiral.errors import SpiralError
+from spiral.redaction import redact
 
 app = typer.Typer(help="Benchmarks: run task suites (run, compare, report) and measure critics (critic). "
                        "`spiral bench --tasks FILE [--mode M] [--out DIR]` is short for `spiral bench run`.",
@@ -91,7 +92,7 @@ def critic_cmd(
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "critic_fidelity.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=1))
+        tmp.write_text(redact(json.dumps(report, indent=1)))  # feedback may quote an echoed secret
         tmp.replace(path)
     except SpiralError as exc:
         _fail(exc)

@@ -51,3 +51,34 @@ def test_the_counter_finds_every_form():
         assert count(f"before {text} after", [s]) >= 1, text
     assert count("nothing here", [s]) == 0
     assert len(forms(s)) >= 5
+
+
+def test_show_and_report_redact_a_run_written_before_redaction(tmp_path, monkeypatch):
+    """A run directory that already holds the key (written by an older version): `spiral show`
+    and the report still never print it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+    from spiral.report.html import write_run_report
+
+    key = new_values()["key"]
+    runner = CliRunner()
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["run", "--generator", "sim", "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    events = [json.loads(ln) for ln in (out / "trace.jsonl").read_text().splitlines()]
+    for e in events:
+        if e["event"] == "plan":
+            e["steps"][0]["prompt"] = f"lift it {key} " + "\u200b".join(key)
+        if e["event"] == "request":
+            e["request"]["prompt"] = f"lift it {key}"
+    (out / "trace.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    monkeypatch.setenv("SPIRAL_API_KEY", key)
+    r1 = runner.invoke(app, ["show", str(out)])
+    r2 = runner.invoke(app, ["show", str(out), "--events"])
+    assert r1.exit_code == r2.exit_code == 0
+    assert count(r1.output + r2.output, [key]) == 0 and "[REDACTED]" in r1.output
+    write_run_report(out, tmp_path / "report.html")
+    assert count((tmp_path / "report.html").read_text(), [key]) == 0

@@ -82,3 +82,16 @@ def test_show_and_report_redact_a_run_written_before_redaction(tmp_path, monkeyp
     assert count(r1.output + r2.output, [key]) == 0 and "[REDACTED]" in r1.output
     write_run_report(out, tmp_path / "report.html")
     assert count((tmp_path / "report.html").read_text(), [key]) == 0
+
+
+def test_an_internal_error_traceback_is_redacted(monkeypatch, capsys):
+    from spiral.cli.main import _excepthook
+
+    key = new_values()["key"]
+    monkeypatch.setenv("SPIRAL_API_KEY", key)
+    try:
+        raise RuntimeError(f"unexpected {key}")
+    except RuntimeError as exc:
+        _excepthook(type(exc), exc, exc.__traceback__)
+    err = capsys.readouterr().err
+    assert "RuntimeError: unexpected [REDACTED]" in err and key not in err

@@ -348,7 +348,17 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
     out_console.print(f"wrote {out}")
 
 
+def _excepthook(tp: Any, exc: BaseException, tb: Any) -> None:
+    """An internal error's traceback (exit 1), with every secret the process knows redacted."""
+    import traceback
+
+    from spiral.redaction import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(tp, exc, tb))))
+
+
 def entry() -> None:  # pragma: no cover - console script
+    sys.excepthook = _excepthook
     try:
         app()
     except SpiralError as exc:

@@ -59,6 +59,7 @@ _INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u2
 _TOKEN_RE = re.compile(r"\\+u[0-9a-fA-F]{4}|\\+x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};"
                        r"|\x1b\[[0-9;?]*[A-Za-z]"  # a terminal colour code (rich styling) between characters
                        f"|[{_INVISIBLE}]")
+_TOKEN_START_RE = re.compile(f"[\\\\%&\x1b{_INVISIBLE}]")  # a quick test: could anything need decoding?
 _URL_CRED_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#\"'<>]+@")
 _QUERY_RE = re.compile(r"(?i)([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|authorization|secret|"
                        r"client[_-]?secret|password|passwd|pwd|sig|signature|x-api-key)=)[^&\s#\"'<>]+")
@@ -148,11 +149,11 @@ def _b64_cores(data: bytes) -> list[str]:
     return [full, *out]
 
 
-def _windows(secret: str) -> list[str]:
+def _windows(secret: str) -> set[str]:
     if len(secret) < SUBSTRING_MIN_KEY:
-        return []
+        return set()
     ws = {secret[i:i + SUBSTRING_LEN] for i in range(len(secret) - SUBSTRING_LEN + 1)}
-    return sorted(w for w in ws if not _WORDLIKE_RE.fullmatch(w) and not w.isspace())
+    return {w for w in ws if not _WORDLIKE_RE.fullmatch(w) and not w.isspace()}
 
 
 class _Matcher:
@@ -164,17 +165,22 @@ class _Matcher:
             needles.update(_b64_cores(s.encode("utf-8")))
             windows.update(_windows(s))
         ordered = sorted(needles, key=lambda x: (-len(x), x))
-        self.plain = ordered
         self.needle_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self.window_re = (re.compile("(?=(" + "|".join(map(re.escape, sorted(windows))) + "))")
-                          if windows else None)
+        self.windows = windows
+        # runs of SUBSTRING_LEN+ characters that could be pieces of a key (one fast scan), then
+        # each piece of a run looked up in the set of the keys' pieces
+        chars = "".join(sorted({c for w in windows for c in w}))
+        self.run_re = re.compile(f"[{re.escape(chars)}]{{{SUBSTRING_LEN},}}") if windows else None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         out = []
         if self.needle_re is not None:
             out += [m.span() for m in self.needle_re.finditer(text)]
-        if self.window_re is not None:
-            out += [(m.start(), m.start() + len(m.group(1))) for m in self.window_re.finditer(text)]
+        if self.run_re is not None:
+            n, ws = SUBSTRING_LEN, self.windows
+            for m in self.run_re.finditer(text):
+                run, base = m.group(), m.start()
+                out += [(base + i, base + i + n) for i in range(len(run) - n + 1) if run[i:i + n] in ws]
         return out
 
 
@@ -209,6 +215,8 @@ def _decode_token(tok: str) -> str:
 def _normalised(text: str) -> tuple[str, list[int], list[int], list[int]] | None:
     """``text`` with escapes decoded and invisible characters dropped, plus a map back:
     segments (norm start, orig start, orig end, is_token). ``None`` when nothing changes."""
+    if not _TOKEN_START_RE.search(text):
+        return None
     pieces: list[str] = []
     nstarts: list[int] = []
     ostarts: list[int] = []

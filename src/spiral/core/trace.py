@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spiral.redaction import redact
+from spiral import redaction
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,11 @@ class Trace:
         if event not in EVENTS:
             raise ValueError(f"unknown trace event {event!r}")
         rec = {"seq": self.seq, "event": event, "t": round(time.perf_counter() - self.t0, 4), **fields}
-        line = json.dumps(rec, default=_default)
-        clean = redact(line)  # no secret (e.g. echoed by a model) reaches the file or the listeners
-        if clean != line:
-            line, rec = clean, json.loads(clean)
+        if self._f is not None or redaction.active():  # (an in-memory trace with nothing to hide: skip)
+            line = json.dumps(rec, default=_default)
+            clean = redaction.redact(line)  # no secret (e.g. echoed by a model) reaches the file or listeners
+            if clean != line:
+                line, rec = clean, json.loads(clean)
         self.seq += 1
         self.events.append(rec)
         if self._f is not None:

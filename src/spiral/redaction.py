@@ -15,7 +15,7 @@ logs, errors, printed output) as the last line of defence. The rules (docs/secre
   are still removed by pattern (below);
 * **forms**: the plain value; its base64 at each of the three byte alignments, standard and
   URL-safe alphabets (so it is found inside ``Authorization: Basic base64(user:pass)`` or any
-  longer base64 text); and any of these written with JSON ``\\uXXXX`` / ``\\xXX`` escapes
+  longer base64 text), and the same of its base64 (a base64-encoded auth header); and any of these written with JSON ``\\uXXXX`` / ``\\xXX`` escapes
   (also double-escaped), URL ``%XX`` encoding, HTML ``&#NN;`` entities, or split by
   invisible characters (zero-width space/joiners, word joiner, BOM, soft hyphen, other
   format characters) or terminal colour codes, in any mix;
@@ -162,7 +162,9 @@ class _Matcher:
         windows: set[str] = set()
         for s in secrets:
             needles.add(s)
-            needles.update(_b64_cores(s.encode("utf-8")))
+            b64 = _b64_cores(s.encode("utf-8"))
+            needles.update(b64)
+            needles.update(_b64_cores(b64[0].encode("ascii")))  # base64 of a header that holds it in base64
             windows.update(_windows(s))
         ordered = sorted(needles, key=lambda x: (-len(x), x))
         self.needle_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None

@@ -52,10 +52,36 @@ def _normalise(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+
+
+def _b64_decoded(text: str, depth: int = 2) -> list[str]:
+    """Every base64-looking run of ``text`` decoded (at each of its 4 possible starts), and
+    what those hold in turn, ``depth`` levels deep (a base64 auth header echoed in base64)."""
+    out = []
+    for m in _B64_RUN.finditer(text):
+        tok = m.group().rstrip("=").replace("-", "+").replace("_", "/")
+        for shift in range(4):
+            t = tok[shift:]
+            t = t[:len(t) - 1] if len(t) % 4 == 1 else t  # (one char alone holds no byte)
+            if len(t) < 8:
+                continue
+            dec = base64.b64decode(t + "=" * (-len(t) % 4)).decode("latin-1")
+            out.append(dec)
+            if depth > 1:
+                out += _b64_decoded(dec, depth - 1)
+    return out
+
+
 def count(text: str, secrets_: list[str]) -> int:
-    """Occurrences of any form of any secret in ``text`` (as written, and normalised)."""
+    """Occurrences of any form of any secret in ``text`` (as written, and normalised), plus the
+    plain secret inside anything base64 in it (decoded two levels deep)."""
     norm = _normalise(text)
-    return sum(max(text.count(f), norm.count(f)) for s in secrets_ for f in forms(s))
+    n = sum(max(text.count(f), norm.count(f)) for s in secrets_ for f in forms(s))
+    if any(len(s) >= 8 for s in secrets_):
+        for dec in _b64_decoded(norm):
+            n += sum(dec.count(s) for s in secrets_ if len(s) >= 8)
+    return n
 
 
 def count_tree(root: Path, secrets_: list[str]) -> dict[str, int]:

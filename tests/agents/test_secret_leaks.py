@@ -95,3 +95,9 @@ def test_an_internal_error_traceback_is_redacted(monkeypatch, capsys):
         _excepthook(type(exc), exc, exc.__traceback__)
     err = capsys.readouterr().err
     assert "RuntimeError: unexpected [REDACTED]" in err and key not in err
+
+
+def test_the_counter_decodes_base64_twice():
+    s = "pw-" + "0123456789abcdef"
+    header = "Basic " + base64.b64encode(f"alice:{s}".encode()).decode()
+    assert count(f"echo {base64.b64encode(header.encode()).decode()} end", [s]) >= 1

@@ -119,7 +119,7 @@ class LeakPath:
     setup: Callable[[ScriptedServer, dict[str, str]], None]
     args: Callable[[ScriptedServer, dict[str, str], Path], list[str]]
     secrets: Callable[[dict[str, str]], list[str]]
-    exit_codes: tuple[int, ...] = (0,)
+    exit_codes: tuple[int, ...] | None = (0,)  # None: any (what it is is not this test's business)
     show: bool = True
     extra: list[Callable[[ScriptedServer, dict[str, str], Path], list[str]]] = field(default_factory=list)
 
@@ -171,6 +171,14 @@ def _echo_auth(body: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     return reply
 
 
+def _lite_task_plan(secret: str) -> dict[str, Any]:
+    """A valid plan for ActWM-Bench-Lite's first task ("move the white ball to the back right corner")."""
+    return {"objects": [], "goal_conditions": [], "steps": [
+        {"kind": "pick_place", "subject": "white_ball", "objects": [], "params": {"region": "back-right"},
+         "prompt": f"the white ball is carried to the back right corner ({secret})", "preconditions": [],
+         "postconditions": []}]}
+
+
 def _key_env(v: dict[str, str]) -> list[str]:
     return [v["key"]]
 
@@ -215,6 +223,12 @@ PATHS: list[LeakPath] = [
                            "--set", f"agents.base_url={s.url}", "--set", "critic.frames=2", "--out",
                            str(w / "run"), "-q"],
           _key_env, show=False),
+    LeakPath("bench_run_task", "`spiral bench run --planner llm`: a valid plan for the task whose step prompt "
+                               "holds the key split by zero-width characters",
+             lambda s, v: setattr(s, "router", agent_router(_lite_task_plan(_zero_width(v["key"])), [])),
+             lambda s, v, w: ["bench", "run", "--planner", "llm", "--generator", "sim", "--workers", "1",
+                              "--limit", "1", "--set", f"agents.base_url={s.url}", "--out", str(w / "run")],
+             _key_env, exit_codes=None, show=False),
 ]
 
 
@@ -285,7 +299,7 @@ def run_path(path: LeakPath, work: Path, values: dict[str, str] | None = None) -
             files[f"{root.name}/{f}"] = n
     stderr_text = "\n".join(stderr)
     return {"name": path.name, "what": path.what, "exit_codes": codes,
-            "expected_exit": codes[0] in path.exit_codes, "files": sum(files.values()), "file_hits": files,
+            "expected_exit": path.exit_codes is None or codes[0] in path.exit_codes, "files": sum(files.values()), "file_hits": files,
             "logs": count("\n".join(handler.lines), secrets_) + count(stderr_text, secrets_),
             "printed": count("\n".join(stdout), secrets_), "log_lines": len(handler.lines),
             "requests": server.hits, "stdout": "\n".join(stdout),

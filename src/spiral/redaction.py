@@ -70,6 +70,15 @@ _registered: set[str] = set()
 _matcher_cache: dict[frozenset[str], _Matcher] = {}
 
 
+def _new_lock_in_child() -> None:  # a worker forked while another thread held the lock must not hang
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def add_secret(value: str | None) -> None:
     """Treat ``value`` as a secret from now on (process-wide); short values are ignored."""
     if value and isinstance(value, str):

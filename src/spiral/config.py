@@ -16,10 +16,11 @@ import logging
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from spiral import redaction
 from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
@@ -134,7 +135,8 @@ class AgentsConfig(BaseModel):
     def _url(cls, v: str) -> str:
         if v.startswith("local:"):  # an in-process model (spiral.agents.local_llm)
             return v
-        shown = re.sub(r"[^/@]*@", "***@", v, count=1)  # a user name or password stays out of messages
+        redaction.add_url(v)  # its password and ?api_key= value are secrets from now on, wherever they appear
+        shown = redaction.redact(re.sub(r"[^/@]*@", "***@", v, count=1))  # user:password@ stays out of messages
         try:
             parts = urlsplit(v)
             parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -147,17 +149,9 @@ class AgentsConfig(BaseModel):
 
 
 def safe_url(url: str) -> str:
-    """``url`` without user:password (safe to print or to write into a run directory)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
+    """``url`` without user:password and secret query parameters (``?api_key=``, ``token=`` …):
+    safe to print or to write into a run directory (:func:`spiral.redaction.safe_url`)."""
+    return redaction.safe_url(url)
 
 
 #: ``agents`` keys that change how answers are fetched, not what they are (not part of a run's identity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from spiral.redaction import redact
+
 
 class SpiralError(Exception):
     """Base class of the errors SPIRAL raises on bad input or impossible requests.
@@ -12,6 +14,8 @@ class SpiralError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, hint: str | None = None):
+        message = redact(message)  # no secret the process knows is ever part of an error
+        hint = redact(hint) if hint is not None else None
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -30,6 +30,7 @@ class ScriptedServer:
         self.router: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.requests: list[dict[str, Any]] = []  # every chat request: {"headers": ..., "body": ...}
         self.model_requests = 0
+        self.hits = 0  # every HTTP request, whatever its path or answer
         self.models = ["scripted-vlm"]
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -55,6 +56,8 @@ class ScriptedServer:
                     pass  # the client gave up (timeout)
 
             def do_GET(self) -> None:
+                with server.lock:
+                    server.hits += 1
                 if self.path.rstrip("/").endswith("/models"):
                     with server.lock:
                         server.model_requests += 1
@@ -64,6 +67,8 @@ class ScriptedServer:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
+                with server.lock:
+                    server.hits += 1
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n) or b"{}")
                 if not self.path.rstrip("/").endswith("/chat/completions"):

@@ -254,7 +254,7 @@ def test_the_key_never_reaches_errors_logs_or_cache_even_if_the_server_echoes_it
             ask(client)
     for text in (err1.value.message, str(err1.value), err2.value.message, caplog.text):
         assert SECRET not in text
-    assert "***" in err1.value.message and "***" in err2.value.message
+    assert "[REDACTED]" in err1.value.message and "[REDACTED]" in err2.value.message
     # the repair round-trip sends the answer back without the key
     assert SECRET not in json.dumps(server.requests[1]["body"])
     assert not list((tmp_path / "c").rglob("*.json"))
@@ -363,3 +363,23 @@ def test_a_key_echoed_into_an_unusable_answer_stays_out_of_logs_and_the_repair(s
         ask(make_client(), check=lambda a: [f"{a.color!r} is not one of the listed colours"])
     assert SECRET not in caplog.text and SECRET not in err.value.message
     assert SECRET not in json.dumps(server.requests[1]["body"])
+
+
+def test_answers_and_model_names_are_redacted_where_they_enter(server, make_client, tmp_path):
+    """The key in an answer (here \\u-escaped in the JSON text) and in the served model's name
+    is replaced before the value, the usage, the cache or a log line sees it."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in SECRET)
+    server.models = [f"model-{SECRET}"]
+    server.push({"content": '{"color": "red ' + escaped + '", "count": 1}'})
+    client = make_client(cache_dir=tmp_path / "c", model=None)
+    value = ask(client)
+    assert value.color == "red [REDACTED]"
+    assert client.model == f"model-{SECRET}"  # what the server is sent
+    assert client.usage.model == client.shown_model == "model-[REDACTED]"
+    (f,) = (tmp_path / "c").rglob("*.json")
+    assert SECRET not in f.read_text() and "[REDACTED]" in f.read_text()
+    # a cache file written before redaction by value: its answer is redacted when read
+    rec = json.loads(f.read_text())
+    rec["answer"]["color"] = f"blue {SECRET}"
+    f.write_text(json.dumps(rec))
+    assert ask(make_client(cache_dir=tmp_path / "c", model=None)).color == "blue [REDACTED]"

@@ -6,7 +6,9 @@ VLM critic rely on:
 * **settings** from the run config's ``agents`` section (base URL, model, timeouts, …) and
   the API key from the environment only (``SPIRAL_API_KEY``, else ``OPENAI_API_KEY``). The
   key never goes into the config, the trace, the logs, the cache or an error message: every
-  text this module writes or raises is passed through :meth:`ChatClient.redact`.
+  secret (the key, a base URL's ``user:password@`` and ``?api_key=``) is registered with
+  :mod:`spiral.redaction`, and every answer is redacted where it enters (the message text and
+  the served model names), before it reaches a plan, a prompt, a verdict or a file.
 * **retries** with exponential backoff on 429, 5xx, timeouts and connection errors
   (honouring ``Retry-After`` up to ``backoff_max_s``); other HTTP errors are not retried and
   become a :class:`AgentError` that says what to fix.
@@ -41,12 +43,13 @@ import numpy as np
 import openai
 from pydantic import BaseModel, ValidationError
 
+from spiral import redaction
 from spiral.config import safe_url
 from spiral.errors import BackendError
 
 log = logging.getLogger(__name__)
 
-KEY_ENV_VARS = ("SPIRAL_API_KEY", "OPENAI_API_KEY")
+KEY_ENV_VARS = redaction.KEY_ENV_VARS  # ("SPIRAL_API_KEY", "OPENAI_API_KEY"): redacted wherever they appear
 CACHE_ENV_VAR = "SPIRAL_CACHE_DIR"
 NO_KEY = "EMPTY"  # what local servers (vLLM, Ollama, LM Studio) accept when no key is set
 CACHE_VERSION = 1
@@ -225,8 +228,8 @@ class ResponseCache:
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"key": key, **record}, f)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:  # redacted: the last line of defence
+                f.write(redaction.redact(json.dumps({"key": key, **record})))
             os.replace(tmp, p)
         except OSError as exc:  # a read-only cache must not break the run
             log.warning("cannot write the response cache at %s: %s", self.root, exc)
@@ -266,6 +269,10 @@ class ChatClient:
         key = getattr(client, "api_key", None)
         self._secrets = tuple(s for s in (*secrets, key if isinstance(key, str) else None)
                               if s and s != NO_KEY and len(s) >= 4)
+        for secret in self._secrets:  # known process-wide: every sink redacts them too
+            redaction.add_secret(secret)
+        redaction.add_url(str(base_url or getattr(client, "base_url", "") or ""))
+        redaction.install_log_redaction()  # openai/httpx log URLs (and -vv request details)
         self.usage = Usage()
         self.usage_pending: Usage | None = None  # the last reply's cost, until it is known usable
         self.last_finish_reason: str | None = None
@@ -298,10 +305,11 @@ class ChatClient:
 
     # -- safety -------------------------------------------------------------------------------
     def redact(self, text: Any) -> str:
-        """``text`` with the API key (and anything else secret this client knows) removed."""
-        s = str(text)
+        """``text`` with the API key (and every other secret the process knows, in any form:
+        :func:`spiral.redaction.redact`) removed; also short keys this client was given."""
+        s = redaction.redact(text)
         for secret in self._secrets:
-            s = s.replace(secret, "***")
+            s = s.replace(secret, redaction.MARKER)
         return s
 
     def _snippet(self, text: str, n: int = 160) -> str:
@@ -311,10 +319,17 @@ class ChatClient:
     # -- model ----------------------------------------------------------------------------------
     @property
     def model(self) -> str:
-        """The model name: configured, else the only model the server lists (``GET /models``)."""
+        """The model name: configured, else the only model the server lists (``GET /models``).
+        What is sent to the server; :attr:`shown_model` is what may be written or logged."""
         if self._model is None:
             self._model = self._detect_model()
         return self._model
+
+    @property
+    def shown_model(self) -> str:
+        """The model name as traces, caches, logs and verdicts show it (redacted: a server may
+        name a model after the key)."""
+        return self.redact(self.model)
 
     def _detect_model(self) -> str:
         hint = "set it: --set agents.model=NAME (the name your server serves, see `curl BASE_URL/models`)"
@@ -327,7 +342,7 @@ class ChatClient:
             shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
             raise AgentError(f"agents.model is not set and {self.base_url} serves {len(names)} models"
                              + (f" ({self.redact(shown)})" if names else ""), hint)
-        log.info("using the only model served at %s: %s", self.base_url, names[0])
+        log.info("using the only model served at %s: %s", self.base_url, self.redact(names[0]))
         return names[0]
 
     # -- HTTP with retries -----------------------------------------------------------------
@@ -400,7 +415,7 @@ class ChatClient:
         if response_format is not None:
             kwargs["response_format"] = response_format
         resp = self._call(lambda: self.client.chat.completions.create(**kwargs), "chat completion")
-        u = Usage(model=self.model, requests=1)
+        u = Usage(model=self.shown_model, requests=1)
         usage = getattr(resp, "usage", None)
         if usage is not None:
             u.prompt_tokens = _count(getattr(usage, "prompt_tokens", 0))
@@ -424,7 +439,7 @@ class ChatClient:
             raise AgentError(f"{self.base_url} returned message content of type {type(content).__name__}",
                              "check the server: an OpenAI-compatible server returns text")
         self.usage_pending = None
-        return content or "", u
+        return self.redact(content or ""), u  # the answer enters SPIRAL here: no secret gets past
 
     def _cache_key(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> str:
         req = {"v": CACHE_VERSION, "base_url": self.base_url, "model": self.model, "messages": messages,
@@ -441,17 +456,17 @@ class ChatClient:
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
-                try:
-                    value = answer.model_validate(hit["answer"])
+                try:  # (a cache written before redaction by value may hold an echoed key)
+                    value = answer.model_validate(json.loads(self.redact(json.dumps(hit["answer"]))))
                     if not (check(value) if check else []):
                         self.usage.cache_hits += 1
-                        self.usage.model = self.usage.model or self.model
+                        self.usage.model = self.usage.model or self.shown_model
                         log.info("%s: answer from the response cache", what)
                         return value
                 except ValidationError:
                     pass
                 log.warning("ignoring a cached answer that no longer validates")
-        spent = Usage(model=self.model)
+        spent = Usage(model=self.shown_model)
         convo = list(messages)
         errors: list[str] = []
         content = ""
@@ -468,7 +483,7 @@ class ChatClient:
                 value, errors = self._parse(content, answer, check)
                 if value is not None:
                     if self.cache is not None:
-                        self.cache.put(key, {"schema": name, "model": self.model,
+                        self.cache.put(key, {"schema": name, "model": self.shown_model,
                                              "answer": json.loads(self.redact(value.model_dump_json())),
                                              "prompt_tokens": spent.prompt_tokens,
                                              "completion_tokens": spent.completion_tokens})

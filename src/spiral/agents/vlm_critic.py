@@ -164,7 +164,7 @@ class VLMCritic:
         if not ans.passed and not failures:
             failures = [Failure(type=ans.failure_type, detail=feedback, objects=[sub_action.subject])]
         perceived = {"frames": idx, "n_frames": T, "image_size": cfg.image_size, "jpeg_quality": cfg.jpeg_quality,
-                     "references": [ref for ref, _, _ in refs], "model": self.client.model}
+                     "references": [ref for ref, _, _ in refs], "model": self.client.shown_model}
         return Verdict(passed=ans.passed, scores=ans.scores.model_dump(), failure_type=ans.failure_type,
                        failures=failures, feedback=feedback, scope=ans.scope, perceived=perceived, critic=self.name)
 

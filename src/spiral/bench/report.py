@@ -21,6 +21,7 @@ from typing import Any
 from spiral.bench.runner import suite_of
 from spiral.core.rundir import atomic_write_bytes
 from spiral.errors import InputFileError
+from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -162,5 +163,5 @@ figcaption{{font-size:.75rem;color:#555;max-width:192px}}img.plot{{max-width:100
 <h2>Worst and best episodes</h2>{gallery}
 </body></html>"""
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, page.encode("utf-8"))
+    atomic_write_bytes(out, redact(page).encode("utf-8"))
     return out

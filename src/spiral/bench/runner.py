@@ -35,6 +35,7 @@ from spiral.core.lock import DirLock, describe, holder
 from spiral.core.rundir import atomic_write_bytes, atomic_write_json
 from spiral.core.workers import process_pool
 from spiral.errors import InputFileError, SpiralError
+from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ def _run_locked(tasks: list[Task], tasks_path: str | Path, root: Path, mode: str
         progress(len(done), len(tasks))
     with open(res_path, "a") as fh:
         def record(row: dict[str, Any]) -> None:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(redact(json.dumps(row)) + "\n")  # an error row may quote an echoed secret
             fh.flush()
             done[row["id"]] = row
             if progress:

@@ -16,17 +16,17 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from spiral.cli.consoles import consoles
 from spiral.errors import SpiralError
+from spiral.redaction import redact
 
 app = typer.Typer(help="Benchmarks: run task suites (run, compare, report) and measure critics (critic). "
                        "`spiral bench --tasks FILE [--mode M] [--out DIR]` is short for `spiral bench run`.",
                   invoke_without_command=True)
-console = Console(stderr=True, soft_wrap=True)
-out_console = Console(soft_wrap=True)
+console, out_console = consoles()  # both redact secrets from what they print
 
 
 EXIT_TASK_ERRORS = 4  # `bench run`: some tasks ended as error rows (docs/guarantees.md)
@@ -95,7 +95,7 @@ def critic_cmd(
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "critic_fidelity.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=1))
+        tmp.write_text(redact(json.dumps(report, indent=1)))  # feedback may quote an echoed secret
         tmp.replace(path)
     except SpiralError as exc:
         _fail(exc)

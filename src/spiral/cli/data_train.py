@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from spiral.cli.consoles import consoles
 from spiral.errors import ConfigError, SpiralError
 
-console = Console(stderr=True, soft_wrap=True)
-out_console = Console(soft_wrap=True)
+console, out_console = consoles()  # both redact secrets from what they print
 
 dataset_app = typer.Typer(help="Build and inspect ActWM-Dataset-Lite.", no_args_is_help=True)
 train_app = typer.Typer(help="Train models.", no_args_is_help=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from spiral import __version__
+from spiral.cli.consoles import consoles
 from spiral.errors import SpiralError
 
 app = typer.Typer(
@@ -30,8 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, soft_wrap=True)
-out_console = Console(soft_wrap=True)
+console, out_console = consoles()  # both redact secrets from what they print
 
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 3
@@ -48,8 +47,11 @@ def _setup_logging(verbose: int) -> None:
     from rich.logging import RichHandler
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)],
-                        force=True)
+    handler = RichHandler(console=console, show_path=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    from spiral.redaction import install_log_redaction
+
+    install_log_redaction([handler])  # every logger (openai, httpx at -vv too): secrets and URL credentials out
 
 
 def version_callback(value: bool) -> None:
@@ -215,7 +217,9 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
     if not (run_dir / CONFIG).exists():
         _fail(SpiralError(f"{run_dir} is not a SPIRAL run directory (no config.json)", "pass a directory made by `spiral run`"))
     try:
-        info = collect(run_dir)
+        from spiral.redaction import redact_obj
+
+        info = redact_obj(collect(run_dir))  # (the consoles redact too; a table may wrap a secret over lines)
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:  # JSON, UTF-8, shape
         _fail(SpiralError(f"cannot read run {run_dir}: {type(exc).__name__}: {exc}",
                           "is the run directory complete and unmodified?"))
@@ -360,7 +364,17 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
     out_console.print(f"wrote {out}")
 
 
+def _excepthook(tp: Any, exc: BaseException, tb: Any) -> None:
+    """An internal error's traceback (exit 1), with every secret the process knows redacted."""
+    import traceback
+
+    from spiral.redaction import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(tp, exc, tb))))
+
+
 def entry() -> None:  # pragma: no cover - console script
+    sys.excepthook = _excepthook
     try:
         app()
     except SpiralError as exc:

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from spiral.core.types import SubAction, Verdict
+from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ class EpisodeMemory:
         with self.db:
             self.db.execute("DELETE FROM objects")
             for o in objects:
-                self.db.execute("INSERT INTO objects VALUES (?,?,?,?)",
-                                (o["id"], o.get("color"), o.get("kind"), json.dumps(o)))
+                self.db.execute("INSERT INTO objects VALUES (?,?,?,?)",  # model-written text: redacted
+                                (redact(o["id"]), o.get("color"), o.get("kind"), redact(json.dumps(o))))
             self.db.execute("INSERT OR REPLACE INTO keyframes VALUES (0, -1, ?)", (_png(first_frame),))
         self._objects = None
 
@@ -95,7 +96,7 @@ class EpisodeMemory:
                     last_frame: np.ndarray) -> None:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO segments VALUES (?,?,?,?)",
-                            (index, sub_action.model_dump_json(), path, sha256))
+                            (index, redact(sub_action.model_dump_json()), path, sha256))
             self.db.execute("INSERT OR REPLACE INTO keyframes VALUES (?,?,?)",
                             (index + 1, index, _png(last_frame)))
 
@@ -124,7 +125,7 @@ class EpisodeMemory:
             cur = self.db.execute(
                 "INSERT INTO failures (step, attempt, plan_version, failure_type, feedback, strategy) "
                 "VALUES (?,?,?,?,?,?)",
-                (step, attempt, plan_version, verdict.failure_type, verdict.feedback, strategy))
+                (step, attempt, plan_version, verdict.failure_type, redact(verdict.feedback), strategy))
         return int(cur.lastrowid)
 
     def mark_fixed(self, failure_id: int, fixed_by: str) -> None:
@@ -138,7 +139,7 @@ class EpisodeMemory:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, json.dumps(value)))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, redact(json.dumps(value))))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

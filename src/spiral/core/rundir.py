@@ -33,6 +33,7 @@ import numpy as np
 from spiral import __version__
 from spiral.core.lock import DirLock
 from spiral.errors import RunDirError
+from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,10 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any, compact: bool = False) -> None:
-    """JSON, indented for people; ``compact`` for files rewritten often (the C encoder)."""
+    """JSON, indented for people; ``compact`` for files rewritten often (the C encoder).
+    Secrets are redacted (:func:`spiral.redaction.redact`), as in every text file written here."""
     text = json.dumps(obj, separators=(",", ":")) if compact else json.dumps(obj, indent=1, sort_keys=False)
-    atomic_write_bytes(path, (text + "\n").encode())
+    atomic_write_bytes(path, (redact(text) + "\n").encode())
 
 
 def sha256_file(path: Path) -> str:
@@ -203,7 +205,7 @@ class RunDir:
     def save_state(self, state: dict[str, Any], before: Any = None) -> None:
         """Checkpoint (serialised now, written after everything submitted before it);
         ``before`` (a callable) runs first in the same order, e.g. syncing the trace."""
-        data = (json.dumps(state, separators=(",", ":")) + "\n").encode()
+        data = (redact(json.dumps(state, separators=(",", ":"))) + "\n").encode()
 
         def write() -> None:
             if before is not None:
@@ -224,7 +226,7 @@ class RunDir:
         data = buf.getvalue()
         path = self.segment_path(index)
         sha = hashlib.sha256(data).hexdigest()
-        side = (json.dumps({**meta, "sha256": sha}, indent=1) + "\n").encode()
+        side = (redact(json.dumps({**meta, "sha256": sha}, indent=1)) + "\n").encode()
 
         def write() -> None:
             atomic_write_bytes(path, data)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from spiral import redaction
+
 log = logging.getLogger(__name__)
 
 EVENTS = ("run_start", "resume", "scene", "plan", "precheck", "request", "clip", "verdict", "decision",
@@ -87,10 +89,15 @@ class Trace:
         if event not in EVENTS:
             raise ValueError(f"unknown trace event {event!r}")
         rec = {"seq": self.seq, "event": event, "t": round(time.perf_counter() - self.t0, 4), **fields}
+        if self._f is not None or redaction.active():  # (an in-memory trace with nothing to hide: skip)
+            line = json.dumps(rec, default=_default)
+            clean = redaction.redact(line)  # no secret (e.g. echoed by a model) reaches the file or listeners
+            if clean != line:
+                line, rec = clean, json.loads(clean)
         self.seq += 1
         self.events.append(rec)
         if self._f is not None:
-            self._f.write(json.dumps(rec, default=_default) + "\n")
+            self._f.write(line + "\n")
             self._f.flush()
         for fn in self.listeners:
             try:

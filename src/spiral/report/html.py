@@ -13,6 +13,7 @@ import numpy as np
 
 from spiral.core.rundir import CONFIG, STATE, TRACE, atomic_write_bytes
 from spiral.core.trace import read_trace
+from spiral.redaction import redact
 
 
 def _data_uri(frame: np.ndarray) -> str:
@@ -137,5 +138,5 @@ def _env() -> Any:
 def write_run_report(run_path: str | Path, out: str | Path) -> Path:
     html = _env().get_template("run.html.j2").render(**collect(Path(run_path)))
     out = Path(out)
-    atomic_write_bytes(out, html.encode("utf-8"))
+    atomic_write_bytes(out, redact(html).encode("utf-8"))  # the last line of defence
     return out

@@ -77,8 +77,10 @@ def check_domain(cfg: RunConfig, frame: np.ndarray, info: dict[str, Any]) -> Any
     if cfg.scene.domain_check == "off" or not builtin or info.get("source") not in ("image", "file") \
             or info.get("path") == "builtin:demo":
         return None
-    from spiral.worlds.tabletop.domain import HINT, assess
+    from spiral.worlds.tabletop.domain import HINT, MIN_SIZE, assess
 
+    if frame.shape[0] < MIN_SIZE:  # too few pixels to judge (or for perception): judge it at 64 px
+        frame = first_frame(cfg.model_copy(update={"scene": cfg.scene.model_copy(update={"size": MIN_SIZE})}))[0]
     report = assess(frame)
     what = f"{info['source']} {info['path']}"
     why = "; ".join(report.reasons[:3])  # the worst first

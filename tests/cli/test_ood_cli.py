@@ -99,3 +99,27 @@ def test_domain_check_is_not_part_of_the_run_identity():
 def test_bad_domain_check_value():
     r = invoke("run", "x", "--set", "scene.domain_check=maybe")
     assert r.exit_code == 2 and "domain_check" in r.output
+
+
+def test_small_frames_are_judged_at_64_px(tmp_path):
+    """At scene.size 32 a render's anti-aliased edges are a large share of it: the check
+    looks at the source at 64 px instead, so a render still passes and a photo is still refused."""
+    from PIL import Image
+
+    from spiral.api import first_frame
+    from spiral.worlds.tabletop.render import render_scene
+    from spiral.worlds.tabletop.scene import random_scene
+
+    for seed in range(8):
+        Image.fromarray(render_scene(random_scene(seed), 256)).save(tmp_path / f"r{seed}.png")
+        cfg = build_config(overrides={"goal": "x", "scene": {"image": str(tmp_path / f"r{seed}.png"), "size": 32}})
+        frame, _, info = first_frame(cfg)
+        assert frame.shape[0] == 32 and check_domain(cfg, frame, info).verdict == "ok"
+    cfg = build_config(overrides={"goal": "x", "scene": {"image": _gradient_png(tmp_path / "g.png"), "size": 32}})
+    frame, _, info = first_frame(cfg)
+    try:
+        check_domain(cfg, frame, info)
+    except InputFileError:
+        pass
+    else:
+        raise AssertionError("a gradient at 32 px was not refused")

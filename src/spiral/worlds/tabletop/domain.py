@@ -37,6 +37,7 @@ from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, BOWL_R, COLORS, PALETT
 REFUSE_BELOW = 0.5
 WARN_BELOW = 0.8
 MAX_SIZE = 256  # larger frames are assessed shrunk to this size
+MIN_SIZE = 64  # below this, renders' edges are too large a share to judge (and perception misreads)
 TOL = 24.0  # RGB distance within which a pixel counts as a drawable colour
 
 HINT = ("this image is not a tabletop render: use --planner llm --critic vlm with an OpenAI-compatible "

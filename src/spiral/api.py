@@ -132,7 +132,9 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     """Run one episode into ``out`` (or resume it); writes the whole run directory."""
     cfg = with_defaults(cfg)
     frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
-    check_domain(cfg, frame, info)  # so does an image the built-in perception cannot read
+    domain = check_domain(cfg, frame, info)  # so does an image the built-in perception cannot read
+    if domain is not None:
+        info = {**info, "domain_confidence": domain.confidence}
     planner, generator, critic = components or build_components(cfg)
     plan, plan_s = None, 0.0
     if not (resume and (Path(out) / "state.json").exists()):

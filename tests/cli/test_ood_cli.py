@@ -123,3 +123,15 @@ def test_small_frames_are_judged_at_64_px(tmp_path):
         pass
     else:
         raise AssertionError("a gradient at 32 px was not refused")
+
+
+def test_the_trace_records_the_confidence(tmp_path):
+    import json
+
+    assert invoke("scene", "new", "--out", str(tmp_path / "s.json"), "--seed", "2").exit_code == 0  # purple cube…
+    r = invoke("run", "put the purple cube in the red bowl", "--scene", str(tmp_path / "s.json"), "-g", "sim",
+               "--mode", "plan-only", "--out", str(tmp_path / "r"), "-q")
+    assert r.exit_code == 0, r.output
+    events = [json.loads(x) for x in (tmp_path / "r" / "trace.jsonl").read_text().splitlines()]
+    scene = next(e for e in events if e["event"] == "scene")
+    assert scene["source"] == "file" and scene["domain_confidence"] == 1.0

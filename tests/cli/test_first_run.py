@@ -108,3 +108,8 @@ def test_bad_out_forms(tmp_path, monkeypatch, args, needle):
     r = invoke(*args)
     assert r.exit_code == 2 and needle in r.output, r.output
     assert not (tmp_path / "a.json").exists() and not (tmp_path / "b.png").exists()
+
+
+def test_report_uses_plural_forms(failing_run):
+    html = (failing_run / "report.html").read_text()
+    assert "1 segment · 7 generator calls · 3 retries · 2 replans" in html

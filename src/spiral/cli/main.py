@@ -71,7 +71,8 @@ def run(
                                          "Omitted together with the scene options: the built-in demo."),
     scene_seed: int | None = typer.Option(None, "--scene-seed", help="Random tabletop scene from this seed."),
     scene: Path | None = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
-    image: Path | None = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
+    image: Path | None = typer.Option(None, "--image", help="First-frame image (PNG/JPEG); the built-in planner and "
+                                       "critic refuse one that is not a tabletop render (docs/scene.md)."),
     generator: str | None = typer.Option(None, "--generator", "-g", help=f"Generator backend (default {DEFAULT_GENERATOR}, "
                                          "the built-in world model; also sim, sim-faulty and the diffusers backends: "
                                          "`spiral config` lists them)."),
@@ -376,13 +377,13 @@ def _scene_outputs(outs: list[Path], scene_out: Path | None = None,
 
 
 @scene_app.command("new")
-def scene_new(old_out: Path | None = typer.Argument(None, metavar="[FILE]", help="(deprecated: use --out FILE.json)",
+def scene_new(old_out: Path | None = typer.Argument(None, metavar="FILE", help="(deprecated: use --out FILE.json)",
                                                     show_default=False),
               out: list[Path] = typer.Option([], "--out", "-o", help="File to write: the scene as .json, a picture "
                                              "of it as .png (or .jpg, .webp, .bmp); repeat for both."),
-              seed: int = typer.Option(0, "--seed", help="Scene seed (default 0)."),
+              seed: int = typer.Option(0, "--seed", help="Scene seed."),
               png: Path | None = typer.Option(None, "--png", hidden=True, help="(deprecated: use --out FILE.png)"),
-              size: int = typer.Option(256, "--size", min=32, max=4096, help="Picture size in pixels (default 256).")
+              size: int = typer.Option(256, "--size", min=32, max=4096, help="Picture size in pixels.")
               ) -> None:
     """Write a seeded random scene: `spiral scene new --out s.json --out s.png` (edit the
     JSON, then `spiral run --scene s.json`)."""
@@ -427,10 +428,10 @@ def _check_png_path(path: Path) -> None:
 
 @scene_app.command("render")
 def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
-                 old_out: Path | None = typer.Argument(None, metavar="[PNG]", help="(deprecated: use --out PNG)",
+                 old_out: Path | None = typer.Argument(None, metavar="PNG", help="(deprecated: use --out PNG)",
                                                        show_default=False),
                  out: Path | None = typer.Option(None, "--out", "-o", help="Picture to write (.png, .jpg, .webp, .bmp)."),
-                 size: int = typer.Option(256, "--size", min=32, max=4096, help="Size in pixels (default 256).")) -> None:
+                 size: int = typer.Option(256, "--size", min=32, max=4096, help="Size in pixels.")) -> None:
     """Render a scene file to a picture: `spiral scene render s.json --out s.png`."""
     from spiral.io.video import save_png
     from spiral.worlds.tabletop.render import render_scene

@@ -103,3 +103,28 @@ def test_large_frames_are_assessed_quickly():
 def test_bad_shape():
     with pytest.raises(ValueError, match="H×W×3"):
         assess(np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("kind", ["ball", "cube", "bowl"])
+def test_objects_at_the_table_edge_are_not_cut(kind):
+    """A scene file may put an object as close to the edge as its footprint allows: it
+    grazes the image's edge and must not read as an object cut by it."""
+    from spiral.worlds.tabletop.scene import Scene, SceneObject, footprint
+
+    r = footprint(kind) - 0.002  # what Scene.layout_problems still accepts
+    for x, y in ((r, 0.5), (1 - r, 0.5), (0.5, r), (0.5, 1 - r), (r, r), (1 - r, 1 - r)):
+        sc = Scene(objects=[SceneObject(kind=kind, color="red", x=x, y=y),
+                            SceneObject(kind="ball", color="blue", x=0.5, y=0.5)])
+        assert not sc.layout_problems()
+        for size in (64, 96, 256):
+            rep = assess(render_scene(sc, size))
+            assert rep.confidence == 1.0, (x, y, size, rep.reasons)
+
+
+def test_an_object_cut_by_the_edge_is_flagged():
+    img = _render()  # the red cube at (0.3, 0.4) of a 128 px frame: crop through its middle
+    crop = np.ascontiguousarray(img[:, 38:])
+    import cv2
+
+    r = assess(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA))
+    assert r.confidence < REFUSE_BELOW and any("cut by the image's edge" in x for x in r.reasons), r.reasons

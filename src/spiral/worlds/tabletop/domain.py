@@ -90,7 +90,7 @@ def _ramp(x: float, bad: float, good: float) -> float:
     return float(min(1.0, max(0.0, t)))
 
 
-def _pixel_features(frame: np.ndarray) -> dict[str, float]:
+def _pixel_features(frame: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
     px = frame.reshape(-1, 3).astype(np.float32)
     d2 = (px * px).sum(1, keepdims=True) - 2 * px @ DRAWABLE.T + (DRAWABLE * DRAWABLE).sum(1)
     nearest = d2.argmin(1)
@@ -104,10 +104,26 @@ def _pixel_features(frame: np.ndarray) -> dict[str, float]:
     # anti-aliased edges are a pixel or two wide: only what survives an erosion is a region
     thick = cv2.erode(unexplained, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return {"explained": float(ok.mean()), "unexplained_regions": float(thick.mean()),
-            "table": float(table.mean()), "table_grain": grain}
+            "table": float(table.mean()), "table_grain": grain}, ok.reshape(H, W)
 
 
-def _object_features(frame: np.ndarray) -> tuple[dict[str, float], list[str]]:
+def _cut(mask: np.ndarray, b, size: int) -> bool:
+    """Whether a component is cut by the image's edge: ``mask`` (its colour, drawn at full
+    coverage) meets an edge along a good part of its width. An object the table's edge
+    allows only grazes the edge: a few pixels there, partly covered."""
+    runs = []
+    if b.x0 == 0:
+        runs.append(mask[b.y0:b.y1 + 1, 0].sum())
+    if b.x1 == size - 1:
+        runs.append(mask[b.y0:b.y1 + 1, size - 1].sum())
+    if b.y0 == 0:
+        runs.append(mask[0, b.x0:b.x1 + 1].sum())
+    if b.y1 == size - 1:
+        runs.append(mask[size - 1, b.x0:b.x1 + 1].sum())
+    return bool(runs) and max(runs) > 0.4 * max(b.w, b.h) + 1
+
+
+def _object_features(frame: np.ndarray, pure: np.ndarray) -> tuple[dict[str, float], list[str]]:
     size = frame.shape[0]
     pc = perceive(frame)
     odd: list[str] = []
@@ -118,7 +134,7 @@ def _object_features(frame: np.ndarray) -> tuple[dict[str, float], list[str]]:
     labels = pc.labels if pc.labels is not None else np.full(frame.shape[:2], -1)
     for color, b in pc.blobs.items():
         span = max(b.w, b.h)
-        if b.x0 == 0 or b.y0 == 0 or b.x1 == size - 1 or b.y1 == size - 1:
+        if _cut((labels == COLORS.index(color)) & pure, b, size):
             odd.append(f"{_a(color)} {color} object cut by the image's edge")
             continue
         ring = labels[min(int(b.cy), size - 1), min(int(b.cx), size - 1)] != COLORS.index(color) and b.fill < 0.6
@@ -157,8 +173,8 @@ def assess(frame: np.ndarray) -> DomainReport:
     frame = np.ascontiguousarray(frame, np.uint8)
     if frame.shape[0] > MAX_SIZE:  # what perception needs is there at 256 px; keeps it fast
         frame = cv2.resize(frame, (MAX_SIZE, MAX_SIZE), interpolation=cv2.INTER_AREA)
-    f = _pixel_features(frame)
-    of, odd = _object_features(frame)
+    f, pure = _pixel_features(frame)
+    of, odd = _object_features(frame, pure)
     f.update(of)
     scores = {
         "explained": _ramp(f["explained"], 0.90, 0.95),

@@ -66,6 +66,33 @@ def first_frame(cfg: RunConfig) -> tuple[np.ndarray, dict[str, Any] | None, dict
     return render_scene(scene, size), scene.model_dump(by_alias=True), {"source": "seed", "seed": seed}
 
 
+def check_domain(cfg: RunConfig, frame: np.ndarray, info: dict[str, Any]) -> Any:
+    """Refuse (or warn about) a first frame from ``--image`` or ``--scene`` that does not look
+    like a tabletop render when a built-in component reads it (the symbolic planner or the
+    perception critic): they would plan and judge what they misread. ``scene.domain_check``
+    chooses refuse, warn or off; the LLM planner with the VLM critic skip it. Returns the
+    :class:`~spiral.worlds.tabletop.domain.DomainReport`, or ``None`` when not checked."""
+    builtin = [f"{n} {role}" for n, role, default in ((cfg.planner.name, "planner", "symbolic"),
+                                                      (cfg.critic.name, "critic", "perception")) if n == default]
+    if cfg.scene.domain_check == "off" or not builtin or info.get("source") not in ("image", "file") \
+            or info.get("path") == "builtin:demo":
+        return None
+    from spiral.worlds.tabletop.domain import HINT, MIN_SIZE, assess
+
+    if frame.shape[0] < MIN_SIZE:  # too few pixels to judge (or for perception): judge it at 64 px
+        frame = first_frame(cfg.model_copy(update={"scene": cfg.scene.model_copy(update={"size": MIN_SIZE})}))[0]
+    report = assess(frame)
+    what = f"{info['source']} {info['path']}"
+    why = "; ".join(report.reasons[:3])  # the worst first
+    if report.verdict == "out-of-domain" and cfg.scene.domain_check == "refuse":
+        raise InputFileError(f"{what} does not look like a tabletop render (confidence {report.confidence:.2f}): "
+                             f"{why}; the built-in {' and '.join(builtin)} would misread it", HINT)
+    if report.verdict != "ok":
+        log.warning("%s may not be a tabletop render (confidence %.2f): %s; the built-in %s may misread it (%s)",
+                    what, report.confidence, why, " and ".join(builtin), HINT)
+    return report
+
+
 def default_out(cfg: RunConfig, root: str | Path = "runs") -> Path:
     slug = re.sub(r"[^a-z0-9]+", "-", cfg.goal.lower()).strip("-")[:40] or "run"
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -115,6 +142,9 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
     # a video of a few segments must fit in memory: refused before any work
     check_video_budget(max(cfg.loop.frames_per_segment, ENCODER_FRAMES), cfg.scene.size, cfg.output.video_scale)
     frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
+    domain = check_domain(cfg, frame, info)  # so does an image the built-in perception cannot read
+    if domain is not None:
+        info = {**info, "domain_confidence": domain.confidence}
     planner, generator, critic = components or build_components(cfg)
     plan, plan_s = None, 0.0
     if not (resume and (Path(out) / "state.json").exists()):

@@ -54,6 +54,9 @@ class SceneConfig(BaseModel):
     size: int = Field(default=64, ge=32, le=1024, description="frame size in pixels")
     min_objects: int = Field(default=3, ge=2, le=6)
     max_objects: int = Field(default=5, ge=2, le=6)
+    domain_check: Literal["refuse", "warn", "off"] = Field(
+        default="refuse", description="--image/--scene with the built-in planner or critic: refuse (or only warn "
+                                      "about) a first frame that does not look like a tabletop render; off skips it")
 
 
 class LoopConfig(BaseModel):
@@ -185,6 +188,7 @@ class RunConfig(BaseModel):
         d = self.public_dict()
         d.pop("output", None)
         d.get("loop", {}).pop("speculate", None)  # how the run is executed, not what it produces
+        d.get("scene", {}).pop("domain_check", None)  # whether to start, not what a run produces
         for k in AGENTS_RUNTIME_KEYS:
             d.get("agents", {}).pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

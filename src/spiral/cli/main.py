@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from spiral import __version__
 from spiral.cli.consoles import consoles
+from spiral.config import DEFAULT_GENERATOR
 from spiral.errors import SpiralError
 
 app = typer.Typer(
@@ -72,10 +74,15 @@ def run(
                                          "Omitted together with the scene options: the built-in demo."),
     scene_seed: int | None = typer.Option(None, "--scene-seed", help="Random tabletop scene from this seed."),
     scene: Path | None = typer.Option(None, "--scene", help="Scene JSON file (see docs/scene.md)."),
-    image: Path | None = typer.Option(None, "--image", help="First-frame image (PNG/JPEG)."),
-    generator: str | None = typer.Option(None, "--generator", "-g", help="Generator backend (e.g. sim, sim-faulty)."),
-    planner: str | None = typer.Option(None, "--planner", help="Planner backend (symbolic, llm)."),
-    critic: str | None = typer.Option(None, "--critic", help="Critic backend (perception, vlm)."),
+    image: Path | None = typer.Option(None, "--image", help="First-frame image (PNG/JPEG); the built-in planner and "
+                                       "critic refuse one that is not a tabletop render (docs/scene.md)."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help=f"Generator backend (default {DEFAULT_GENERATOR}, "
+                                         "the built-in world model; also sim, sim-faulty and the diffusers backends: "
+                                         "`spiral config` lists them)."),
+    planner: str | None = typer.Option(None, "--planner", help="Planner backend (default symbolic, built in; llm needs "
+                                       "an OpenAI-compatible server)."),
+    critic: str | None = typer.Option(None, "--critic", help="Critic backend (default perception, built in; vlm needs "
+                                      "an OpenAI-compatible server)."),
     mode: str | None = typer.Option(None, "--mode", "-m", help="closed-loop (default), plan-only or open-loop."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Config file (JSON or YAML)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: --set loop.max_attempts=3 "
@@ -87,6 +94,7 @@ def run(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-v, -vv)."),
 ) -> None:
     """Run the loop on one goal and write the run directory (video, trace, report)."""
+    started = time.perf_counter()  # the summary's wall time includes loading the models
     _setup_logging(verbose)
     from spiral.config import build_config
 
@@ -129,6 +137,7 @@ def run(
         listeners = []
         progress = None
         if not quiet:
+            console.print(f"[bold]goal:[/] {escape(cfg.goal)}", highlight=False)
             progress = _Progress(cfg.mode)
             listeners.append(progress.on_event)
         try:
@@ -151,7 +160,7 @@ def run(
         console.print("[yellow]interrupted[/]: resume with --resume --out DIR")
         raise typer.Exit(130) from None
     if not quiet:
-        _summary(result, rd.path)
+        _summary(result, rd.path, time.perf_counter() - started)
     if result.status != "completed":
         raise typer.Exit(EXIT_STOPPED)
 
@@ -165,7 +174,7 @@ class _Progress:
         self.p = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                           MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
                           console=console, transient=False)
-        self.task = self.p.add_task("planning", total=None, status="")
+        self.task = self.p.add_task("loading models, planning", total=None, status="")
         self.mode = mode
 
     def start(self) -> None:
@@ -177,8 +186,11 @@ class _Progress:
     def on_event(self, e: dict[str, Any]) -> None:
         ev = e["event"]
         if ev == "plan":
+            self.p.console.print(_plan_lines("plan", e["steps"]), highlight=False)
             self.p.update(self.task, description="sub-actions", total=len(e["steps"]), completed=0)
         elif ev == "replan":
+            self.p.console.print(_plan_lines(f"replan v{e['to_version']} from step {e['step']}", e["steps"],
+                                             first=e["step"]), highlight=False)
             self.p.update(self.task, total=e["step"] + len(e["steps"]), status=f"[magenta]replan v{e['to_version']}")
         elif ev == "ground":
             self.p.update(self.task, total=e["step"] + len(e["steps"]), status=f"[cyan]grounded v{e['to_version']}")
@@ -193,7 +205,31 @@ class _Progress:
             self.p.update(self.task, completed=e["step"] + 1)
 
 
-def _summary(result: Any, path: Path) -> None:
+def _plan_lines(title: str, steps: list[dict[str, Any]], first: int = 0) -> str:
+    """A plan as printed before generating: its sub-actions numbered as the loop's steps
+    (from 0, as in the progress bar, the trace and `spiral show`)."""
+    lines = [f"[bold]{title}:[/]"] + [f"  {first + i}. {escape(str(st.get('prompt', st.get('kind', '?'))))}"
+                                      for i, st in enumerate(steps)]
+    return "\n".join(lines)
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """``1 segment``, ``2 segments``, ``1 retry``, ``0 retries``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {plural or (word[:-1] + 'ies' if word.endswith('y') and word[-2] not in 'aeiou' else word + 's')}"
+
+
+def _counts(r: Any) -> str:
+    """Segments, generator calls, retries and replans of a result (an object or its dict)."""
+    get = (lambda k: r[k]) if isinstance(r, dict) else (lambda k: getattr(r, k))
+    parts = [_n(get("generator_calls"), "generator call"), _n(get("retries"), "retry"), _n(get("replans"), "replan")]
+    if not isinstance(r, dict) or "segments" in r:
+        parts.insert(0, _n(get("segments"), "segment"))
+    return " · ".join(parts)
+
+
+def _summary(result: Any, path: Path, total_s: float | None = None) -> None:
     ok = result.goal and result.goal.get("satisfied")
     colour = "green" if result.status == "completed" and ok else "yellow" if result.status == "completed" else "red"
     console.print(f"[{colour}]{result.status}[/]: {escape(result.reason)}", highlight=False)
@@ -201,8 +237,8 @@ def _summary(result: Any, path: Path) -> None:
         console.print(("goal reached" if ok else f"goal not reached (unmet: {', '.join(result.goal['unmet']) or '-'}"
                        f"{'; missing: ' + ', '.join(result.goal['missing_objects']) if result.goal['missing_objects'] else ''})"),
                       highlight=False, markup=False)
-    console.print(f"{result.segments} segments · {result.generator_calls} generator calls · {result.retries} retries · "
-                  f"{result.replans} replans · {result.wall_s:.1f} s", highlight=False)
+    took = f"{result.wall_s:.1f} s" if total_s is None else f"{total_s:.1f} s (the loop {result.wall_s:.1f} s)"
+    console.print(f"{_counts(result)} · {took}", highlight=False)
     report = f"\n  report: {path / 'report.html'}" if (path / "report.html").exists() else ""  # output.report
     out_console.print(f"run directory: {path}\n  video:  {path / 'video.mp4'}{report}", highlight=False)
 
@@ -235,26 +271,48 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
         for s in p["steps"]:
             t.add_row(str(s["index"]), escape(s["prompt"]), escape(s["post"]))
         out_console.print(t)
-    t = Table(title="attempts", title_justify="left")
-    for col in ("step", "try", "prompt", "verdict", "failure", "decision"):
-        t.add_column(col)
-    for st in info["steps"]:
-        for a in st["attempts"]:
-            v = a["verdict"]
-            verdict = "—" if v is None else ("[green]pass" if v["passed"] else "[red]fail")
-            t.add_row(str(st["step"]), str(a["attempt"]), escape(a["prompt"][:60]), verdict,
-                      (v or {}).get("failure_type") or "", (a["decision"] or "") + (f" ({a['strategy']})" if a["strategy"] else ""))
-    out_console.print(t)
+    out_console.print("[bold]attempts[/]")
+    for t in _attempts_tables(info["steps"]):
+        out_console.print(t)
     r = info["result"]
     if r:
         goal = "reached" if r.get("goal") and r["goal"].get("satisfied") else "not reached"
-        out_console.print(f"{r['status']}: {r['reason']} · goal {goal} · {r['generator_calls']} calls · "
-                          f"{r['retries']} retries · {r['replans']} replans", markup=False)
+        out_console.print(f"{r['status']}: {r['reason']} · goal {goal} · {_counts(r)}", markup=False)
     else:
         out_console.print("[yellow]the run has not finished; continue it with --resume[/]")
     if events:
         for line in (run_dir / TRACE).read_text().splitlines():
             out_console.print(line, highlight=False, markup=False)
+
+
+def _attempts_tables(steps: list[dict[str, Any]]) -> list[Table]:
+    """Every attempt of every step, one small table per step (its prompt as the title),
+    readable at 80 columns: failure names and decisions are never cut. An attempt is
+    numbered within its plan version ("v1 attempt 2": the second try of that step after
+    the first replan). A prompt that a refinement changed gets its own column."""
+    from rich import box
+
+    out = []
+    for st in steps:
+        first = st["prompt"] or (st["attempts"][0]["prompt"] if st["attempts"] else "")
+        changed = any(a["prompt"] != first for a in st["attempts"])
+        t = Table(title=f"step {st['step']}: {escape(first)}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, title_style="bold")
+        t.add_column("attempt", no_wrap=True)
+        t.add_column("verdict", no_wrap=True)
+        t.add_column("failure", no_wrap=True)
+        t.add_column("decision", no_wrap=True)
+        if changed:
+            t.add_column("prompt", ratio=1, min_width=12, overflow="fold")
+        for a in st["attempts"]:
+            v = a["verdict"]
+            verdict = "—" if v is None else ("[green]pass" if v["passed"] else "[red]fail")
+            decision = (a["decision"] or "") + (f" ({a['strategy']})" if a["strategy"] else "")
+            row = [f"v{a.get('plan_version', 0)} attempt {a['attempt'] + 1}", verdict,
+                   (v or {}).get("failure_type") or "", escape(decision)]
+            t.add_row(*row, *([escape(a["prompt"])] if changed else []))
+        out.append(t)
+    return out
 
 
 @app.command("config")
@@ -296,30 +354,76 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
 
 
+_PICTURE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def _deprecated(old: str, new: str) -> None:
+    console.print(f"[yellow]note:[/] {old} is deprecated; use {new} (the old form still works for now)",
+                  highlight=False)
+
+
+def _scene_outputs(outs: list[Path], scene_out: Path | None = None,
+                   picture: Path | None = None) -> tuple[Path | None, Path | None]:
+    """``--out`` of `scene new`: a ``.json`` scene and/or a picture, told apart by extension
+    (``scene_out``/``picture``: what the deprecated forms already named)."""
+    for p in outs:
+        ext = p.suffix.lower()
+        if ext not in (".json", *_PICTURE_EXT):
+            raise SpiralError(f"cannot tell from the extension of {p} what to write there (image format or scene?)",
+                              "give a .json file for the scene and/or a .png (.jpg, .webp, .bmp) for its picture")
+        if (ext == ".json" and scene_out is not None) or (ext != ".json" and picture is not None):
+            raise SpiralError(f"--out {p}: give at most one .json scene and one picture",
+                              "e.g. --out scene.json --out scene.png")
+        if ext == ".json":
+            scene_out = p
+        else:
+            picture = p
+    return scene_out, picture
+
+
 @scene_app.command("new")
-def scene_new(out: Path = typer.Argument(..., help="Where to write the scene JSON."),
+def scene_new(old_out: Path | None = typer.Argument(None, metavar="FILE", help="(deprecated: use --out FILE.json)",
+                                                    show_default=False),
+              out: list[Path] = typer.Option([], "--out", "-o", help="File to write: the scene as .json, a picture "
+                                             "of it as .png (or .jpg, .webp, .bmp); repeat for both."),
               seed: int = typer.Option(0, "--seed", help="Scene seed."),
-              png: Path | None = typer.Option(None, "--png", help="Also render it to this PNG."),
-              size: int = typer.Option(256, "--size", min=32, max=4096, help="PNG size in pixels.")) -> None:
-    """Write a seeded random scene as JSON (edit it, then `spiral run --scene FILE`)."""
+              png: Path | None = typer.Option(None, "--png", hidden=True, help="(deprecated: use --out FILE.png)"),
+              size: int = typer.Option(256, "--size", min=32, max=4096, help="Picture size in pixels.")
+              ) -> None:
+    """Write a seeded random scene: `spiral scene new --out s.json --out s.png` (edit the
+    JSON, then `spiral run --scene s.json`)."""
     from spiral.io.video import save_png
     from spiral.worlds.tabletop.render import render_scene
     from spiral.worlds.tabletop.scene import random_scene
 
+    outs = list(out)
+    if old_out is not None:
+        _deprecated("`spiral scene new FILE`", "--out FILE")
+    if png is not None:
+        _deprecated("--png FILE", "--out FILE.png")
     sc = random_scene(seed)
+    scene_out = picture = None
     try:
-        _check_out_file(out)  # every output path is checked before anything is written
-        if png:
-            _check_png_path(png)
-            _check_out_file(png)
-        sc.save(out)
-        if png:
-            save_png(png, render_scene(sc, size))
+        if not outs and old_out is None and png is None:
+            raise SpiralError("nothing to write", "give --out scene.json (and/or --out scene.png)")
+        scene_out, picture = _scene_outputs(outs, old_out, png)
+        # every output path is checked before anything is written
+        if scene_out:
+            _check_out_file(scene_out)
+        if picture:
+            _check_png_path(picture)
+            _check_out_file(picture)
+        if scene_out:
+            sc.save(scene_out)
+        if picture:
+            save_png(picture, render_scene(sc, size))
     except SpiralError as exc:
         _fail(exc)
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename or out}: {exc.strerror or exc}", "choose a writable path"))
-    out_console.print(f"wrote {out}: " + ", ".join(o.name for o in sc.objects))
+        _fail(SpiralError(f"cannot write {exc.filename or scene_out or picture}: {exc.strerror or exc}",
+                          "choose a writable path"))
+    wrote = " and ".join(str(p) for p in (scene_out, picture) if p)
+    out_console.print(f"wrote {wrote}: " + ", ".join(o.name for o in sc.objects))
 
 
 def _check_out_file(path: Path) -> None:
@@ -338,30 +442,40 @@ def _check_png_path(path: Path) -> None:
     """Refuse, before anything is written, a picture path PIL cannot write."""
     if path.is_dir():
         raise SpiralError(f"{path} is a directory", "give a file name ending in .png")
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+    if path.suffix.lower() not in _PICTURE_EXT:
         raise SpiralError(f"cannot tell the image format of {path} from its extension",
                           "give a file name ending in .png (or .jpg, .webp, .bmp)")
 
 
 @scene_app.command("render")
 def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
-                 out: Path = typer.Argument(..., help="PNG to write."),
+                 old_out: Path | None = typer.Argument(None, metavar="PNG", help="(deprecated: use --out PNG)",
+                                                       show_default=False),
+                 out: Path | None = typer.Option(None, "--out", "-o", help="Picture to write (.png, .jpg, .webp, .bmp)."),
                  size: int = typer.Option(256, "--size", min=32, max=4096, help="Size in pixels.")) -> None:
-    """Render a scene file to a PNG."""
+    """Render a scene file to a picture: `spiral scene render s.json --out s.png`."""
     from spiral.io.video import save_png
     from spiral.worlds.tabletop.render import render_scene
     from spiral.worlds.tabletop.scene import Scene
 
+    if old_out is not None:
+        _deprecated("`spiral scene render SCENE PNG`", "--out PNG")
     try:
+        if out is not None and old_out is not None:
+            raise SpiralError("the picture is given twice (as an argument and as --out)", "keep only --out PNG")
+        target = out or old_out
+        if target is None:
+            raise SpiralError("no picture to write", "give --out scene.png")
         sc = Scene.load(scene)
-        _check_png_path(out)
-        _check_out_file(out)
-        save_png(out, render_scene(sc, size))
+        _check_png_path(target)
+        _check_out_file(target)
+        save_png(target, render_scene(sc, size))
     except SpiralError as exc:
         _fail(exc)
+        return
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename or out}: {exc.strerror or exc}", "choose a writable path"))
-    out_console.print(f"wrote {out}")
+        _fail(SpiralError(f"cannot write {exc.filename or target}: {exc.strerror or exc}", "choose a writable path"))
+    out_console.print(f"wrote {target}")
 
 
 def _excepthook(tp: Any, exc: BaseException, tb: Any) -> None:

@@ -18,6 +18,8 @@ fixed success conditions leave provisional pins out (:func:`provisional_conditio
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 from typing import Any
 
@@ -60,13 +62,44 @@ def normalize_region(text: str) -> str:
                          "use left, right, back, front, center or a corner such as 'back left'")
 
 
-class Resolver:
-    """Turns noun phrases ("the blue one", "the bowl", "it") into object ids."""
+def which(kind: str | None, objs: list[Any]) -> str:
+    """The question back for an ambiguous reference: "which ball: the red one or the yellow one?"."""
+    names = [f"the {o.color} one" if kind else f"the {o.name}" for o in objs]
+    listed = ", ".join(names[:-1]) + " or " + names[-1]
+    return f"which {kind or 'object'}: {listed}?"
 
-    def __init__(self, scene: Scene):
+
+class AmbiguousGoalError(GoalParseError):
+    """The goal could mean more than one thing; the message is the question back."""
+
+
+_NUMBER_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4,
+                 "5": 5, "6": 6}
+_EVERYTHING = ("everything", "everything else", "all objects", "all the objects", "all of the objects",
+               "every object", "each object", "all things", "all the things", "every thing", "all of it")
+_THEM = ("them", "them all", "all of them", "both of them", "them both", "both", "all", "these", "those",
+         "all three", "all three of them", "the two of them", "the three of them", "all two")
+_SIDE_AXIS = {"left": (0, 1), "right": (0, -1), "back": (1, 1), "front": (1, -1)}  # (axis, sign of the sort)
+_SIDE_WORDS = {"leftmost": "left", "rightmost": "right", "frontmost": "front", "backmost": "back",
+               "rearmost": "back", "left": "left", "right": "right", "front": "front", "back": "back",
+               "far": "back", "near": "front", "far left": "left", "far right": "right"}
+_TOWER_WORDS = ("tower", "stack", "pile")
+
+
+class Resolver:
+    """Turns noun phrases ("the blue one", "the bowl", "it", "both balls", "the cube closest
+    to the bowl", "the tower") into object ids.
+
+    ``state`` gives the (simulated) state the phrase is read in: the scene after the clauses
+    parsed so far, so that "the tower" or "the ball in the bowl" mean what they will be then.
+    """
+
+    def __init__(self, scene: Scene, state: Any = None):
         self.scene = scene
         self.kinds = _kind_words()
         self.it: str | None = None  # what "it" means: the object the previous clause acted on
+        self.them: list[str] | None = None  # what "them" means: the previous clause's objects
+        self.state = state or (lambda: scene)
 
     def parts(self, text: str) -> tuple[str | None, str | None]:
         words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w]
@@ -86,8 +119,179 @@ class Resolver:
                                      f"(colours: {', '.join(COLORS)}; kinds: cube, ball, bowl)")
         return color, kind
 
+    # -- groups ("both balls", "the red and the blue cube", "everything") ----------------
+    def resolve_group(self, text: str, default_kind: str | None = None) -> list[str] | None:
+        """The objects a plural phrase names, in scene order (named order for a list), or
+        ``None`` when ``text`` names one object."""
+        t = re.sub(r"^(?:the|all of the)\s+(?=(?:two|three|four|both)\b)", "", text.strip().lower())
+        st = self.state()
+        if t in _THEM:
+            if self.them is None:
+                raise GoalParseError(f"{t!r} has nothing to refer to", "name the objects instead")
+            if t.startswith("both") and len(self.them) != 2:
+                raise GoalParseError(f"'both' refers to {len(self.them)} objects", "name the objects instead")
+            return list(self.them)
+        if t in _EVERYTHING:
+            return [o.id for o in st.objects if o.kind != "bowl"]
+        m = re.match(r"^(?:(both|all|every|each|two|three|four|five|six|[2-6]|all\s+(?:two|three|four))\s+)?"
+                     r"(?:of\s+)?(?:the\s+)?(\w+)$", t)
+        if m and m.group(2) in self.kinds:
+            qual, word = m.group(1), m.group(2)
+            kind = self.kinds[word]
+            plural = word != _singular(word)
+            if qual is None and not plural:
+                return None
+            if qual in ("every", "each") and plural:
+                return None
+            if qual not in ("every", "each") and not plural:
+                raise GoalParseError(f"'{qual} {word}' mixes one and many", f"say '{qual} {word}s'" if qual else "")
+            cands = [o for o in st.objects if o.kind == kind]
+            want = _NUMBER_WORDS.get((qual or "").split()[-1]) if qual else None
+            if want is not None and len(cands) != want:
+                if len(cands) < want:
+                    raise UnknownObjectError(f"the goal names {want} {kind}s but the scene has {len(cands)}",
+                                             "name the objects that are in the scene")
+                raise AmbiguousGoalError(f"which {want} {kind}s: " + ", ".join(f"the {o.color} one" for o in cands)
+                                         + "?", f"name them by colour, e.g. 'the {cands[0].name} and the "
+                                         f"{cands[1].name}'")
+            if not cands:
+                raise UnknownObjectError(f"the scene has no {kind}s", "name objects that are in the scene")
+            return [o.id for o in cands]
+        items = [x for x in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", t) if x]
+        if len(items) < 2:
+            return None
+        last_kind = self.parts(items[-1])[1] if not _RELATIONAL.search(items[-1]) else None
+        out = []
+        for it in items:
+            _col, kind = self.parts(it) if not _RELATIONAL.search(it) else (None, "x")
+            if kind is None and last_kind not in (None, "it", "one", "ones"):
+                it = f"{it} {last_kind}"
+            oid = self.resolve(it, default_kind)
+            if oid in out:
+                raise GoalParseError(f"{text.strip()!r} names the {name_of(oid)} twice", "name each object once")
+            out.append(oid)
+        return out
+
+    def resolve_many(self, text: str, default_kind: str | None = None) -> list[str]:
+        group = self.resolve_group(text, default_kind)
+        return group if group is not None else [self.resolve(text, default_kind)]
+
+    # -- one object ------------------------------------------------------------------
+    def candidates(self, head: str, default_kind: str | None = None) -> tuple[str | None, list[Any]]:
+        color, kind = self.parts(head)
+        if kind in ("one", "ones", None):
+            kind = default_kind if kind in ("one", "ones") else kind
+        st = self.state()
+        objs = [o for o in st.objects if (color is None or o.color == color) and (kind is None or o.kind == kind)]
+        if not objs:
+            have = ", ".join(o.name for o in self.scene.objects)
+            what = " ".join(x for x in (color, kind) if x) or "object"
+            raise UnknownObjectError(f"the scene has no {what} (it has: {have})", "name an object that is in the scene")
+        return kind, objs
+
+    def _relational(self, t: str, default_kind: str | None) -> str | None:
+        """"the cube closest to the bowl", "the ball on the left", "the leftmost cube", "the
+        cube on top of the red one", "the ball in the bowl", "the other ball", "the tower"."""
+        st = self.state()
+        if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", t):
+            return self.tower()
+        m = re.fullmatch(r"(?:the\s+)?other\s+(\w+)", t)
+        if m:
+            kind, objs = self.candidates(m.group(1), default_kind)
+            rest = [o for o in objs if o.id != self.it and o.id not in (self.them or [])]
+            if self.it is None or len(rest) != 1:
+                if len(rest) > 1:
+                    raise AmbiguousGoalError(which(kind, rest), "name its colour")
+                raise GoalParseError(f"{t!r}: there is no other {kind or 'object'} to refer to", "name the object")
+            return rest[0].id
+        m = re.fullmatch(r"(?:the\s+)?(leftmost|rightmost|frontmost|backmost|rearmost|far left|far right|"
+                         r"left|right|front|back|far|near)\s+(\w+)", t)
+        if m and m.group(2) in self.kinds or m and m.group(2) in ("one",):
+            return self._extreme(*self.candidates(m.group(2), default_kind), _SIDE_WORDS[m.group(1)], t)
+        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(?:(?:on|to|at|in)\s+the\s+(?:far\s+)?"
+                         r"(left|right|front|back)(?:\s+side)?(?:\s+of\s+the\s+table)?|(?:furthest|farthest)\s+"
+                         r"(left|right|back|front))", t)
+        if m:
+            return self._extreme(*self.candidates(m.group(1), default_kind), m.group(2) or m.group(3), t)
+        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(closest|nearest|next|furthest|farthest)\s+"
+                         r"(?:to|from)?\s*(.+)", t)
+        if m:
+            ref = self.resolve(m.group(3))
+            kind, objs = self.candidates(m.group(1), default_kind)
+            objs = [o for o in objs if o.id != ref and st.get(ref).in_ != o.id]
+            if not objs:
+                raise UnknownObjectError(f"{t!r}: no other {kind or 'object'} to choose from", "name the object")
+            r = st.get(ref)
+            far = m.group(2) in ("furthest", "farthest")
+            ranked = sorted(objs, key=lambda o: (-1 if far else 1) * math.hypot(o.x - r.x, o.y - r.y))
+            if len(ranked) > 1 and abs(math.hypot(ranked[0].x - r.x, ranked[0].y - r.y)
+                                       - math.hypot(ranked[1].x - r.x, ranked[1].y - r.y)) < 0.03:
+                raise AmbiguousGoalError(which(kind, ranked[:2]), "they are about as far: name its colour")
+            return ranked[0].id
+        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+|sitting\s+|lying\s+|standing\s+)?"
+                         r"(on top of|on|atop|in|inside|under|below|beneath|underneath)\s+(.+)", t)
+        if m:
+            ref = self.resolve(m.group(3))
+            kind, objs = self.candidates(m.group(1), default_kind)
+            rel = m.group(2)
+            if rel in ("under", "below", "beneath", "underneath"):
+                hits = [o for o in objs if st.get(ref).on == o.id]
+            elif rel in ("in", "inside"):
+                hits = [o for o in objs if o.in_ == ref]
+            else:
+                hits = [o for o in objs if o.on == ref]
+            if not hits:
+                raise UnknownObjectError(f"there is no {kind or 'object'} {rel} the {name_of(ref)}",
+                                         "name the object by colour")
+            if len(hits) > 1:
+                raise AmbiguousGoalError(which(kind, hits), "name its colour")
+            return hits[0].id
+        return None
+
+    def _extreme(self, kind: str | None, objs: list[Any], side: str, text: str) -> str:
+        axis, sign = _SIDE_AXIS[side]
+        ranked = sorted(objs, key=lambda o: sign * (o.x, o.y)[axis])
+        if len(ranked) == 1:
+            return ranked[0].id
+        a, b = ranked[0], ranked[1]
+        if abs((a.x, a.y)[axis] - (b.x, b.y)[axis]) < 0.05:
+            raise AmbiguousGoalError(which(kind, ranked[:2]), f"both are about as far {side}: name its colour")
+        return a.id
+
+    def tower(self, top: bool = False) -> str:
+        """The base (or top) of the tower a phrase like "the tower" means: the one the
+        previous clause built on, else the only one."""
+        st = self.state()
+        towers = [o for o in st.objects if o.kind == "cube" and o.on is None and st.above(o.id) is not None]
+        if self.it is not None and st.get(self.it).kind == "cube":
+            base = st.get(self.it)
+            while base.on is not None:
+                base = st.get(base.on)
+            if base in towers:
+                towers = [base]
+        if not towers:
+            raise UnknownObjectError("there is no tower on the table", "name the cube instead")
+        if len(towers) > 1:
+            raise AmbiguousGoalError("which tower: " + " or ".join(f"the one on the {o.name}" for o in towers) + "?",
+                                     "name a cube of it instead")
+        cur = towers[0]
+        while top and st.above(cur.id) is not None:
+            cur = st.above(cur.id)
+        return cur.id
+
     def resolve(self, text: str, default_kind: str | None = None, want: tuple[str, ...] | None = None) -> str:
-        color, kind = self.parts(text)
+        t = re.sub(r"\s+", " ", text.strip().lower())
+        if t.startswith(("a ", "an ")) and not _RELATIONAL.search(t):
+            t = "the " + t.split(" ", 1)[1]
+        if t in ("it", "that", "that one", "this one", "this"):
+            t = "it"
+        elif _RELATIONAL.search(t) or re.search(r"\b(?:tower|stack|pile|other|leftmost|rightmost|frontmost|"
+                                                r"backmost|rearmost)\b", t) or re.match(
+                                                    r"(?:the\s+)?(?:left|right|front|back|far|near)\s+\w+$", t):
+            oid = self._relational(t, default_kind)
+            if oid is not None:
+                return oid
+        color, kind = self.parts(t)
         if kind == "it":
             if self.it is None:
                 raise GoalParseError(f"'it' in {text.strip()!r} has nothing to refer to",
@@ -112,10 +316,25 @@ class Resolver:
             raise UnknownObjectError(f"the scene has no {kind} (it has: {have})",
                                      "name an object that is in the scene")
         if len(cands) > 1:
-            raise GoalParseError(f"'{text.strip()}' is ambiguous: it could be the "
-                                 + " or the ".join(o.name for o in cands),
-                                 f"name its colour, e.g. 'the {cands[0].name}'")
+            raise AmbiguousGoalError(f"{which(kind, cands)} ('{text.strip()}' is ambiguous: it could be the "
+                                     + " or the ".join(o.name for o in cands) + ")",
+                                     f"name its colour, e.g. 'the {cands[0].name}'")
         return cands[0].id
+
+
+_RELATIONAL = re.compile(r"\b(?:closest|nearest|furthest|farthest|next to|on top of|on|atop|in|inside|under|below|"
+                         r"beneath|underneath|to the|at the)\b")
+
+
+def _singular(word: str) -> str:
+    for suf in ("es", "s"):
+        if word.endswith(suf) and word[: -len(suf)] in _kind_words():
+            return word[: -len(suf)]
+    return word
+
+
+def name_of(oid: str) -> str:
+    return oid.replace("_", " ")
 
 
 # -- clauses --------------------------------------------------------------------------
@@ -152,8 +371,109 @@ _REGION = (r"(?:the\s+)?((?:back|front|far|near|top|bottom)\s+(?:left|right)|(?:
            r"(?:\s+(?:side|half|part|corner|area))?(?:\s+of\s+the\s+table)?")
 
 
-def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
+_PREP = r"(?:in|into|inside|in to|on top of|onto|on to|on|atop|next to|beside|near|close to|by|to|over to|at)"
+_DIRS_RE = "|".join(sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True))
+_MOVE_VERBS = r"(?:put|place|set|move|drop|slide|bring|get|take|stack|push|shove|nudge)"
+_SYNONYM_VERBS = {"grab": "put", "lift": "put", "carry": "put", "transfer": "put", "pick up": "put", "pick": "put",
+                  "lay": "put", "take": "move", "relocate": "move", "shift": "move", "reposition": "move"}
+
+
+def parse_clause(text: str, res: Resolver, scene: Scene) -> list[dict[str, Any]]:
+    """The clauses one clause of text means (several for "put both balls in the bowl")."""
     t = text.strip()
+    out = _parse_special(t, res, scene)
+    if out is not None:
+        return out
+    try:
+        return [_parse_plain(t, res, scene)]
+    except GoalParseError as first:
+        m = re.match(r"^(grab|lift|carry|transfer|pick up|pick|lay|take|relocate|shift|reposition)\s+(.+)$", t)
+        if m is None or isinstance(first, AmbiguousGoalError):
+            raise
+        alt = f"{_SYNONYM_VERBS[m.group(1)]} {m.group(2)}"
+        try:
+            out = _parse_special(alt, res, scene)
+            return out if out is not None else [_parse_plain(alt, res, scene)]
+        except GoalParseError as again:
+            if "can't parse" in again.message:
+                raise first from None
+            raise
+
+
+def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] | None:
+    """Clauses the plain grammar has no shape for: groups of subjects, taking objects out,
+    emptying a bowl, stacking "both" cubes, moving "the tower"."""
+    m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:the\s+)?(both|two|three|four)(?:\s+of\s+the)?\s+(?:cubes|blocks)"
+                 r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t)
+    if m:
+        return [_clause("stack_all", count=NUMBERS.get(m.group(1), 2))]
+    # take X out (of Y) / take X off (Y) / remove X from Y / take out X
+    m = (re.match(r"^(?:take|get|remove|lift|pull|move|put|bring)\s+(?!out\b|off\b)(.+?)\s+(?:back\s+)?(out|off)"
+                  r"(?:\s+(?:of|from)(?:\s+the\s+(?:inside\s+of\s+))?\s+(.+?))?(?:\s+(?:and\s+)?(?:onto|on|to)\s+"
+                  r"the\s+table)?$", t)
+         or re.match(r"^(?:take|get|remove|lift|pull)\s+(out|off)\s+(.+?)(?:\s+(?:of|from)\s+(.+?))?$", t)
+         or re.match(r"^(?:remove|take)\s+(.+?)\s+(from)\s+(.+?)$", t))
+    if m:
+        if m.group(1) in ("out", "off"):
+            subj, ref = m.group(2), m.group(3)
+        else:
+            subj, ref = m.group(1), m.group(3)
+        st = res.state()
+        ids = res.resolve_many(subj)
+        ref_id = res.resolve(ref) if ref else None
+        out = []
+        for oid in ids:
+            o = st.get(oid)
+            if ref_id is not None and ref_id not in (o.in_, o.on):
+                raise ImpossibleGoalError(f"the {o.name} is not {'in' if st.get(ref_id).kind == 'bowl' else 'on'} "
+                                          f"the {name_of(ref_id)}", "name where it is")
+            if ref_id is None and o.in_ is None and o.on is None and len(ids) == 1:
+                raise ImpossibleGoalError(f"the {o.name} is not in a bowl or on a cube: there is nothing to take it "
+                                          "out of", "say where to move it, e.g. 'move it to the left side'")
+            out.append(_clause("take_out", subject=oid))
+        return out
+    m = re.match(r"^(?:empty|clear|clean)\s+(?:out\s+)?(.+)$", t)
+    if m and not re.search(r"\b(?:half|side|part|corner|area|table|left|right|front|back|center|centre|middle|far|"
+                           r"near|top|bottom|rear)$", m.group(1)):
+        bowl = res.resolve(m.group(1), "bowl")
+        st = res.state()
+        if st.get(bowl).kind != "bowl":
+            raise GoalParseError(f"can only empty a bowl, not the {name_of(bowl)}", "say e.g. 'empty the bowl'")
+        inside = [o.id for o in st.contents(bowl)]
+        if not inside:
+            raise ImpossibleGoalError(f"the {name_of(bowl)} is already empty", "choose another goal")
+        return [_clause("take_out", subject=o) for o in inside]
+    # groups of subjects with one shared target
+    m = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+({_PREP}\s+.+|{_DIRS_RE})$", t)
+    if m:
+        subj = m.group(2)
+        group = None
+        if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj):
+            try:
+                group = res.resolve_group(subj)
+            except GoalParseError:
+                group = None
+                if re.search(r"\b(?:both|two|three|four|everything|all|them)\b", subj):
+                    raise
+        if group is not None:
+            out = []
+            ref_text = re.sub(rf"^{_PREP}\s+", "", m.group(3))
+            for oid in group:
+                if ref_text != m.group(3) and re.match(r"^(?:the\s+)?(?:\w+\s+)?(?:bowl|container|basket)$", ref_text) \
+                        and scene.get(oid).kind == "bowl":
+                    continue  # "put everything in the bowl": not the bowl itself
+                out += parse_clause(f"{m.group(1)} the {scene.get(oid).name} {m.group(3)}", res, scene)
+            if not out:
+                raise GoalParseError(f"{t!r} names no object to move", "name the objects")
+            return out
+    m = re.match(rf"^({_MOVE_VERBS})\s+(?:the\s+)?(?:whole\s+|entire\s+)?(?:tower|stack|pile)\b", t)
+    if m and re.search(r"\bcubes?\b|\bblocks?\b", t) is None:
+        raise ImpossibleGoalError("the planner moves one cube at a time: it cannot move a whole tower",
+                                  "move its cubes one by one (top first), or stack them again where you want")
+    return None
+
+
+def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:all|every|each)?\s*(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)"
                  r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t) or \
         re.match(r"^(?:make|build)\s+(?:a|one)\s+(?:tower|stack|pile)\s+(?:of|with|from|using)\s+"
@@ -211,7 +531,10 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     m = re.match(r"^(?:put|place|stack|set|move|drop)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
     if m:
         a = res.resolve(m.group(1))
-        return _clause("stack", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
+        ref_text = m.group(2)
+        if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", ref_text.strip()):
+            return _clause("stack", subject=a, ref=res.tower(top=True))
+        return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
     raise GoalParseError(
         f"I can't parse {t!r}",
         "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
@@ -219,19 +542,63 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         "clear the left half of the table; join several with ', then'")
 
 
+def split_coordination(text: str, res: Resolver) -> list[str]:
+    """"put X in Y and Z next to W" → two clauses sharing the verb; "put X in Y and Z too"
+    → "put Z in Y" as well. A clause is split only where both sides have a target."""
+    m = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", text)
+    if not m or " and " not in text:
+        return [text]
+    verb = m.group(1)
+    for am in re.finditer(r",?\s+and\s+", text):
+        left, right = text[: am.start()], text[am.end():]
+        lm = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", left)
+        if not lm:
+            continue
+        right = re.sub(rf"^{_MOVE_VERBS}\s+", "", right)
+        rm = re.match(rf"^(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", right)
+        if rm and not re.search(r"\b(?:cubes|balls|blocks)$", left):
+            try:
+                res.resolve_many(rm.group(1))
+            except GoalParseError:
+                continue
+            return [left, *split_coordination(f"{verb} {right}", res)]
+        if re.match(r"(?:next to|beside|near|close to|by)\b", lm.group(3)):
+            continue  # "next to X and Y" could mean next to both
+        try:
+            res.resolve_many(right)
+        except GoalParseError:
+            continue
+        return [left, f"{verb} {right} {lm.group(3)}"]
+    return [text]
+
+
 def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
-    """Clauses of ``goal`` in ``scene`` (object names resolved to ids)."""
-    if not goal or not goal.strip():
-        raise GoalParseError("the goal is empty", 'give a goal, e.g. spiral run "put the red cube in the blue bowl"')
-    if len(goal) > 2000:
-        raise GoalParseError("the goal is longer than 2000 characters", "shorten the goal")
-    res = Resolver(scene)
-    clauses = []
-    for c in split_clauses(goal):
-        clauses.append(parse_clause(c, res, scene))
-        # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
-        # acted on (not its bowl or reference, nor this clause's own subject)
-        res.it = clauses[-1].get("subject") or clauses[-1].get("a") or res.it
+    """Clauses of ``goal`` in ``scene`` (object names resolved to ids). The text is first
+    brought to the grammar's plain phrasing (:func:`~spiral.worlds.tabletop.goal_text.normalize`)."""
+    from spiral.worlds.tabletop.goal_text import normalize
+
+    text = normalize(goal)
+    clauses: list[dict[str, Any]] = []
+    cache: dict[int, Scene] = {}
+
+    def state() -> Scene:  # the scene as the clauses parsed so far leave it
+        if len(clauses) not in cache:
+            cache[len(clauses)] = plan_clauses(scene, copy.deepcopy(clauses))[2] if clauses else scene
+        return cache[len(clauses)]
+
+    res = Resolver(scene, state)
+    for c in split_clauses(text):
+        for part in split_coordination(c, res):
+            new = parse_clause(part, res, scene)
+            clauses += new
+            # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
+            # acted on (not its bowl or reference, nor this clause's own subject)
+            subjects = [cl.get("subject") or cl.get("a") for cl in new if cl.get("subject") or cl.get("a")]
+            res.it = subjects[-1] if subjects else res.it
+            if len(subjects) > 1:
+                res.them = subjects
+            elif new and new[-1]["kind"] == "swap":
+                res.them = [new[-1]["a"], new[-1]["b"]]
     if not clauses:
         raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
     return clauses
@@ -358,6 +725,12 @@ class Expander:
                 self.add("pick_place", a, target_xy=list(pb))
             if not b_done:
                 self.add("pick_place", b, target_xy=list(pa))
+        elif k == "take_out":
+            a = clause["subject"]
+            if holds(C("on_table", a), st):
+                return
+            self.clear(a)
+            self.add("pick_place", a)
         elif k == "place_region":
             a, region = clause["subject"], clause["region"]
             if holds(C("in_region", a, region=region), st):
@@ -448,6 +821,8 @@ def clause_conditions(clause: dict[str, Any], scene: Scene) -> list[Condition]:
         return [C("at", clause["subject"], xy=tuple(clause["target_xy"]))]
     if k == "swap":
         return [C("at", clause["a"], xy=tuple(clause["pos_b"])), C("at", clause["b"], xy=tuple(clause["pos_a"]))]
+    if k == "take_out":
+        return [C("on_table", clause["subject"])]
     if k == "place_region":
         return [C("in_region", clause["subject"], region=clause["region"])]
     if k == "put_every":

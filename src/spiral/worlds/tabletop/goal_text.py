@@ -17,7 +17,7 @@ import itertools
 import re
 import unicodedata
 
-from spiral.errors import GoalParseError
+from spiral.errors import AmbiguousGoalError, GoalParseError
 from spiral.worlds.tabletop.actions import phrases
 from spiral.worlds.tabletop.scene import COLORS
 
@@ -31,7 +31,8 @@ FILLERS = (
     "one after the other", "one after another", "one by one", "one at a time", "a little bit", "a little", "a bit",
     "as well", "thank you", "for me", "please", "pls", "plz", "kindly", "thanks", "too", "slightly", "carefully",
     "gently", "quickly", "just", "simply", "also", "okay", "ok", "hey", "hi", "hello", "alright", "robot",
-    "first of all", "to start", "right now", "now", "first",
+    "first of all", "to start", "right now", "now", "first", "again", "i want", "i'd like", "i would like",
+    "i need", "make sure", "once more", "as well please",
 )
 # sequencing words that start a new clause: they become ", then"
 SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next")
@@ -83,11 +84,14 @@ def _edits1(a: str, b: str) -> bool:
 
 def fix_typo(word: str) -> str:
     """``word`` itself when known or shorter than 5 letters; else the single known word one
-    edit away (a typo with two candidates is left alone for the grammar to refuse)."""
+    edit away, preferring one with the same first letter (a typo with two such candidates
+    is left alone for the grammar to refuse)."""
     vocab = vocabulary()
     if len(word) < 5 or word in vocab or not word.isalpha():
         return word
     cands = sorted(w for w in vocab if len(w) >= 4 and _edits1(word, w))
+    if len(cands) > 1:  # typos rarely hit the first letter: "yelow" is yellow, not below
+        cands = [w for w in cands if w[0] == word[0]]
     return cands[0] if len(cands) == 1 else word
 
 
@@ -125,14 +129,14 @@ def _put_verbs(text: str) -> str:
 
 
 # -- towers -----------------------------------------------------------------------------
-_TOWER_INTRO = re.compile(r"\b(?:make|build|create|form|stack|assemble|construct|pile)\s+"
-                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
+_TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
+                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
 _STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
                           r"those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*:?\s*")
 _BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base)"
 _TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last)"
 _MIDDLE = r"(?:in\s+the\s+middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
-_ITEM_SEP = re.compile(r"\s*(?:,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+|\s+followed\s+by\s+|\s+and\s+)\s*")
+_ITEM_SEP = re.compile(r"\s*(?:,\s*(?:and\s+)?(?:then\s+|followed\s+by\s+|after\s+that\s+)?|\s+(?:and\s+)?then\s+|\s+followed\s+by\s+|\s+and\s+)\s*")
 _ORDER_TAIL = re.compile(r"\s*,?\s*(?:going\s+|in\s+order\s+)?(?:(?:from|starting\s+(?:at|from|with))\s+(?:the\s+)?"
                          r"(bottom|top)(?:\s+(?:up|down|upward|upwards|downward|downwards))?|(bottom|top)\s+to\s+(?:the\s+)?"
                          r"(?:top|bottom)|(bottom|top)\s+first|(bottom|top)\s+up)\s*$")
@@ -168,6 +172,10 @@ def _tower_items(rest: str) -> tuple[list[str], str, str | None]:
             order = order or ("top" if not items else "bottom")
             p = re.sub(rf"\s*{_TOP}$", "", p)
         p = re.sub(rf"\s*{_MIDDLE}$", "", p).strip()
+        if not p and tail_order and items:  # "red, green and blue, bottom to top"
+            order = tail_order
+            after = rest[bounds[i + 1][0]:] if i + 1 < len(bounds) else ""
+            break
         if len(p.split()) > 4 or not p:
             after = rest[s0:]
             break
@@ -190,7 +198,7 @@ def _rewrite_tower(text: str) -> str:
             if any(re.search(r"\b(?:all|every|cubes|blocks|them)\b", it) for it in items):
                 continue
             if order is None:
-                raise GoalParseError(
+                raise AmbiguousGoalError(
                     f"which cube goes at the bottom of the tower: {' or '.join(items)}?",
                     f"say e.g. 'build a tower with {items[0]} at the bottom, then {', then '.join(items[1:])}'")
             if order == "top":

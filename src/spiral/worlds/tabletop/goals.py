@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from spiral.core.types import C, Condition, SubAction
-from spiral.errors import GoalParseError, ImpossibleGoalError, UnknownObjectError
+from spiral.errors import AmbiguousGoalError, GoalParseError, ImpossibleGoalError, SpiralError, UnknownObjectError
 from spiral.worlds.tabletop.actions import DIRECTIONS, _moving_with, apply, make_action, phrases
 from spiral.worlds.tabletop.predicates import holds, in_region
 from spiral.worlds.tabletop.scene import BOWL_CAPACITY, COLORS, MAX_STACK, Scene
@@ -67,10 +67,6 @@ def which(kind: str | None, objs: list[Any]) -> str:
     names = [f"the {o.color} one" if kind else f"the {o.name}" for o in objs]
     listed = ", ".join(names[:-1]) + " or " + names[-1]
     return f"which {kind or 'object'}: {listed}?"
-
-
-class AmbiguousGoalError(GoalParseError):
-    """The goal could mean more than one thing; the message is the question back."""
 
 
 _NUMBER_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4,
@@ -123,7 +119,7 @@ class Resolver:
     def resolve_group(self, text: str, default_kind: str | None = None) -> list[str] | None:
         """The objects a plural phrase names, in scene order (named order for a list), or
         ``None`` when ``text`` names one object."""
-        t = re.sub(r"^(?:the|all of the)\s+(?=(?:two|three|four|both)\b)", "", text.strip().lower())
+        t = re.sub(r"^(?:the|all of the)\s+(?=(?:two|three|four|five|six|both|[2-6])\b)", "", text.strip().lower())
         st = self.state()
         if t in _THEM:
             if self.them is None:
@@ -409,7 +405,7 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
         return [_clause("stack_all", count=NUMBERS.get(m.group(1), 2))]
     # take X out (of Y) / take X off (Y) / remove X from Y / take out X
     m = (re.match(r"^(?:take|get|remove|lift|pull|move|put|bring)\s+(?!out\b|off\b)(.+?)\s+(?:back\s+)?(out|off)"
-                  r"(?:\s+(?:of|from)(?:\s+the\s+(?:inside\s+of\s+))?\s+(.+?))?(?:\s+(?:and\s+)?(?:onto|on|to)\s+"
+                  r"(?:\s+(?:(?:of|from)\s+)?(?:the\s+inside\s+of\s+)?(.+?))?(?:\s+(?:and\s+)?(?:onto|on|to)\s+"
                   r"the\s+table)?$", t)
          or re.match(r"^(?:take|get|remove|lift|pull)\s+(out|off)\s+(.+?)(?:\s+(?:of|from)\s+(.+?))?$", t)
          or re.match(r"^(?:remove|take)\s+(.+?)\s+(from)\s+(.+?)$", t))
@@ -419,8 +415,18 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
         else:
             subj, ref = m.group(1), m.group(3)
         st = res.state()
-        ids = res.resolve_many(subj)
         ref_id = res.resolve(ref) if ref else None
+        try:
+            ids = res.resolve_many(subj)
+        except AmbiguousGoalError:  # "take the ball out of the bowl": the one in it
+            if ref_id is None:
+                raise
+            hits = [o.id for o in res.candidates(subj)[1] if ref_id in (o.in_, o.on)]
+            if len(hits) != 1:
+                raise
+            ids = hits
+        if len(ids) > 1 and ref_id is not None:  # "take everything out of the bowl"
+            ids = [oid for oid in ids if ref_id in (st.get(oid).in_, st.get(oid).on)]
         out = []
         for oid in ids:
             o = st.get(oid)
@@ -443,9 +449,19 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
         if not inside:
             raise ImpossibleGoalError(f"the {name_of(bowl)} is already empty", "choose another goal")
         return [_clause("take_out", subject=o) for o in inside]
+    # "swap the two balls" / "swap them"
+    m = re.match(r"^(?:swap|switch|exchange)\s+(?:the\s+)?(?:positions?\s+of\s+|places\s+of\s+)?(.+?)"
+                 r"(?:\s+around|\s+over)?$", t)
+    if m and not re.search(r"\s(?:and|with)\s", m.group(1)):
+        group = res.resolve_group(m.group(1))
+        if group is not None:
+            if len(group) != 2:
+                raise GoalParseError(f"a swap takes two objects; {m.group(1)!r} names {len(group)}",
+                                     "name the two objects, e.g. 'swap the red ball and the green ball'")
+            return [_clause("swap", a=group[0], b=group[1])]
     # groups of subjects with one shared target
     m = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+({_PREP}\s+.+|{_DIRS_RE})$", t)
-    if m:
+    if m and m.group(1) != "stack":
         subj = m.group(2)
         group = None
         if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj):
@@ -473,7 +489,20 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
     return None
 
 
+def _binary(t: str, verbs: str, preps: str) -> list[tuple[str, str]]:
+    """Each way to read ``t`` as VERB X PREP Y, as (X, Y), shortest X first."""
+    m = re.match(rf"^(?:{verbs})\s+(.+)$", t)
+    if not m:
+        return []
+    body = m.group(1)
+    return [(body[: p.start()], body[p.end():]) for p in re.finditer(rf"\s+(?:{preps})\s+(?=.)", body)
+            if p.start() > 0]
+
+
 def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
+    """One clause of the plain grammar; a shape whose objects do not resolve gives way to
+    the next one (the first such error is raised when none fits)."""
+    errors: list[SpiralError] = []
     m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:all|every|each)?\s*(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)"
                  r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t) or \
         re.match(r"^(?:make|build)\s+(?:a|one)\s+(?:tower|stack|pile)\s+(?:of|with|from|using)\s+"
@@ -486,7 +515,8 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     m = re.match(r"^(?:put|place|drop|move|get|bring)\s+(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(\w+?)(?:s|es)?"
                  r"\s+(?:in|into|inside|in to)\s+(.+)$", t)
     if m:
-        kind = _kind_words().get(m.group(1)) or _kind_words().get(m.group(1) + "s")
+        kind = _kind_words().get(m.group(1)) or _kind_words().get(m.group(1) + "s") or \
+            _kind_words().get(m.group(1) + "es")
         if kind is None or kind == "bowl":
             raise GoalParseError(f"cannot put every {m.group(1)!r} in a bowl", "say e.g. 'put every ball in the bowl'")
         return _clause("put_every", object_kind=kind, bowl=res.resolve(m.group(2), "bowl"))
@@ -512,29 +542,43 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     m = re.match(r"^(?:push|slide|shove|nudge|move)\s+(.+?)\s+(" + "|".join(
         sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
     if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
-        return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
+        try:
+            return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
+        except (GoalParseError, UnknownObjectError) as e:  # another shape may read it ("the ball on the left")
+            errors.append(e)
     m = re.match(r"^(?:move|put|place|set|pick up|drop|bring|take)\s+(.+?)\s+(?:and\s+(?:place|put|set|drop)\s+it\s+)?"
                  r"(?:to|on|onto|at|in|into|over to)\s+" + _REGION + r"$", t)
     if m:
-        return _clause("place_region", subject=res.resolve(m.group(1)), region=normalize_region(m.group(2)))
-    m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        ref = res.resolve(m.group(2), scene.get(a).kind)
+        try:
+            return _clause("place_region", subject=res.resolve(m.group(1)), region=normalize_region(m.group(2)))
+        except (GoalParseError, UnknownObjectError) as e:
+            errors.append(e)
+    for a_text, b_text in _binary(t, "move|put|place|set|slide|bring|drop", "next to|beside|near|close to|over to|by"):
+        try:
+            a = res.resolve(a_text)
+            ref = res.resolve(b_text, scene.get(a).kind)
+        except (GoalParseError, UnknownObjectError) as e:
+            errors.append(e)
+            continue
         if ref == a:
             raise GoalParseError(f"cannot move the {scene.get(a).name} next to itself", "name another object")
         return _clause("next_to", subject=a, ref=ref)
-    m = re.match(r"^(?:put|place|drop|move|set|get|throw)\s+(.+?)\s+(?:in|into|inside|in to)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        return _clause("put_in", subject=a, bowl=res.resolve(m.group(2), "bowl"))
-    m = re.match(r"^(?:put|place|stack|set|move|drop)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        ref_text = m.group(2)
-        if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", ref_text.strip()):
-            return _clause("stack", subject=a, ref=res.tower(top=True))
-        return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
+    for a_text, b_text in _binary(t, "put|place|drop|move|set|get|throw", "in|into|inside|in to"):
+        try:
+            a = res.resolve(a_text)
+            return _clause("put_in", subject=a, bowl=res.resolve(b_text, "bowl"))
+        except (GoalParseError, UnknownObjectError) as e:
+            errors.append(e)
+    for a_text, ref_text in _binary(t, "put|place|stack|set|move|drop", "on top of|onto|on to|on|atop"):
+        try:
+            a = res.resolve(a_text)
+            if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", ref_text.strip()):
+                return _clause("stack", subject=a, ref=res.tower(top=True))
+            return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
+        except (GoalParseError, UnknownObjectError) as e:
+            errors.append(e)
+    if errors:
+        raise errors[0]
     raise GoalParseError(
         f"I can't parse {t!r}",
         "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
@@ -542,34 +586,72 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         "clear the left half of the table; join several with ', then'")
 
 
+def _np_split(res: Resolver, text: str) -> tuple[str, str] | None:
+    """(noun phrase, target) for the first way to cut ``text`` where the noun phrase names
+    objects and the rest is a target ("in the bowl", "to the left")."""
+    for m in re.finditer(rf"\s+(?=(?:{_PREP})\s+|(?:{_DIRS_RE})$)", text):
+        try:
+            res.resolve_many(text[: m.start()])
+        except SpiralError:
+            continue
+        return text[: m.start()], text[m.end():]
+    return None
+
+
 def split_coordination(text: str, res: Resolver) -> list[str]:
     """"put X in Y and Z next to W" → two clauses sharing the verb; "put X in Y and Z too"
-    → "put Z in Y" as well. A clause is split only where both sides have a target."""
-    m = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", text)
-    if not m or " and " not in text:
+    → "put Z in Y" as well. A clause is split only where the left side is a whole clause."""
+    m = re.match(rf"^({_MOVE_VERBS})\s+(.+)$", text)
+    if not m or not re.search(r",|\band\b", text):
         return [text]
     verb = m.group(1)
-    for am in re.finditer(r",?\s+and\s+", text):
+    for am in re.finditer(r",?\s+and\s+|,\s+", text):
         left, right = text[: am.start()], text[am.end():]
-        lm = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", left)
-        if not lm:
+        ls = _np_split(res, left[len(verb) + 1:])
+        if ls is None:
             continue
         right = re.sub(rf"^{_MOVE_VERBS}\s+", "", right)
-        rm = re.match(rf"^(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", right)
-        if rm and not re.search(r"\b(?:cubes|balls|blocks)$", left):
-            try:
-                res.resolve_many(rm.group(1))
-            except GoalParseError:
-                continue
+        if _np_split(res, right) is not None and not re.search(r"\b(?:cubes|balls|blocks)$", left):
             return [left, *split_coordination(f"{verb} {right}", res)]
-        if re.match(r"(?:next to|beside|near|close to|by)\b", lm.group(3)):
+        if re.match(r"(?:next to|beside|near|close to|by)\b", ls[1]):
             continue  # "next to X and Y" could mean next to both
         try:
             res.resolve_many(right)
-        except GoalParseError:
+        except SpiralError:
             continue
-        return [left, f"{verb} {right} {lm.group(3)}"]
+        return [left, f"{verb} {right} {ls[1]}"]
     return [text]
+
+
+_TARGETED = re.compile(rf"^({_MOVE_VERBS}|swap|switch|exchange)\s+(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$")
+
+
+def _with_verb(text: str, prev: str | None, res: Resolver) -> str:
+    """A clause without a verb borrows one: "…, then the blue cube on the green one" takes
+    the previous clause's verb, "…, then the yellow one" its verb and target too; a goal
+    that starts without a verb ("red ball in the bowl") means *put*."""
+    if re.match(rf"^(?:{_VERB_RE}|{_MOVE_VERBS}|take|grab|lift|remove|pick|carry)\b", text):
+        return text
+    if not re.match(r"^(?:the|a|an|both|all|every|each|it|them|everything|two|three|four|"
+                    + "|".join([*COLORS, *_kind_words()]) + r")\b", text):
+        return text
+    text = re.sub(r"\s+(?:is|are|should be|must be|ends? up|goes|go|sits?)(?=\s+(?:in|into|inside|on|next|beside|near|at)\b)",
+                  "", text)
+    pm = _TARGETED.match(prev) if prev else None
+    if pm is not None:
+        cut = _np_split(res, prev[len(pm.group(1)) + 1:])
+        target = cut[1] if cut else pm.group(3)
+        try:
+            res.resolve_many(text)
+            return f"{pm.group(1)} {text} {target}"  # "…, then the ball on the left": same verb and target
+        except SpiralError:
+            pass
+    has_target = re.match(rf"^(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", text)
+    if pm is None:
+        return f"put {text}" if has_target else text
+    if has_target:
+        return f"{pm.group(1)} {text}"
+    return f"{pm.group(1)} {text} {pm.group(3)}"
 
 
 def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
@@ -587,7 +669,10 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
         return cache[len(clauses)]
 
     res = Resolver(scene, state)
+    prev = None
     for c in split_clauses(text):
+        c = _with_verb(c, prev, res)
+        prev = c
         for part in split_coordination(c, res):
             new = parse_clause(part, res, scene)
             clauses += new

@@ -35,7 +35,8 @@ FILLERS = (
     "i need", "make sure", "once more", "as well please",
 )
 # sequencing words that start a new clause: they become ", then"
-SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next")
+SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next",
+              "secondly", "second", "thirdly", "third", "fourth")
 
 _PUT_LIKE = r"(?:pick\s+up|pick|grab|take|lift|get|hold|carry)"
 _NP = r"((?:(?!\b(?:in|into|on|onto|to|next|beside|near|and|then|out|off)\b)[^,])+?)"
@@ -122,7 +123,10 @@ def _strip_fillers(text: str) -> str:
 
 
 def _put_verbs(text: str) -> str:
-    """"pick up X and place it on Y" / "grab X and put it in Y" → "put X on Y"."""
+    """"pick up X and place it on Y" / "grab X and put it in Y" → "put X on Y"; "give X a
+    push to the left" → "push X to the left"; "can X go in Y" → "X in Y"."""
+    text = re.sub(r"\bgive\s+(.+?)\s+(?:an?\s+)?(push|nudge|shove)\b", r"\2 \1", text)
+    text = re.sub(r"(^|,\s*(?:then\s+)?)(?:can|could|would|will|should)\s+(?=the\b|both\b|all\b|it\b)", r"\1", text)
     text = re.sub(rf"\b{_PUT_LIKE}\s+{_NP}(?:\s+up)?\s*,?\s+and\s+(?:then\s+)?{_PUT_THEN}\s+it\b", r"put \1", text)
     text = re.sub(r"\bpick\s+(.+?)\s+up\b(?=\s+(?:and|,|then|$))", r"pick up \1", text)
     return text
@@ -130,7 +134,7 @@ def _put_verbs(text: str) -> str:
 
 # -- towers -----------------------------------------------------------------------------
 _TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
-                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
+                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
 _STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
                           r"those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*:?\s*")
 _BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base)"

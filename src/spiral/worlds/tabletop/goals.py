@@ -371,7 +371,7 @@ _PREP = r"(?:in|into|inside|in to|on top of|onto|on to|on|atop|next to|beside|ne
 _DIRS_RE = "|".join(sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True))
 _MOVE_VERBS = r"(?:put|place|set|move|drop|slide|bring|get|take|stack|push|shove|nudge)"
 _SYNONYM_VERBS = {"grab": "put", "lift": "put", "carry": "put", "transfer": "put", "pick up": "put", "pick": "put",
-                  "lay": "put", "take": "move", "relocate": "move", "shift": "move", "reposition": "move"}
+                  "lay": "put", "pop": "put", "stick": "put", "take": "move", "relocate": "move", "shift": "move", "reposition": "move"}
 
 
 def parse_clause(text: str, res: Resolver, scene: Scene) -> list[dict[str, Any]]:
@@ -383,7 +383,7 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> list[dict[str, Any]]
     try:
         return [_parse_plain(t, res, scene)]
     except GoalParseError as first:
-        m = re.match(r"^(grab|lift|carry|transfer|pick up|pick|lay|take|relocate|shift|reposition)\s+(.+)$", t)
+        m = re.match(r"^(grab|lift|carry|transfer|pick up|pick|lay|pop|stick|take|relocate|shift|reposition)\s+(.+)$", t)
         if m is None or isinstance(first, AmbiguousGoalError):
             raise
         alt = f"{_SYNONYM_VERBS[m.group(1)]} {m.group(2)}"

@@ -236,6 +236,55 @@ PLANS = [
         "put all the balls in the yellow bowl", "put the red and the blue ball into the yellow bowl"]),
 ]
 
+# Written after the grammar above was done and scored on its first run before any change
+# (the report of issue 19 gives that figure): a check that the grammar is not fitted to
+# the phrasings above only.
+FRESH = [
+    ("demo", [P("put_in", "yellow_ball", ["purple_bowl"])], [
+        "yellow ball into the bowl", "Could you put the yellow ball into the purple bowl, please?",
+        "ok now drop the yellow sphere in the bowl", "put the ball on the right into the bowl",
+        "I need the yellow ball in the bowl", "pop the yellow ball in the bowl"]),
+    ("demo", [P("push", "green_cube", [], direction="right")], [
+        "push the green cube to the right a bit", "give the green cube a little push to the right",
+        "nudge the leftmost cube rightwards", "slide the green block right please"]),
+    ("demo", [P("move_next_to", "blue_cube", ["red_ball"])], [
+        "move the blue cube next to the red ball", "put the blue block beside the red ball please",
+        "bring the cube on the right over to the red ball", "can the blue cube go next to the red ball?"]),
+    ("demo", [P("stack", "blue_cube", ["green_cube"]), P("put_in", "red_ball", ["purple_bowl"])], [
+        "stack the blue cube on the green one and put the red ball in the bowl",
+        "First, put the blue cube on top of the green cube. Second, put the red ball in the bowl.",
+        "blue cube on the green cube, then red ball into the bowl",
+        "stack the cubes, then put the red ball in the bowl"]),
+    ("demo", [P("pick_place", "red_ball", [], region="front-right")], [
+        "move the red ball to the front right corner", "put the red ball in the near right corner",
+        "take the red ball to the bottom right corner please"]),
+    ("demo", [P("swap", "green_cube", ["blue_cube"])], [
+        "swap the cubes", "switch the green and blue cubes", "swap the two blocks around",
+        "exchange the green block with the blue block"]),
+    ("three", [P("stack", "red_cube", ["blue_cube"]), P("stack", "green_cube", ["red_cube"])], [
+        "build a tower with the blue cube at the bottom, the red cube in the middle and the green cube on top",
+        "stack them blue, red, green from the bottom up", "tower: blue at the bottom, then red, then green",
+        "stack green, red, blue from the top"]),
+    ("three", [P("put_in", "white_ball", ["orange_bowl"]), P("put_in", "red_cube", ["orange_bowl"])], [
+        "put the ball and the red cube in the bowl", "put the white ball in the bowl and the red cube as well",
+        "put the ball in the bowl, then the leftmost cube"]),
+    ("three", [P("push", "green_cube", [], direction="front")], [
+        "push the green cube towards the camera",
+        "slide the green cube forward a bit", "nudge the green block toward the front please"]),
+    ("stacked", [P("put_in", "red_cube", ["white_bowl"])], [
+        "put the red cube in the bowl please", "put the red block in the basket",
+        "could you put the cube that is on top of the green cube into the bowl?"]),
+    ("stacked", [P("pick_place", "yellow_ball", [])], [
+        "get the yellow ball out of the bowl please", "take the yellow sphere out of the basket",
+        "empty out the bowl"]),
+    ("twobowls", [P("put_in", "blue_ball", ["yellow_bowl"])], [
+        "put the blue ball in the bowl on the right", "put the ball on the right in the right bowl",
+        "put the blue ball into the yellow basket", "blue ball in the yellow bowl please"]),
+    ("twobowls", [P("put_in", "red_ball", ["green_bowl"]), P("put_in", "blue_ball", ["green_bowl"])], [
+        "put both balls in the green bowl", "put the two balls in the left bowl",
+        "put the red ball and the blue ball in the green bowl", "put all the balls into the bowl on the left"]),
+]
+
 # -- refusals: (scene, goal, error class or None for any, question or None, hostile) ----
 AMBIGUOUS = [
     ("demo", "put the ball in the bowl", "which ball"), ("demo", "push the cube left", "which cube"),
@@ -322,6 +371,9 @@ def lines() -> list[dict]:
     for fam, (scene, plan, texts) in enumerate(PLANS):
         for i, goal in enumerate(texts):
             out.append({"id": f"plan-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
+    for fam, (scene, plan, texts) in enumerate(FRESH):
+        for i, goal in enumerate(texts):
+            out.append({"id": f"fresh-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
     for i, (scene, goal, question) in enumerate(AMBIGUOUS):
         out.append({"id": f"ambiguous-{i:02d}", "scene": scene, "goal": goal, "expect": "refuse",
                     "error": "AmbiguousGoalError", "question": question, "hostile": False})

@@ -57,10 +57,11 @@ def test_typos_one_edit_from_a_known_word(typo, word):
     assert fix_typo(word) == word
 
 
-@pytest.mark.parametrize("word", ["bwol", "rde", "shiny", "flibber", "plase"])
+@pytest.mark.parametrize("word", ["bwol", "rde", "shiny", "flibber", "plase", "there", "where"])
 def test_no_guess_on_short_unknown_or_two_way_typos(word):
     """Under 5 letters, nothing one edit away, or two candidates with the same first letter
-    ("plase": place or please): left alone for the grammar to refuse."""
+    ("plase": place or please), or a common English word ("there" is not "three"): left alone
+    for the grammar to refuse."""
     assert fix_typo(word) == word
 
 

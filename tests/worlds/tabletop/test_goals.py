@@ -463,6 +463,9 @@ def test_relational_and_tower_references(tower_scene):
     assert _plan(sc, "put the blue cube on the tower")[0] == [("stack", "blue_cube", ["red_cube"])]
     steps, conds, _ = _plan(sc, "take the ball out of the bowl")  # the one in it
     assert steps == [("pick_place", "yellow_ball", [])] and conds == [C("on_table", "yellow_ball")]
+    assert _plan(sc, "put the red cube back on the table")[0] == [("pick_place", "red_cube", [])]
+    with pytest.raises(ImpossibleGoalError, match="already on the table"):
+        parse_goal("put the blue cube on the table", sc)
     with pytest.raises(ImpossibleGoalError, match="one cube at a time"):
         parse_goal("move the tower to the left", sc)
     sc2 = make_scene(obj("cube", "red", 0.2, 0.3), obj("cube", "green", 0.5, 0.3), obj("ball", "white", 0.25, 0.75))

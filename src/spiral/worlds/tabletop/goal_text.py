@@ -83,12 +83,23 @@ def _edits1(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
+# Common English words of 5+ letters the grammar does not use: never "corrected" into one
+# it does ("there" is not a typo of "three", nor "where" of "white").
+COMMON_WORDS = frozenset(str.split("""
+    there where their these those which while whose would could should about after again before being between
+    other never maybe unless without think thing things around behind along among doesn't shall might since
+    until still every something anything nothing someone really doing going where's whats there's here's
+    above below under inside outside could've would've wants wanted needs needed makes moved moves putting
+    placing stacking moving pushing taking getting leave leaving stays stay stand sitting point
+    """))
+
+
 def fix_typo(word: str) -> str:
     """``word`` itself when known or shorter than 5 letters; else the single known word one
     edit away, preferring one with the same first letter (a typo with two such candidates
     is left alone for the grammar to refuse)."""
     vocab = vocabulary()
-    if len(word) < 5 or word in vocab or not word.isalpha():
+    if len(word) < 5 or word in vocab or word in COMMON_WORDS or not word.isalpha():
         return word
     cands = sorted(w for w in vocab if len(w) >= 4 and _edits1(word, w))
     if len(cands) > 1:  # typos rarely hit the first letter: "yelow" is yellow, not below

@@ -403,7 +403,16 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
                  r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t)
     if m:
         return [_clause("stack_all", count=NUMBERS.get(m.group(1), 2))]
-    # take X out (of Y) / take X off (Y) / remove X from Y / take out X
+    # take X out (of Y) / take X off (Y) / remove X from Y / take out X / put X on the table
+    m = re.match(r"^(?:put|place|set|move|take|bring|lay)\s+(.+?)\s+(?:back\s+|down\s+)?(?:on|onto)\s+the\s+table$", t)
+    if m:
+        out = []
+        for oid in res.resolve_many(m.group(1)):
+            if holds(C("on_table", oid), res.state()):
+                raise ImpossibleGoalError(f"the {name_of(oid)} is already on the table",
+                                          "say where on the table, e.g. 'move it to the left side'")
+            out.append(_clause("take_out", subject=oid))
+        return out
     m = (re.match(r"^(?:take|get|remove|lift|pull|move|put|bring)\s+(?!out\b|off\b)(.+?)\s+(?:back\s+)?(out|off)"
                   r"(?:\s+(?:(?:of|from)\s+)?(?:the\s+inside\s+of\s+)?(.+?))?(?:\s+(?:and\s+)?(?:onto|on|to)\s+"
                   r"the\s+table)?$", t)

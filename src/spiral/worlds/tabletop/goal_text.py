@@ -46,7 +46,7 @@ _PUT_THEN = r"(?:put|place|set|drop|stack|lay|move|leave|deposit)"
 @functools.lru_cache(maxsize=1)
 def vocabulary() -> frozenset[str]:
     """Every word the goal grammar knows (typo correction snaps to these only)."""
-    from spiral.worlds.tabletop.goals import VERBS  # the grammar's own verb list
+    from spiral.worlds.tabletop.goal_parse import VERBS  # the grammar's own verb list
 
     words = set(COLORS) | set(VERBS)
     p = phrases()

@@ -106,14 +106,30 @@ def parse_clause(text: str, res: Resolver, scene: Scene) -> list[dict[str, Any]]
             raise
 
 
-def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] | None:
-    """Clauses the plain grammar has no shape for: groups of subjects, taking objects out,
-    emptying a bowl, stacking "both" cubes, moving "the tower"."""
+Clauses = list[dict[str, Any]]
+
+
+def _parse_special(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """Clauses the plain grammar has no shape for: stacking "both" cubes, taking objects
+    out, emptying a bowl, swapping "the two balls", groups of subjects, moving "the tower"."""
+    for shape in (_stack_count, _on_the_table, _take_out, _empty_bowl, _swap_group, _group, _whole_tower):
+        out = shape(t, res, scene)
+        if out is not None:
+            return out
+    return None
+
+
+def _stack_count(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"stack both cubes", "stack the two blocks"."""
     m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:the\s+)?(both|two|three|four)(?:\s+of\s+the)?\s+(?:cubes|blocks)"
                  r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t)
     if m:
         return [_clause("stack_all", count=NUMBERS.get(m.group(1), 2))]
-    # take X out (of Y) / take X off (Y) / remove X from Y / take out X / put X on the table
+    return None
+
+
+def _on_the_table(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"put the red cube back on the table": out of its bowl or off its cube."""
     m = re.match(r"^(?:put|place|set|move|take|bring|lay)\s+(.+?)\s+(?:back\s+|down\s+)?(?:on|onto)\s+the\s+table$", t)
     if m:
         out = []
@@ -123,6 +139,11 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
                                           "say where on the table, e.g. 'move it to the left side'")
             out.append(_clause("take_out", subject=oid))
         return out
+    return None
+
+
+def _take_out(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"take X out (of Y)", "take X off (Y)", "remove X from Y", "take out X"."""
     m = (re.match(r"^(?:take|get|remove|lift|pull|move|put|bring)\s+(?!out\b|off\b)(.+?)\s+(?:back\s+)?(out|off)"
                   r"(?:\s+(?:(?:of|from)\s+)?(?:the\s+inside\s+of\s+)?(.+?))?(?:\s+(?:and\s+)?(?:onto|on|to)\s+"
                   r"the\s+table)?$", t)
@@ -157,6 +178,11 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
                                           "out of", "say where to move it, e.g. 'move it to the left side'")
             out.append(_clause("take_out", subject=oid))
         return out
+    return None
+
+
+def _empty_bowl(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"empty the bowl": each object in it taken out."""
     m = re.match(r"^(?:empty|clear|clean)\s+(?:out\s+)?(.+)$", t)
     if m and not re.search(r"\b(?:half|side|part|corner|area|table|left|right|front|back|center|centre|middle|far|"
                            r"near|top|bottom|rear)$", m.group(1)):
@@ -168,7 +194,11 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
         if not inside:
             raise ImpossibleGoalError(f"the {name_of(bowl)} is already empty", "choose another goal")
         return [_clause("take_out", subject=o) for o in inside]
-    # "swap the two balls" / "swap them"
+    return None
+
+
+def _swap_group(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"swap the two balls", "swap them"."""
     m = re.match(r"^(?:swap|switch|exchange)\s+(?:the\s+)?(?:positions?\s+of\s+|places\s+of\s+)?(.+?)"
                  r"(?:\s+around|\s+over)?$", t)
     if m and not re.search(r"\s(?:and|with)\s", m.group(1)):
@@ -178,7 +208,11 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
                 raise GoalParseError(f"a swap takes two objects; {m.group(1)!r} names {len(group)}",
                                      "name the two objects, e.g. 'swap the red ball and the green ball'")
             return [_clause("swap", a=group[0], b=group[1])]
-    # groups of subjects with one shared target
+    return None
+
+
+def _group(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """Several subjects, one target: "put both balls in the bowl", "push them left"."""
     m = re.match(rf"^({_MOVE_VERBS})\s+(.+?)\s+({_PREP}\s+.+|{_DIRS_RE})$", t)
     if m and m.group(1) != "stack":
         subj = m.group(2)
@@ -201,6 +235,11 @@ def _parse_special(t: str, res: Resolver, scene: Scene) -> list[dict[str, Any]] 
             if not out:
                 raise GoalParseError(f"{t!r} names no object to move", "name the objects")
             return out
+    return None
+
+
+def _whole_tower(t: str, res: Resolver, scene: Scene) -> Clauses | None:
+    """"move the tower …" is refused: the planner moves one cube at a time."""
     m = re.match(rf"^({_MOVE_VERBS})\s+(?:the\s+)?(?:whole\s+|entire\s+)?(?:tower|stack|pile)\b", t)
     if m and re.search(r"\bcubes?\b|\bblocks?\b", t) is None:
         raise ImpossibleGoalError("the planner moves one cube at a time: it cannot move a whole tower",

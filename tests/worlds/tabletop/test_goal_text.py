@@ -21,6 +21,8 @@ from spiral.worlds.tabletop.goal_text import check_text, fix_typo, normalize
     ("pick the red ball up and put it next to the cube", "put the red ball next to the cube"),
     ("move the cube next to the ball", "move the cube next to the ball"),  # "next to" is not a sequencer
     ("put the red ball in the bowl, next push it left", "put the red ball in the bowl, then push it left"),
+    ("put the red ball in the bowl \U0001f642 thx", "put the red ball in the bowl"),
+    ("\U0001f534\u27a1\ufe0f\U0001f963", ""),
 ])
 def test_fillers_sentences_and_put_verbs(said, plain):
     assert normalize(said) == plain

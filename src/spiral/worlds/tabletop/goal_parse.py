@@ -15,7 +15,7 @@ from typing import Any
 
 from spiral.core.types import C
 from spiral.errors import AmbiguousGoalError, GoalParseError, ImpossibleGoalError, SpiralError, UnknownObjectError
-from spiral.worlds.tabletop.goal_refs import Resolver, _kind_words, name_of
+from spiral.worlds.tabletop.goal_refs import Resolver, _kind_words, name_of, quote
 from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.scene import COLORS, Scene
 
@@ -338,7 +338,7 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     if errors:
         raise errors[0]
     raise GoalParseError(
-        f"I can't parse {t!r}",
+        f"I can't parse {quote(t)}",
         "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
         "ball in the bowl, move X next to Y, push X left/right/forward/back, move X to the left side, "
         "clear the left half of the table; join several with ', then'")
@@ -444,5 +444,5 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
             elif new and new[-1]["kind"] == "swap":
                 res.them = [new[-1]["a"], new[-1]["b"]]
     if not clauses:
-        raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
+        raise GoalParseError(f"no action found in {quote(goal)}", "say e.g. 'put the red cube in the blue bowl'")
     return clauses

@@ -76,7 +76,7 @@ class Resolver:
             elif w in ("one", "ones", "it"):
                 kind = kind or w
             else:
-                raise GoalParseError(f"I don't understand {w!r} in {text.strip()!r}",
+                raise GoalParseError(f"I don't understand {quote(w)} in {quote(text.strip())}",
                                      f"name objects by colour and kind, e.g. 'the red cube' "
                                      f"(colours: {', '.join(COLORS)}; kinds: cube, ball, bowl)")
         return color, kind
@@ -293,6 +293,11 @@ def _singular(word: str) -> str:
         if word.endswith(suf) and word[: -len(suf)] in _kind_words():
             return word[: -len(suf)]
     return word
+
+
+def quote(text: str, limit: int = 80) -> str:
+    """``text`` quoted for an error message, cut to ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def name_of(oid: str) -> str:

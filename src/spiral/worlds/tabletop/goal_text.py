@@ -32,7 +32,7 @@ FILLERS = (
     "as well", "thank you", "for me", "please", "pls", "plz", "kindly", "thanks", "too", "slightly", "carefully",
     "gently", "quickly", "just", "simply", "also", "okay", "ok", "hey", "hi", "hello", "alright", "robot",
     "first of all", "to start", "right now", "now", "first", "again", "i want", "i'd like", "i would like",
-    "i need", "make sure", "once more", "as well please",
+    "i need", "make sure", "once more", "as well please", "thx", "ty", "cheers", "thank u",
 )
 # sequencing words that start a new clause: they become ", then"
 SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next",
@@ -229,6 +229,8 @@ def normalize(goal: str) -> str:
     """The goal in the grammar's plain phrasing (see the module doc)."""
     check_text(goal)
     t = unicodedata.normalize("NFKC", goal).lower()
+    t = "".join(" " if unicodedata.category(ch) == "So" or "\ufe00" <= ch <= "\ufe0f" else ch
+                for ch in t)  # emoji and other symbols, and their variation selectors
     t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"[\"`*_()\[\]{}<>]", " ", t)
     t = re.sub(r"\s*[\u2013\u2014]\s*|\s+-\s+", ", ", t)

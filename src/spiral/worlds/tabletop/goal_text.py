@@ -62,6 +62,11 @@ def vocabulary() -> frozenset[str]:
             words |= {w for w in re.findall(r"[a-z]+", t) if w not in ("a", "b", "dir", "region")}
     for f in FILLERS + SEQUENCERS:
         words |= set(f.split())
+    from spiral.worlds.tabletop.goal_parse import _DIR_WORDS
+
+    for d in _DIR_WORDS:
+        words |= set(d.split())
+    words |= {"clean", "whole", "entire", "bases"}
     words |= {"the", "a", "an", "of", "and", "then", "to", "in", "into", "inside", "on", "onto", "top", "atop", "at", "by", "next", "beside", "near", "close", "over", "left", "right", "front", "back", "center", "centre", "middle", "far", "bottom", "base", "corner", "side", "half", "part", "area", "table", "it", "them", "they", "its", "both", "all", "every", "each", "everything", "two", "three", "four", "five", "six", "one", "ones", "other", "tower", "stack", "pile", "cube", "block", "ball", "sphere", "bowl", "container", "basket", "object", "objects", "thing", "things", "closest", "nearest", "furthest", "farthest", "leftmost", "rightmost", "frontmost", "backmost", "rearmost", "under", "below", "beneath", "above", "out", "off", "from", "remove", "empty", "clear", "away", "toward", "towards", "forward", "forwards", "backward", "backwards", "leftward", "rightward", "camera", "positions", "position", "exchange", "switch", "swap", "with", "followed", "order", "going", "up", "down", "first", "second", "third", "last", "place", "places", "sits", "sitting", "lying", "standing", "that", "which", "is", "are", "whole", "entire"}
     return frozenset(words)
 
@@ -90,7 +95,8 @@ COMMON_WORDS = frozenset(str.split("""
     other never maybe unless without think thing things around behind along among doesn't shall might since
     until still every something anything nothing someone really doing going where's whats there's here's
     above below under inside outside could've would've wants wanted needs needed makes moved moves putting
-    placing stacking moving pushing taking getting leave leaving stays stay stand sitting point
+    placing stacking moving pushing taking getting leave leaving stays stay stand sitting point lower upper
+    range world least cover parts starts
     """))
 
 

@@ -464,6 +464,7 @@ def test_relational_and_tower_references(tower_scene):
     steps, conds, _ = _plan(sc, "take the ball out of the bowl")  # the one in it
     assert steps == [("pick_place", "yellow_ball", [])] and conds == [C("on_table", "yellow_ball")]
     assert _plan(sc, "put the red cube back on the table")[0] == [("pick_place", "red_cube", [])]
+    assert _plan(sc, "move the red cube to the table")[0] == [("pick_place", "red_cube", [])]  # a clearing step's text
     with pytest.raises(ImpossibleGoalError, match="already on the table"):
         parse_goal("put the blue cube on the table", sc)
     with pytest.raises(ImpossibleGoalError, match="one cube at a time"):

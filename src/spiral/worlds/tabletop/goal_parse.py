@@ -130,7 +130,7 @@ def _stack_count(t: str, res: Resolver, scene: Scene) -> Clauses | None:
 
 def _on_the_table(t: str, res: Resolver, scene: Scene) -> Clauses | None:
     """"put the red cube back on the table": out of its bowl or off its cube."""
-    m = re.match(r"^(?:put|place|set|move|take|bring|lay)\s+(.+?)\s+(?:back\s+|down\s+)?(?:on|onto)\s+the\s+table$", t)
+    m = re.match(r"^(?:put|place|set|move|take|bring|lay)\s+(.+?)\s+(?:back\s+|down\s+)?(?:on|onto|to)\s+the\s+table$", t)
     if m:
         out = []
         for oid in res.resolve_many(m.group(1)):

@@ -23,6 +23,9 @@ from spiral.worlds.tabletop.goal_text import check_text, fix_typo, normalize
     ("put the red ball in the bowl, next push it left", "put the red ball in the bowl, then push it left"),
     ("put the red ball in the bowl \U0001f642 thx", "put the red ball in the bowl"),
     ("\U0001f534\u27a1\ufe0f\U0001f963", ""),
+    ("so what I'd like is for you to put the red ball in the bowl", "put the red ball in the bowl"),
+    ("move the yellow ball so it is next to the blue cube", "move the yellow ball next to the blue cube"),
+    ("Put the balls into the bowl, both of them.", "put the balls into the bowl"),
 ])
 def test_fillers_sentences_and_put_verbs(said, plain):
     assert normalize(said) == plain
@@ -38,6 +41,8 @@ def test_fillers_sentences_and_put_verbs(said, plain):
      "stack green on blue, then stack red on green, then put the ball in the bowl"),
     ("build me a tower with the red block at the bottom, followed by the green block and the blue block",
      "stack the green block on the red block, then stack the blue block on the green block"),
+    ("stack cubes red green blue from bottom", "stack green on red, then stack blue on green"),
+    ("build tower: red bottom, green middle, blue top", "stack green on red, then stack blue on green"),
     ("build a tower with all the blocks", "build a tower with all the blocks"),  # left to the grammar
     ("stack the green cube on the blue one", "stack the green cube on the blue one"),
 ])

@@ -450,6 +450,9 @@ def test_an_ambiguous_object_is_a_question(demo_scene):
                                                         ("pick_place", "red_ball", [])]),
     ("red ball in the bowl, then the yellow one", [("put_in", "red_ball", ["purple_bowl"]),
                                                    ("put_in", "yellow_ball", ["purple_bowl"])]),
+    ("the red ball, put it in the bowl", [("put_in", "red_ball", ["purple_bowl"])]),
+    ("i want the green cube stacked on the blue one", [("stack", "green_cube", ["blue_cube"])]),
+    ("push the yellow ball away from the camera", [("push", "yellow_ball", [])]),
 ])
 def test_goals_as_people_write_them(demo_scene, goal, steps):
     assert _plan(demo_scene, goal)[0] == steps

@@ -70,7 +70,8 @@ _DIR_WORDS = {
     "forward": "front", "forwards": "front", "toward the front": "front", "towards the front": "front",
     "to the front": "front", "toward the camera": "front", "towards the camera": "front", "down": "front",
     "backward": "back", "backwards": "back", "back": "back", "away": "back", "toward the back": "back",
-    "towards the back": "back", "to the back": "back", "up": "back",
+    "towards the back": "back", "to the back": "back", "up": "back", "away from the camera": "back",
+    "away from you": "back", "toward you": "front", "towards you": "front",
 }
 _REGION = (r"(?:the\s+)?((?:back|front|far|near|top|bottom)\s+(?:left|right)|(?:left|right)\s+(?:back|front)|"
            r"left|right|front|back|center|centre|middle|far|near)"
@@ -393,8 +394,8 @@ def _with_verb(text: str, prev: str | None, res: Resolver) -> str:
     if not re.match(r"^(?:the|a|an|both|all|every|each|it|them|everything|two|three|four|"
                     + "|".join([*COLORS, *_kind_words()]) + r")\b", text):
         return text
-    text = re.sub(r"\s+(?:is|are|should be|must be|ends? up|goes|go|sits?)(?=\s+(?:in|into|inside|on|next|beside|near|at)\b)",
-                  "", text)
+    text = re.sub(r"\s+(?:is|are|should be|must be|ends? up|goes|go|sits?|stacked|placed|put|moved|standing|sitting)"
+                  r"(?=\s+(?:in|into|inside|on|onto|next|beside|near|at)\b)", "", text)
     pm = _TARGETED.match(prev) if prev else None
     if pm is not None:
         cut = _np_split(res, prev[len(pm.group(1)) + 1:])
@@ -410,6 +411,19 @@ def _with_verb(text: str, prev: str | None, res: Resolver) -> str:
     if has_target:
         return f"{pm.group(1)} {text}"
     return f"{pm.group(1)} {text} {pm.group(3)}"
+
+
+def _topic(text: str, res: Resolver) -> bool:
+    """A first clause that only names objects ("the red ball, put it in the bowl") is what
+    "it" / "them" mean next; nothing is planned for it."""
+    if re.match(rf"^(?:{_VERB_RE}|take|grab|lift|remove)\b", text) or re.search(rf"\s(?:{_PREP})\s", text):
+        return False
+    try:
+        ids = res.resolve_many(text)
+    except SpiralError:
+        return False
+    res.it, res.them = ids[-1], (ids if len(ids) > 1 else res.them)
+    return True
 
 
 def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
@@ -430,6 +444,8 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
     res = Resolver(scene, state)
     prev = None
     for c in split_clauses(text):
+        if prev is None and _topic(c, res):  # "the red ball, put it in the bowl"
+            continue
         c = _with_verb(c, prev, res)
         prev = c
         for part in split_coordination(c, res):

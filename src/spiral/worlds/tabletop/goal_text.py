@@ -33,6 +33,8 @@ FILLERS = (
     "gently", "quickly", "just", "simply", "also", "okay", "ok", "hey", "hi", "hello", "alright", "robot",
     "first of all", "to start", "right now", "now", "first", "again", "i want", "i'd like", "i would like",
     "i need", "make sure", "once more", "as well please", "thx", "ty", "cheers", "thank u",
+    "what i'd like is for you to", "what i would like is for you to", "what i want is for you to",
+    "i'd love you to", "i'd love it if you could", "if you can", "if you could", "if possible",
 )
 # sequencing words that start a new clause: they become ", then"
 SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next",
@@ -143,6 +145,8 @@ def _put_verbs(text: str) -> str:
     """"pick up X and place it on Y" / "grab X and put it in Y" → "put X on Y"; "give X a
     push to the left" → "push X to the left"; "can X go in Y" → "X in Y"."""
     text = re.sub(r"\bgive\s+(.+?)\s+(?:an?\s+)?(push|nudge|shove)\b", r"\2 \1", text)
+    # "move X so that it is next to Y" → "move X next to Y"
+    text = re.sub(r"\s+so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|ends?\s+up|sits?|stands?)\s+", " ", text)
     text = re.sub(r"(^|,\s*(?:then\s+)?)(?:can|could|would|will|should)\s+(?=the\b|both\b|all\b|it\b)", r"\1", text)
     text = re.sub(rf"\b{_PUT_LIKE}\s+{_NP}(?:\s+up)?\s*,?\s+and\s+(?:then\s+)?{_PUT_THEN}\s+it\b", r"put \1", text)
     text = re.sub(r"\bpick\s+(.+?)\s+up\b(?=\s+(?:and|,|then|$))", r"pick up \1", text)
@@ -153,10 +157,10 @@ def _put_verbs(text: str) -> str:
 _TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
                           r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
 _STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
-                          r"those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*:?\s*")
-_BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base)"
-_TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last)"
-_MIDDLE = r"(?:in\s+the\s+middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
+                          r"cubes|blocks|those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*:?\s*")
+_BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base|bottom|base)"
+_TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last|top)"
+_MIDDLE = r"(?:in\s+the\s+middle|middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
 _ITEM_SEP = re.compile(r"\s*(?:,\s*(?:and\s+)?(?:then\s+|followed\s+by\s+|after\s+that\s+)?|\s+(?:and\s+)?then\s+|\s+followed\s+by\s+|\s+and\s+)\s*")
 _ORDER_TAIL = re.compile(r"\s*,?\s*(?:going\s+|in\s+order\s+)?(?:(?:from|starting\s+(?:at|from|with))\s+(?:the\s+)?"
                          r"(bottom|top)(?:\s+(?:up|down|upward|upwards|downward|downwards))?|(bottom|top)\s+to\s+(?:the\s+)?"
@@ -193,6 +197,10 @@ def _tower_items(rest: str) -> tuple[list[str], str, str | None]:
             order = order or ("top" if not items else "bottom")
             p = re.sub(rf"\s*{_TOP}$", "", p)
         p = re.sub(rf"\s*{_MIDDLE}$", "", p).strip()
+        colours = p.split()
+        if len(colours) > 1 and all(c in COLORS for c in colours):  # "red green blue"
+            items += colours[:-1]
+            p = colours[-1]
         if not p and tail_order and items:  # "red, green and blue, bottom to top"
             order = tail_order
             after = rest[bounds[i + 1][0]:] if i + 1 < len(bounds) else ""
@@ -249,7 +257,8 @@ def normalize(goal: str) -> str:
     # sentences → clauses; fillers out
     t = re.sub(r"\.\s+", ", then ", t).rstrip(". ")
     t = _strip_fillers(t)
-    t = re.sub(r"^(?:and\s+)?then\b\s*,?\s*", "", t)
+    t = re.sub(r"^(?:and\s+)?then\b\s*,?\s*|^so\b\s*,?\s*", "", t)
+    t = re.sub(r",?\s+(?:both|all|all three|all two)\s+of\s+them$", "", t)  # "put the balls in the bowl, both of them"
     t = _put_verbs(t)
     t = _rewrite_tower(t)
     return t.strip(" ,")

@@ -285,6 +285,40 @@ FRESH = [
         "put the red ball and the blue ball in the green bowl", "put all the balls into the bowl on the left"]),
 ]
 
+# A second fresh batch, other habits (no articles, non-native phrasing, chat), scored on
+# its first run the same way.
+FRESH2 = [
+    ("demo", [P("put_in", "red_ball", ["purple_bowl"])], [
+        "put red ball in bowl", "Put red ball into purple bowl.", "so what I'd like is for you to put the red ball in the bowl",
+        "red ball goes in the bowl", "Make sure the red ball ends up in the bowl", "place red sphere inside bowl",
+        "the red ball, put it in the bowl"]),
+    ("demo", [P("stack", "green_cube", ["blue_cube"])], [
+        "stack green cube on blue cube", "green block on blue block", "put green on blue",
+        "Can you put the green cube on top of the blue cube, please?", "i want the green cube stacked on the blue one"]),
+    # first written for the blue cube, which stands too near the back edge to be pushed back:
+    # an error of the expected plan, not of the parser (the report counts it apart)
+    ("demo", [P("push", "yellow_ball", [], direction="back")], [
+        "push yellow ball back", "push the yellow ball away from the camera", "push the yellow ball towards the back",
+        "nudge the yellow sphere backwards a little"]),
+    ("demo", [P("put_in", "red_ball", ["purple_bowl"]), P("put_in", "yellow_ball", ["purple_bowl"])], [
+        "put both the balls in the bowl please", "both balls in bowl", "put red and yellow ball in bowl",
+        "Put the balls into the bowl, both of them."]),
+    ("demo", [P("move_next_to", "yellow_ball", ["blue_cube"])], [
+        "yellow ball next to blue cube", "put yellow ball beside blue cube", "move the yellow ball so it is next to the blue cube",
+        "place the yellow sphere close to the blue block"]),
+    ("three", [P("stack", "green_cube", ["red_cube"]), P("stack", "blue_cube", ["green_cube"])], [
+        "stack cubes red green blue from bottom", "tower with red at bottom then green then blue",
+        "build tower: red bottom, green middle, blue top", "stack all three blocks"]),
+    ("three", [P("pick_place", "red_cube", [], region="front-left")], [
+        "move red cube to front left corner", "put the red cube in the near left corner please",
+        "red cube to the front left corner"]),
+    ("stacked", [P("pick_place", "yellow_ball", [])], [
+        "take yellow ball out of bowl", "get the ball out of the bowl", "remove yellow ball from the white bowl please"]),
+    ("twobowls", [P("put_in", "red_ball", ["green_bowl"]), P("put_in", "blue_ball", ["yellow_bowl"])], [
+        "red ball in green bowl and blue ball in yellow bowl", "put red ball into green bowl, blue ball into yellow bowl",
+        "put the red ball in the green bowl then put the blue ball in the yellow bowl"]),
+]
+
 # -- refusals: (scene, goal, error class or None for any, question or None, hostile) ----
 AMBIGUOUS = [
     ("demo", "put the ball in the bowl", "which ball"), ("demo", "push the cube left", "which cube"),
@@ -374,6 +408,9 @@ def lines() -> list[dict]:
     for fam, (scene, plan, texts) in enumerate(FRESH):
         for i, goal in enumerate(texts):
             out.append({"id": f"fresh-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
+    for fam, (scene, plan, texts) in enumerate(FRESH2):
+        for i, goal in enumerate(texts):
+            out.append({"id": f"fresh2-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
     for i, (scene, goal, question) in enumerate(AMBIGUOUS):
         out.append({"id": f"ambiguous-{i:02d}", "scene": scene, "goal": goal, "expect": "refuse",
                     "error": "AmbiguousGoalError", "question": question, "hostile": False})

@@ -43,6 +43,7 @@ def test_fillers_sentences_and_put_verbs(said, plain):
      "stack the green block on the red block, then stack the blue block on the green block"),
     ("stack cubes red green blue from bottom", "stack green on red, then stack blue on green"),
     ("build tower: red bottom, green middle, blue top", "stack green on red, then stack blue on green"),
+    ("stack them: red first, then blue, then green", "stack blue on red, then stack green on blue"),
     ("build a tower with all the blocks", "build a tower with all the blocks"),  # left to the grammar
     ("stack the green cube on the blue one", "stack the green cube on the blue one"),
 ])

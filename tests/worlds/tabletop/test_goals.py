@@ -453,6 +453,9 @@ def test_an_ambiguous_object_is_a_question(demo_scene):
     ("the red ball, put it in the bowl", [("put_in", "red_ball", ["purple_bowl"])]),
     ("i want the green cube stacked on the blue one", [("stack", "green_cube", ["blue_cube"])]),
     ("push the yellow ball away from the camera", [("push", "yellow_ball", [])]),
+    ("stack the cube on the left on the other cube", [("stack", "green_cube", ["blue_cube"])]),  # other than its subject
+    ("put the red ball in the bowl, then the other ball too", [("put_in", "red_ball", ["purple_bowl"]),
+                                                              ("put_in", "yellow_ball", ["purple_bowl"])]),
 ])
 def test_goals_as_people_write_them(demo_scene, goal, steps):
     assert _plan(demo_scene, goal)[0] == steps
@@ -464,6 +467,9 @@ def test_relational_and_tower_references(tower_scene):
     assert _plan(sc, "put the cube under the red one in the bowl")[0] == [
         ("pick_place", "red_cube", []), ("put_in", "green_cube", ["white_bowl"])]
     assert _plan(sc, "put the blue cube on the tower")[0] == [("stack", "blue_cube", ["red_cube"])]
+    assert _plan(sc, "put the top cube of the tower in the bowl")[0] == [("put_in", "red_cube", ["white_bowl"])]
+    assert _plan(sc, "take the cube on top of the green one and put it in the bowl")[0] == [
+        ("put_in", "red_cube", ["white_bowl"])]
     steps, conds, _ = _plan(sc, "take the ball out of the bowl")  # the one in it
     assert steps == [("pick_place", "yellow_ball", [])] and conds == [C("on_table", "yellow_ball")]
     assert _plan(sc, "put the red cube back on the table")[0] == [("pick_place", "red_cube", [])]

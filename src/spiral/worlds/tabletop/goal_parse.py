@@ -88,6 +88,7 @@ _SYNONYM_VERBS = {"grab": "put", "lift": "put", "carry": "put", "transfer": "put
 def parse_clause(text: str, res: Resolver, scene: Scene) -> list[dict[str, Any]]:
     """The clauses one clause of text means (several for "put both balls in the bowl")."""
     t = text.strip()
+    res.current = None
     out = _parse_special(t, res, scene)
     if out is not None:
         return out
@@ -287,6 +288,7 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         if a_kind is None and b_kind is not None:
             a_text = f"{a_text} {b_kind}"
         a = res.resolve(a_text)
+        res.current = a
         b = res.resolve(b_text, scene.get(a).kind)
         if a == b:
             raise GoalParseError(f"cannot swap the {scene.get(a).name} with itself", "name two objects")
@@ -315,6 +317,7 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     for a_text, b_text in _binary(t, "move|put|place|set|slide|bring|drop", "next to|beside|near|close to|over to|by"):
         try:
             a = res.resolve(a_text)
+            res.current = a
             ref = res.resolve(b_text, scene.get(a).kind)
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
@@ -331,6 +334,7 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
     for a_text, ref_text in _binary(t, "put|place|stack|set|move|drop", "on top of|onto|on to|on|atop"):
         try:
             a = res.resolve(a_text)
+            res.current = a
             if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", ref_text.strip()):
                 return _clause("stack", subject=a, ref=res.tower(top=True))
             return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
@@ -413,6 +417,25 @@ def _with_verb(text: str, prev: str | None, res: Resolver) -> str:
     return f"{pm.group(1)} {text} {pm.group(3)}"
 
 
+def _merge_pickups(clauses: list[str], res: Resolver) -> list[str]:
+    """"take X" followed by "put it in Y" is one clause: "put X in Y" (for an X the text
+    cut of ``goal_text`` could not take whole, like "the cube on top of the green one")."""
+    out: list[str] = []
+    for c in clauses:
+        m = re.match(r"^(?:put|place|set|drop|stack|move|lay|leave)\s+it\b\s*(.*)$", c)
+        pm = re.match(r"^(?:pick\s+up|pick|grab|take|lift|get|hold|carry)\s+(.+?)(?:\s+up)?$", out[-1]) if out else None
+        if m and pm and not re.search(r"\b(?:out|off)$", pm.group(1)):
+            try:
+                res.resolve_many(pm.group(1))
+            except SpiralError:
+                pm = None
+        if m and pm and not re.search(r"\b(?:out|off)$", pm.group(1)):
+            out[-1] = f"put {pm.group(1)} {m.group(1)}".strip()
+        else:
+            out.append(c)
+    return out
+
+
 def _topic(text: str, res: Resolver) -> bool:
     """A first clause that only names objects ("the red ball, put it in the bowl") is what
     "it" / "them" mean next; nothing is planned for it."""
@@ -443,7 +466,7 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
 
     res = Resolver(scene, state)
     prev = None
-    for c in split_clauses(text):
+    for c in _merge_pickups(split_clauses(text), res):
         if prev is None and _topic(c, res):  # "the red ball, put it in the bowl"
             continue
         c = _with_verb(c, prev, res)

@@ -61,6 +61,7 @@ class Resolver:
         self.kinds = _kind_words()
         self.it: str | None = None  # what "it" means: the object the previous clause acted on
         self.them: list[str] | None = None  # what "them" means: the previous clause's objects
+        self.current: str | None = None  # the clause's first object, once read ("… on the other cube")
         self.state = state or (lambda: scene)
 
     def parts(self, text: str) -> tuple[str | None, str | None]:
@@ -157,11 +158,17 @@ class Resolver:
         st = self.state()
         if re.fullmatch(r"(?:the\s+)?(?:whole\s+|entire\s+|new\s+)?(?:tower|stack|pile)", t):
             return self.tower()
+        m = re.fullmatch(r"(?:the\s+)?(?:top|upper|highest|bottom|lower|lowest)\s+(?:cube|block|one)(?:\s+(?:of|in|on)\s+"
+                         r"the\s+(?:tower|stack|pile))?|(?:the\s+)?(?:cube|block|one)\s+at\s+the\s+(?:top|bottom)\s+of\s+"
+                         r"the\s+(?:tower|stack|pile)", t)
+        if m:  # "the top cube of the tower", "the cube at the bottom of the tower"
+            return self.tower(top=re.search(r"\b(?:top|upper|highest)\b", t) is not None)
         m = re.fullmatch(r"(?:the\s+)?other\s+(\w+)", t)
-        if m:
+        if m:  # other than this clause's first object, else than the previous clause's
             kind, objs = self.candidates(m.group(1), default_kind)
-            rest = [o for o in objs if o.id != self.it and o.id not in (self.them or [])]
-            if self.it is None or len(rest) != 1:
+            other_than = [self.current] if self.current else [self.it, *(self.them or [])]
+            rest = [o for o in objs if o.id not in other_than]
+            if other_than == [None] or len(rest) != 1:
                 if len(rest) > 1:
                     raise AmbiguousGoalError(which(kind, rest), "name its colour")
                 raise GoalParseError(f"{t!r}: there is no other {kind or 'object'} to refer to", "name the object")

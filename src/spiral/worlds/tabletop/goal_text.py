@@ -157,7 +157,7 @@ def _put_verbs(text: str) -> str:
 _TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
                           r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
 _STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
-                          r"cubes|blocks|those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*:?\s*")
+                          r"cubes|blocks|those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*[:,]?\s*")
 _BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base|bottom|base)"
 _TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last|top)"
 _MIDDLE = r"(?:in\s+the\s+middle|middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
@@ -256,6 +256,8 @@ def normalize(goal: str) -> str:
     t = "".join(fix_typo(w) if w.isalpha() else w for w in words)
     # sentences → clauses; fillers out
     t = re.sub(r"\.\s+", ", then ", t).rstrip(". ")
+    if re.search(r"\b(?:tower|stack|pile)\b", t):  # "stack them: red first, then …": "first" is the bottom here
+        t = re.sub(rf"\b({'|'.join(COLORS)}|cube|block|one)\s+first\b", r"\1 at the bottom", t)
     t = _strip_fillers(t)
     t = re.sub(r"^(?:and\s+)?then\b\s*,?\s*|^so\b\s*,?\s*", "", t)
     t = re.sub(r",?\s+(?:both|all|all three|all two)\s+of\s+them$", "", t)  # "put the balls in the bowl, both of them"

@@ -319,6 +319,41 @@ FRESH2 = [
         "put the red ball in the green bowl then put the blue ball in the yellow bowl"]),
 ]
 
+# A third fresh batch, written after the fixes the second one drove, scored the same way.
+FRESH3 = [
+    ("demo", [P("put_in", "yellow_ball", ["purple_bowl"]), P("stack", "green_cube", ["blue_cube"])], [
+        "Please put the yellow ball in the bowl and then stack the green cube on the blue cube.",
+        "yellow ball into the bowl, green cube onto the blue cube", ("First the yellow ball goes in the bowl, then "
+        "the green cube goes on the blue cube"), ("could you drop the yellow ball in the bowl and put the green block "
+        "on the blue block?"), "put the ball on the right in the bowl and stack the cube on the left on the other cube"]),
+    ("demo", [P("move_next_to", "green_cube", ["purple_bowl"])], [
+        "move the green cube next to the bowl", "put the green block beside the purple bowl",
+        "could you bring the green cube over to the bowl?", "green cube next to the bowl please",
+        "slide the cube on the left next to the bowl"]),
+    ("demo", [P("pick_place", "blue_cube", [], region="center")], [
+        "move the blue cube to the center of the table", "put the blue cube in the middle of the table",
+        "place the blue block in the centre", "blue cube to the middle please"]),
+    ("demo", [P("swap", "green_cube", ["blue_cube"])], [
+        "swap the green cube with the blue one", "can you switch the two cubes?", "swap the positions of the cubes",
+        "exchange the green and the blue cube"]),
+    ("three", [P("put_in", "green_cube", ["orange_bowl"])], [
+        "put the green cube in the bowl", "drop the green block into the bowl",
+        "green cube in the orange bowl please", "pick up the green cube and drop it in the bowl"]),
+    ("three", [P("stack", "blue_cube", ["red_cube"]), P("stack", "green_cube", ["blue_cube"])], [
+        "build a tower with red at the bottom, blue in the middle and green on top",
+        "stack red, blue, green from the bottom up", "stack them: red first, then blue, then green",
+        "make a tower with the red cube as the base, then the blue cube, then the green cube"]),
+    ("three", [P("move_next_to", "white_ball", ["red_cube"])], [
+        "put the ball next to the red cube", "move the white ball beside the leftmost cube",
+        "put the white sphere near the cube on the left"]),
+    ("stacked", [P("put_in", "red_cube", ["white_bowl"])], [
+        "put the red cube into the white bowl", "take the cube on top of the green one and put it in the bowl",
+        "put the top cube of the tower in the bowl"]),
+    ("twobowls", [P("put_in", "purple_cube", ["yellow_bowl"])], [
+        "put the cube in the yellow bowl", "drop the purple block in the bowl on the right",
+        "put the purple cube in the right bowl please"]),
+]
+
 # -- refusals: (scene, goal, error class or None for any, question or None, hostile) ----
 AMBIGUOUS = [
     ("demo", "put the ball in the bowl", "which ball"), ("demo", "push the cube left", "which cube"),
@@ -411,6 +446,9 @@ def lines() -> list[dict]:
     for fam, (scene, plan, texts) in enumerate(FRESH2):
         for i, goal in enumerate(texts):
             out.append({"id": f"fresh2-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
+    for fam, (scene, plan, texts) in enumerate(FRESH3):
+        for i, goal in enumerate(texts):
+            out.append({"id": f"fresh3-{fam:02d}-{i:02d}", "scene": scene, "goal": goal, "expect": "plan", "plan": plan})
     for i, (scene, goal, question) in enumerate(AMBIGUOUS):
         out.append({"id": f"ambiguous-{i:02d}", "scene": scene, "goal": goal, "expect": "refuse",
                     "error": "AmbiguousGoalError", "question": question, "hostile": False})

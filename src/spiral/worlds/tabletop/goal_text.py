@@ -246,7 +246,7 @@ def normalize(goal: str) -> str:
     t = "".join(" " if unicodedata.category(ch) == "So" or "\ufe00" <= ch <= "\ufe0f" else ch
                 for ch in t)  # emoji and other symbols, and their variation selectors
     t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    t = re.sub(r"[\"`*_()\[\]{}<>]", " ", t)
+    t = re.sub(r"[\"`*_(){}<>]", " ", t)
     t = re.sub(r"\s*[\u2013\u2014]\s*|\s+-\s+", ", ", t)
     t = re.sub(r"[!?]+", ".", t)
     t = re.sub(r"\.{2,}", ".", t)

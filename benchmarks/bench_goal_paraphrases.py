@@ -11,6 +11,8 @@ after perception (parse, expand, and on a refusal the "did you mean" search) and
 * plans: the steps (kind, subject, objects, and the params that matter) equal the
   expected ones;
 * refusals: the error class, and for an ambiguous goal the question in the message;
+* refusals of goals about the scene (ambiguous, impossible): the share whose hint names
+  a goal the planner accepts ("did you mean: …");
 * impossible and hostile goals through ``spiral run`` (a subprocess in an empty temporary
   directory, the sim generator): exit code 2 and nothing written. Goals that cannot be a
   command-line argument (a NUL byte) go through ``spiral.api.run`` in-process instead
@@ -104,6 +106,7 @@ def main() -> None:
     refusals = [r for r in rows if r[0]["expect"] == "refuse"]
     ambiguous = [r for r in refusals if r[0]["error"] == "AmbiguousGoalError"]
     hostile = [r for r in refusals if r[0]["hostile"]]
+    about_scene = [r for r in refusals if r[0]["id"].startswith(("ambiguous-", "impossible-"))]
     times = sorted(r[2] for r in rows)
     for c, ok, _, got in rows:
         if not ok:
@@ -122,6 +125,8 @@ def main() -> None:
         "impossible_or_hostile": len(hostile),
         "exit2_nothing_written": sum(ok for ok, _ in ends) / max(1, len(ends)),
         "checked_end_to_end": len(ends),
+        "suggested": sum("| did you mean: " in r[3] for r in about_scene) / len(about_scene),
+        "about_scene": len(about_scene),
         "median_ms": 1000 * statistics.median(times),
         "p95_ms": 1000 * times[int(0.95 * (len(times) - 1))],
         "median_ms_plans": 1000 * statistics.median(r[2] for r in plans),
@@ -130,6 +135,8 @@ def main() -> None:
     print(f"goals: {figures['goals']} ({figures['plans']} with a plan, {figures['refusals']} to refuse)")
     print(f"correct plans:    {figures['plans_correct']:.1%}")
     print(f"correct refusals: {figures['refusals_correct']:.1%} (ambiguous asked back: {figures['ambiguous_asked']:.1%})")
+    print(f"refusals of goals about the scene naming a goal that works (did you mean): "
+          f"{figures['suggested']:.1%} of {figures['about_scene']}")
     print(f"impossible/hostile through `spiral run`: exit 2 and nothing written for "
           f"{figures['exit2_nothing_written']:.1%} of {figures['checked_end_to_end']}")
     print(f"planning time per goal: median {figures['median_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms "

@@ -44,6 +44,7 @@ def canonical_goals(scene: Scene) -> list[str]:
 def _content(text: str) -> set[str]:
     words = [fix_typo(w) for w in re.findall(r"[a-z]+", text.lower())]
     kinds = {w: k for k, ws in phrases()["kinds"].items() for v in ws for w in (v, v + "s")}
+    kinds |= {"tower": "cube", "towers": "cube"}  # a tower is made of cubes
     return {kinds.get(w, w) for w in words if w not in _STOP}
 
 

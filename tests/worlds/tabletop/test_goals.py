@@ -474,6 +474,8 @@ def test_relational_and_tower_references(tower_scene):
     assert steps == [("pick_place", "yellow_ball", [])] and conds == [C("on_table", "yellow_ball")]
     assert _plan(sc, "put the red cube back on the table")[0] == [("pick_place", "red_cube", [])]
     assert _plan(sc, "move the red cube to the table")[0] == [("pick_place", "red_cube", [])]  # a clearing step's text
+    assert _plan(sc, "take the red cube off the green one and take the yellow ball out of the bowl")[0] == [
+        ("pick_place", "red_cube", []), ("pick_place", "yellow_ball", [])]
     with pytest.raises(ImpossibleGoalError, match="already on the table"):
         parse_goal("put the blue cube on the table", sc)
     with pytest.raises(ImpossibleGoalError, match="one cube at a time"):

@@ -20,7 +20,8 @@ from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.scene import COLORS, Scene
 
 VERBS = ("put", "place", "stack", "swap", "switch", "exchange", "move", "push", "slide", "shove",
-         "nudge", "clear", "empty", "drop", "set", "pick", "make", "build", "pile", "get", "bring")
+         "nudge", "clear", "empty", "drop", "set", "pick", "make", "build", "pile", "get", "bring",
+         "take", "remove", "grab", "lift", "throw", "pop")
 _VERB_RE = "|".join(VERBS)
 NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
 OPPOSITE = {"left": "right", "right": "left", "back": "front", "front": "back"}

@@ -45,7 +45,6 @@ _SIDE_AXIS = {"left": (0, 1), "right": (0, -1), "back": (1, 1), "front": (1, -1)
 _SIDE_WORDS = {"leftmost": "left", "rightmost": "right", "frontmost": "front", "backmost": "back",
                "rearmost": "back", "left": "left", "right": "right", "front": "front", "back": "back",
                "far": "back", "near": "front", "far left": "left", "far right": "right"}
-_TOWER_WORDS = ("tower", "stack", "pile")
 
 
 class Resolver:
@@ -107,7 +106,7 @@ class Resolver:
             if qual in ("every", "each") and plural:
                 return None
             if qual not in ("every", "each") and not plural:
-                raise GoalParseError(f"'{qual} {word}' mixes one and many", f"say '{qual} {word}s'" if qual else "")
+                raise GoalParseError(f"'{qual} {word}' mixes one and many", f"say '{qual} {word}s'")
             cands = [o for o in st.objects if o.kind == kind]
             want = _NUMBER_WORDS.get((qual or "").split()[-1]) if qual else None
             if want is not None and len(cands) != want:

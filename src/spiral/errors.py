@@ -32,6 +32,11 @@ class GoalParseError(SpiralError):
     """The planner could not understand the goal text."""
 
 
+class AmbiguousGoalError(GoalParseError):
+    """The goal could mean more than one thing; the message is the question back
+    ("which ball: the red one or the yellow one?")."""
+
+
 class UnknownObjectError(SpiralError):
     """The goal names an object the scene does not have."""
 

@@ -19,8 +19,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Plan, SubAction
-from spiral.errors import ImpossibleGoalError
+from spiral.errors import ImpossibleGoalError, SpiralError
 from spiral.worlds.tabletop.actions import apply, phrase, phrases
+from spiral.worlds.tabletop.goal_suggest import with_suggestion
 from spiral.worlds.tabletop.goals import clause_conditions, parse_goal, plan_clauses, unpin_provisional
 from spiral.worlds.tabletop.perception import perceive
 from spiral.worlds.tabletop.scene import STACK_DY, Scene
@@ -95,8 +96,11 @@ class SymbolicPlanner:
 
     def plan(self, goal: str, observation: np.ndarray, memory: Any = None) -> Plan:
         scene = self.perceive(observation, memory)
-        clauses = parse_goal(goal, scene)
-        steps, conds, _ = plan_clauses(scene, clauses, variant=0, max_steps=self.max_steps)
+        try:
+            clauses = parse_goal(goal, scene)
+            steps, conds, _ = plan_clauses(scene, clauses, variant=0, max_steps=self.max_steps)
+        except SpiralError as exc:  # a refusal names the closest goal that would work
+            raise with_suggestion(exc, goal, scene) from None
         log.info("planned %d sub-actions for %r", len(steps), goal)
         return Plan(goal=goal, steps=steps, goal_conditions=conds, objects=scene_objects(scene),
                     clauses=clauses, version=0)

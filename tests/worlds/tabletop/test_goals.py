@@ -415,3 +415,88 @@ def test_next_to_an_object_in_a_bowl_that_already_holds_needs_no_step():
                     obj("cube", "green", 0.7, 0.455))
     steps, _, _ = plan_clauses(sc, parse_goal("move the green cube next to the red ball", sc))
     assert steps == []
+
+
+# -- goals as people write them (issue 19) ------------------------------------------------
+def _plan(scene, goal):
+    steps, conds, end = plan_clauses(scene, parse_goal(goal, scene))
+    run_steps(scene, steps)
+    return [(s.kind, s.subject, s.objects) for s in steps], conds, end
+
+
+def test_an_ambiguous_object_is_a_question(demo_scene):
+    from spiral.errors import AmbiguousGoalError
+
+    with pytest.raises(AmbiguousGoalError, match=r"^which ball: the red one or the yellow one\?"):
+        parse_goal("put the ball in the bowl", demo_scene)
+    with pytest.raises(AmbiguousGoalError, match=r"^which ball: the red one or the yellow one\?"):
+        parse_goal("move the ball closest to the bowl to the left side", demo_scene)  # 0.30 and 0.31 away
+
+
+@pytest.mark.parametrize("goal, steps", [
+    ("put both balls in the bowl", [("put_in", "red_ball", ["purple_bowl"]), ("put_in", "yellow_ball", ["purple_bowl"])]),
+    ("put the yellow and the red ball in the bowl",
+     [("put_in", "yellow_ball", ["purple_bowl"]), ("put_in", "red_ball", ["purple_bowl"])]),
+    ("put the red ball in the bowl and the yellow one too",
+     [("put_in", "red_ball", ["purple_bowl"]), ("put_in", "yellow_ball", ["purple_bowl"])]),
+    ("put the red ball in the bowl and the green cube on the blue one",
+     [("put_in", "red_ball", ["purple_bowl"]), ("stack", "green_cube", ["blue_cube"])]),
+    ("swap the two balls", [("swap", "red_ball", ["yellow_ball"])]),
+    ("stack both cubes", [("stack", "blue_cube", ["green_cube"])]),
+    ("put the ball on the left in the bowl", [("put_in", "red_ball", ["purple_bowl"])]),
+    ("stack the leftmost cube on the rightmost one", [("stack", "green_cube", ["blue_cube"])]),
+    ("put the cube on the left on the cube on the right", [("stack", "green_cube", ["blue_cube"])]),
+    ("put the red ball in the bowl, then take it out", [("put_in", "red_ball", ["purple_bowl"]),
+                                                        ("pick_place", "red_ball", [])]),
+    ("red ball in the bowl, then the yellow one", [("put_in", "red_ball", ["purple_bowl"]),
+                                                   ("put_in", "yellow_ball", ["purple_bowl"])]),
+    ("the red ball, put it in the bowl", [("put_in", "red_ball", ["purple_bowl"])]),
+    ("i want the green cube stacked on the blue one", [("stack", "green_cube", ["blue_cube"])]),
+    ("push the yellow ball away from the camera", [("push", "yellow_ball", [])]),
+    ("stack the cube on the left on the other cube", [("stack", "green_cube", ["blue_cube"])]),  # other than its subject
+    ("put the red ball in the bowl, then the other ball too", [("put_in", "red_ball", ["purple_bowl"]),
+                                                              ("put_in", "yellow_ball", ["purple_bowl"])]),
+])
+def test_goals_as_people_write_them(demo_scene, goal, steps):
+    assert _plan(demo_scene, goal)[0] == steps
+
+
+def test_relational_and_tower_references(tower_scene):
+    sc = tower_scene  # red on green, blue alone, yellow ball in the white bowl
+    assert _plan(sc, "put the cube on top of the green one in the bowl")[0] == [("put_in", "red_cube", ["white_bowl"])]
+    assert _plan(sc, "put the cube under the red one in the bowl")[0] == [
+        ("pick_place", "red_cube", []), ("put_in", "green_cube", ["white_bowl"])]
+    assert _plan(sc, "put the blue cube on the tower")[0] == [("stack", "blue_cube", ["red_cube"])]
+    assert _plan(sc, "put the top cube of the tower in the bowl")[0] == [("put_in", "red_cube", ["white_bowl"])]
+    assert _plan(sc, "take the cube on top of the green one and put it in the bowl")[0] == [
+        ("put_in", "red_cube", ["white_bowl"])]
+    steps, conds, _ = _plan(sc, "take the ball out of the bowl")  # the one in it
+    assert steps == [("pick_place", "yellow_ball", [])] and conds == [C("on_table", "yellow_ball")]
+    assert _plan(sc, "put the red cube back on the table")[0] == [("pick_place", "red_cube", [])]
+    assert _plan(sc, "move the red cube to the table")[0] == [("pick_place", "red_cube", [])]  # a clearing step's text
+    assert _plan(sc, "take the red cube off the green one and take the yellow ball out of the bowl")[0] == [
+        ("pick_place", "red_cube", []), ("pick_place", "yellow_ball", [])]
+    with pytest.raises(ImpossibleGoalError, match="already on the table"):
+        parse_goal("put the blue cube on the table", sc)
+    with pytest.raises(ImpossibleGoalError, match="one cube at a time"):
+        parse_goal("move the tower to the left", sc)
+    sc2 = make_scene(obj("cube", "red", 0.2, 0.3), obj("cube", "green", 0.5, 0.3), obj("ball", "white", 0.25, 0.75))
+    assert _plan(sc2, "stack the red cube on the green one, then move the ball next to the tower")[0] == [
+        ("stack", "red_cube", ["green_cube"]), ("move_next_to", "white_ball", ["green_cube"])]
+
+
+def test_counts_must_match_the_scene(demo_scene):
+    from spiral.errors import AmbiguousGoalError
+
+    sc = make_scene(*[obj("cube", c, 0.2 + 0.3 * i, 0.3) for i, c in enumerate(["red", "green", "blue"])],
+                    obj("bowl", "white", 0.5, 0.75))
+    with pytest.raises(AmbiguousGoalError, match="which 2 cubes: the red one, the green one, the blue one"):
+        parse_goal("put both cubes in the bowl", sc)
+    with pytest.raises(UnknownObjectError, match="names 3 balls but the scene has 2"):
+        parse_goal("put the three balls in the bowl", demo_scene)
+
+
+def test_next_to_two_objects_is_not_split(demo_scene):
+    """"next to the green cube and the blue cube" could mean next to both: not read as two moves."""
+    with pytest.raises(GoalParseError):
+        parse_goal("move the red ball next to the green cube and the blue cube", demo_scene)

@@ -1,5 +1,6 @@
-"""Goal language of the tabletop world: parse a goal into clauses, expand clauses into
-sub-actions in a given state.
+"""Goal language of the tabletop world: parse a goal into clauses (``goal_parse``, with
+``goal_text`` and ``goal_refs``; re-exported here), expand clauses into sub-actions in a
+given state (this module).
 
 A goal is one or more clauses ("stack the green cube on the blue one, then put the red
 ball in the bowl"). Each clause is data (so that a plan can be replanned later) and
@@ -18,223 +19,23 @@ fixed success conditions leave provisional pins out (:func:`provisional_conditio
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from spiral.core.types import C, Condition, SubAction
-from spiral.errors import GoalParseError, ImpossibleGoalError, UnknownObjectError
+from spiral.errors import ImpossibleGoalError
 from spiral.worlds.tabletop.actions import DIRECTIONS, _moving_with, apply, make_action, phrases
+from spiral.worlds.tabletop.goal_parse import (
+    NUMBERS,
+    OPPOSITE,
+    VERBS,
+    normalize_region,
+    parse_clause,
+    parse_goal,
+    split_clauses,
+)
+from spiral.worlds.tabletop.goal_refs import Resolver
 from spiral.worlds.tabletop.predicates import holds, in_region
 from spiral.worlds.tabletop.scene import BOWL_CAPACITY, COLORS, MAX_STACK, Scene
-
-VERBS = ("put", "place", "stack", "swap", "switch", "exchange", "move", "push", "slide", "shove",
-         "nudge", "clear", "empty", "drop", "set", "pick", "make", "build", "pile", "get", "bring")
-_VERB_RE = "|".join(VERBS)
-NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
-OPPOSITE = {"left": "right", "right": "left", "back": "front", "front": "back"}
-
-
-def _kind_words() -> dict[str, str]:
-    out = {}
-    for kind, words in phrases()["kinds"].items():
-        for w in words:
-            out[w] = kind
-            out[w + "s"] = kind
-            out[w + "es"] = kind
-    return out
-
-
-def normalize_region(text: str) -> str:
-    t = text.strip().lower().replace("centre", "center").replace("middle", "center")
-    t = re.sub(r"\b(far|top|rear)\b", "back", t)
-    t = re.sub(r"\b(near|bottom|close)\b", "front", t)
-    t = re.sub(r"\s*(side|half|part|corner|area)$", "", t).strip()
-    words = t.split()
-    if len(words) == 2 and words[0] in ("back", "front") and words[1] in ("left", "right"):
-        return f"{words[0]}-{words[1]}"
-    if len(words) == 2 and words[1] in ("back", "front") and words[0] in ("left", "right"):
-        return f"{words[1]}-{words[0]}"
-    if t in ("left", "right", "back", "front", "center"):
-        return t
-    raise GoalParseError(f"unknown part of the table: {text!r}",
-                         "use left, right, back, front, center or a corner such as 'back left'")
-
-
-class Resolver:
-    """Turns noun phrases ("the blue one", "the bowl", "it") into object ids."""
-
-    def __init__(self, scene: Scene):
-        self.scene = scene
-        self.kinds = _kind_words()
-        self.it: str | None = None  # what "it" means: the object the previous clause acted on
-
-    def parts(self, text: str) -> tuple[str | None, str | None]:
-        words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w]
-        color = kind = None
-        for w in words:
-            if w in ("the", "a", "an", "this", "that", "object", "thing"):
-                continue
-            if w in COLORS:
-                color = w
-            elif w in self.kinds:
-                kind = self.kinds[w]
-            elif w in ("one", "ones", "it"):
-                kind = kind or w
-            else:
-                raise GoalParseError(f"I don't understand {w!r} in {text.strip()!r}",
-                                     f"name objects by colour and kind, e.g. 'the red cube' "
-                                     f"(colours: {', '.join(COLORS)}; kinds: cube, ball, bowl)")
-        return color, kind
-
-    def resolve(self, text: str, default_kind: str | None = None, want: tuple[str, ...] | None = None) -> str:
-        color, kind = self.parts(text)
-        if kind == "it":
-            if self.it is None:
-                raise GoalParseError(f"'it' in {text.strip()!r} has nothing to refer to",
-                                     "name the object instead")
-            return self.it
-        if kind == "one" or kind == "ones":
-            kind = default_kind
-        have = ", ".join(o.name for o in self.scene.objects)
-        if color is not None:
-            o = self.scene.by_color(color)
-            if o is None:
-                raise UnknownObjectError(f"the scene has no {color} object (it has: {have})",
-                                         "name an object that is in the scene")
-            if kind is not None and o.kind != kind:
-                raise UnknownObjectError(f"the scene has no {color} {kind}; the {color} object is a {o.kind}",
-                                         f"say 'the {o.name}'")
-            return o.id
-        if kind is None:
-            raise GoalParseError(f"{text.strip()!r} does not name an object", "say e.g. 'the red cube'")
-        cands = [o for o in self.scene.objects if o.kind == kind]
-        if not cands:
-            raise UnknownObjectError(f"the scene has no {kind} (it has: {have})",
-                                     "name an object that is in the scene")
-        if len(cands) > 1:
-            raise GoalParseError(f"'{text.strip()}' is ambiguous: it could be the "
-                                 + " or the ".join(o.name for o in cands),
-                                 f"name its colour, e.g. 'the {cands[0].name}'")
-        return cands[0].id
-
-
-# -- clauses --------------------------------------------------------------------------
-def _clause(kind: str, **kw: Any) -> dict[str, Any]:
-    return {"kind": kind, **kw}
-
-
-def split_clauses(goal: str) -> list[str]:
-    text = goal.strip().lower().rstrip(".!? ")
-    text = re.sub(r"\s+", " ", text)
-    parts = re.split(r"\s*(?:,\s*and\s+then\b|,\s*then\b|\band\s+then\b|;|\.\s+|\bthen\b|"
-                     r"\bafter that\b|,\s*finally\b|\bfinally\b)\s*,?\s*", text)
-    out = []
-    for p in parts:
-        for q in re.split(rf",?\s+and\s+(?=(?:{_VERB_RE})\b)|,\s*(?=(?:{_VERB_RE})\b)", p):
-            q = q.strip(" ,")
-            if q and out and re.match(r"pick\s+up\s", out[-1]) and re.match(r"(?:place|put|set|drop)\s+it\s", q):
-                out[-1] += " and " + q  # "pick up X and place it on Y" is one clause
-            elif q:
-                out.append(q)
-    return out
-
-
-_DIR_WORDS = {
-    "to the left": "left", "left": "left", "leftward": "left", "leftwards": "left",
-    "to the right": "right", "right": "right", "rightward": "right", "rightwards": "right",
-    "forward": "front", "forwards": "front", "toward the front": "front", "towards the front": "front",
-    "to the front": "front", "toward the camera": "front", "towards the camera": "front", "down": "front",
-    "backward": "back", "backwards": "back", "back": "back", "away": "back", "toward the back": "back",
-    "towards the back": "back", "to the back": "back", "up": "back",
-}
-_REGION = (r"(?:the\s+)?((?:back|front|far|near|top|bottom)\s+(?:left|right)|(?:left|right)\s+(?:back|front)|"
-           r"left|right|front|back|center|centre|middle|far|near)"
-           r"(?:\s+(?:side|half|part|corner|area))?(?:\s+of\s+the\s+table)?")
-
-
-def parse_clause(text: str, res: Resolver, scene: Scene) -> dict[str, Any]:
-    t = text.strip()
-    m = re.match(r"^(?:stack|pile)(?:\s+up)?\s+(?:all|every|each)?\s*(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)"
-                 r"(?:\s+(?:into|in|to make)\s+(?:a|one)\s+(?:tower|stack|pile))?$", t) or \
-        re.match(r"^(?:make|build)\s+(?:a|one)\s+(?:tower|stack|pile)\s+(?:of|with|from|using)\s+"
-                 r"(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?(?:(\w+)\s+)?(cubes|blocks)$", t)
-    if m:
-        number = m.group(1)
-        if number is not None and number not in NUMBERS and number not in ("all", "the"):
-            raise GoalParseError(f"I don't understand {number!r} in {t!r}", "say e.g. 'stack all the cubes'")
-        return _clause("stack_all", count=NUMBERS.get(number or ""))
-    m = re.match(r"^(?:put|place|drop|move|get|bring)\s+(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(\w+?)(?:s|es)?"
-                 r"\s+(?:in|into|inside|in to)\s+(.+)$", t)
-    if m:
-        kind = _kind_words().get(m.group(1)) or _kind_words().get(m.group(1) + "s")
-        if kind is None or kind == "bowl":
-            raise GoalParseError(f"cannot put every {m.group(1)!r} in a bowl", "say e.g. 'put every ball in the bowl'")
-        return _clause("put_every", object_kind=kind, bowl=res.resolve(m.group(2), "bowl"))
-    m = re.match(r"^(?:swap|switch|exchange)\s+(?:the\s+)?(?:positions?\s+of\s+)?(?:the\s+)?(.+?)\s+(?:and|with)\s+(.+)$", t)
-    if m:
-        a_text, b_text = m.group(1), m.group(2)
-        _a_col, a_kind = res.parts(a_text)
-        _b_col, b_kind = res.parts(b_text)
-        if a_kind is None and b_kind is not None:
-            a_text = f"{a_text} {b_kind}"
-        a = res.resolve(a_text)
-        b = res.resolve(b_text, scene.get(a).kind)
-        if a == b:
-            raise GoalParseError(f"cannot swap the {scene.get(a).name} with itself", "name two objects")
-        return _clause("swap", a=a, b=b)
-    m = re.match(r"^(?:clear|empty|clean)\s+(?:off\s+|out\s+)?" + _REGION + r"$", t)
-    if m:
-        region = normalize_region(m.group(1))
-        if region not in OPPOSITE:
-            raise GoalParseError(f"can only clear a half of the table, not {m.group(1)!r}",
-                                 "say left, right, back or front half")
-        return _clause("clear_region", region=region)
-    m = re.match(r"^(?:push|slide|shove|nudge|move)\s+(.+?)\s+(" + "|".join(
-        sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
-    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
-        return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
-    m = re.match(r"^(?:move|put|place|set|pick up|drop|bring|take)\s+(.+?)\s+(?:and\s+(?:place|put|set|drop)\s+it\s+)?"
-                 r"(?:to|on|onto|at|in|into|over to)\s+" + _REGION + r"$", t)
-    if m:
-        return _clause("place_region", subject=res.resolve(m.group(1)), region=normalize_region(m.group(2)))
-    m = re.match(r"^(?:move|put|place|set|slide|bring|drop)\s+(.+?)\s+(?:next to|beside|near|close to|over to|by)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        ref = res.resolve(m.group(2), scene.get(a).kind)
-        if ref == a:
-            raise GoalParseError(f"cannot move the {scene.get(a).name} next to itself", "name another object")
-        return _clause("next_to", subject=a, ref=ref)
-    m = re.match(r"^(?:put|place|drop|move|set|get|throw)\s+(.+?)\s+(?:in|into|inside|in to)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        return _clause("put_in", subject=a, bowl=res.resolve(m.group(2), "bowl"))
-    m = re.match(r"^(?:put|place|stack|set|move|drop)\s+(.+?)\s+(?:on top of|onto|on to|on|atop)\s+(.+)$", t)
-    if m:
-        a = res.resolve(m.group(1))
-        return _clause("stack", subject=a, ref=res.resolve(m.group(2), scene.get(a).kind))
-    raise GoalParseError(
-        f"I can't parse {t!r}",
-        "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
-        "ball in the bowl, move X next to Y, push X left/right/forward/back, move X to the left side, "
-        "clear the left half of the table; join several with ', then'")
-
-
-def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
-    """Clauses of ``goal`` in ``scene`` (object names resolved to ids)."""
-    if not goal or not goal.strip():
-        raise GoalParseError("the goal is empty", 'give a goal, e.g. spiral run "put the red cube in the blue bowl"')
-    if len(goal) > 2000:
-        raise GoalParseError("the goal is longer than 2000 characters", "shorten the goal")
-    res = Resolver(scene)
-    clauses = []
-    for c in split_clauses(goal):
-        clauses.append(parse_clause(c, res, scene))
-        # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
-        # acted on (not its bowl or reference, nor this clause's own subject)
-        res.it = clauses[-1].get("subject") or clauses[-1].get("a") or res.it
-    if not clauses:
-        raise GoalParseError(f"no action found in {goal!r}", "say e.g. 'put the red cube in the blue bowl'")
-    return clauses
 
 
 # -- expansion ------------------------------------------------------------------------
@@ -361,6 +162,12 @@ class Expander:
             if not b_done:
                 self.add("pick_place", b, target_xy=list(pa),
                          prompt=f"move the {st.get(b).name} to where the {st.get(a).name} was")
+        elif k == "take_out":
+            a = clause["subject"]
+            if holds(C("on_table", a), st):
+                return
+            self.clear(a)
+            self.add("pick_place", a)
         elif k == "place_region":
             a, region = clause["subject"], clause["region"]
             if holds(C("in_region", a, region=region), st):
@@ -451,6 +258,8 @@ def clause_conditions(clause: dict[str, Any], scene: Scene) -> list[Condition]:
         return [C("at", clause["subject"], xy=tuple(clause["target_xy"]))]
     if k == "swap":
         return [C("at", clause["a"], xy=tuple(clause["pos_b"])), C("at", clause["b"], xy=tuple(clause["pos_a"]))]
+    if k == "take_out":
+        return [C("on_table", clause["subject"])]
     if k == "place_region":
         return [C("in_region", clause["subject"], region=clause["region"])]
     if k == "put_every":
@@ -522,8 +331,12 @@ def plan_clauses(scene: Scene, clauses: list[dict[str, Any]], variant: int = 0,
 
 __all__ = [
     "DIRECTIONS",
+    "NUMBERS",
+    "VERBS",
     "Resolver",
     "clause_conditions",
+    "normalize_region",
+    "parse_clause",
     "parse_goal",
     "plan_clauses",
     "provisional_conditions",

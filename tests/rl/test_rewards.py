@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from spiral.core.types import Clip, Failure, GenerationRequest, SubAction, Verdict
-from spiral.rl.rewards import (RewardWeights, cleanliness_reward, combine_rewards, critique_all, has_residue,
-                               make_reward, passed_reward, postconditions_reward, verdict_reward)
+from spiral.rl.rewards import (
+    RewardWeights,
+    cleanliness_reward,
+    combine_rewards,
+    critique_all,
+    has_residue,
+    make_reward,
+    passed_reward,
+    postconditions_reward,
+    verdict_reward,
+)
 
 ACTION = SubAction(kind="push", subject="red_cube", prompt="push the red cube to the left")
 CLEAN = {"action": 1.0, "permanence": 1.0, "stillness": 1.0, "continuity": 1.0, "identity": 1.0,

@@ -1,7 +1,7 @@
 """GRPO for the diffusers flow-matching backbones: SDE sampling with per-step log-probs and LoRA.
 
 :class:`FlowMatchingPolicy` turns a diffusers adapter of :mod:`spiral.generators.diffusers`
-(Wan 2.1 I2V, Wan 2.2 I2V A14B, Wan 2.2 TI2V-5B, LTX-Video I2V) into a
+(Wan 2.1 I2V, Wan 2.2 I2V A14B, Wan 2.2 TI2V-5B, LTX-Video I2V, HunyuanVideo I2V) into a
 :class:`~spiral.rl.grpo.Policy`:
 
 * **LoRA through peft, base frozen.** Every transformer of the pipeline (``transformer`` and,
@@ -56,6 +56,7 @@ FLOW_FAMILIES = {
     "wan2.2-i2v-a14b": "wan",
     "wan2.2-ti2v-5b": "wan",
     "ltx-video-i2v": "ltx",
+    "hunyuanvideo-i2v": "hunyuan",
 }
 NOT_FLOW = {"cogvideox-i2v": "CogVideoX (v-prediction on a DDIM schedule)",
             "svd": "Stable Video Diffusion (EDM / Euler-discrete, ε-prediction)"}
@@ -148,7 +149,7 @@ class FlowMatchingPolicy:
         name = getattr(generator, "name", type(generator).__name__)
         if name in NOT_FLOW:
             raise ConfigError(f"{name} is not a flow-matching model ({NOT_FLOW[name]}): Flow-GRPO's SDE does "
-                              "not apply", "use wan2.1-i2v, wan2.2-i2v-a14b, wan2.2-ti2v-5b or ltx-video-i2v "
+                              "not apply", "use wan2.1-i2v, wan2.2-i2v-a14b, wan2.2-ti2v-5b, ltx-video-i2v or hunyuanvideo-i2v "
                                            "(docs/grpo.md says what the others need)")
         if name not in FLOW_FAMILIES:
             raise ConfigError(f"{name}: no GRPO policy for this generator",
@@ -222,7 +223,9 @@ class FlowMatchingPolicy:
         for name, mod in self.modules.items():
             layers = get_peft_model_state_dict(mod, adapter_name=self.cfg.adapter_name)
             target = out if name == "transformer" else out / name
-            type(self.pipe).save_lora_weights(str(target), transformer_lora_layers=layers, weight_name=LORA_FILE)
+            meta = mod.peft_config[self.cfg.adapter_name].to_dict()  # rank and alpha travel with the weights
+            type(self.pipe).save_lora_weights(str(target), transformer_lora_layers=layers, weight_name=LORA_FILE,
+                                              transformer_lora_adapter_metadata=meta)
         return out / LORA_FILE
 
     # -- sampling --------------------------------------------------------------------------------
@@ -287,12 +290,15 @@ class FlowMatchingPolicy:
                 guidance = self._guidance(module)
                 kwargs = [kw_ for _, kw_, _ in state["calls"]]
                 combined = self._combine([o for _, _, o in state["calls"]], kwargs, guidance).float()
-                if combined.shape != v.shape or not torch.equal(combined, v):
+                if combined.shape != v.shape or not torch.allclose(combined, v, rtol=0.0, atol=0.0, equal_nan=True):
                     raise BackendError(f"{self.gen.name}: the recorded transformer outputs do not reproduce the "
                                        f"velocity the pipeline passed to step() (step {i})",
                                        "this diffusers version's guidance differs from spiral.rl.flow_grpo's; "
                                        "report it with the diffusers version")
                 lp = gaussian_logprob(prev, mean, std)
+                if not bool(torch.isfinite(lp).all()):
+                    raise BackendError(f"{self.gen.name}: the model's velocity is not finite at step {i} (NaN/inf)",
+                                       "check the weights and dtype (fp16 overflows: try generator.dtype=bf16)")
                 call.steps.append(StepRecord(i, sigma, sigma_next, s_t, std, module, guidance, kwargs,
                                              x.detach().clone(), prev.detach().clone(), lp.detach()))
             state["calls"] = []
@@ -333,6 +339,11 @@ class FlowMatchingPolicy:
             v = p._unpack_latents(v, kw["num_frames"], kw["height"], kw["width"], p.transformer_spatial_patch_size,
                                   p.transformer_temporal_patch_size)
             return v[:, :, 1:]
+        if self.kind == "hunyuan":  # cond first, then negative (true CFG); token_replace steps frames 1:
+            v = outs[0]
+            if len(outs) == 2:
+                v = outs[1] + self.gen.cfg.true_cfg_scale * (outs[0] - outs[1])
+            return v[:, :, 1:] if self.pipe.transformer.config.image_condition_type == "token_replace" else v
         raise AssertionError(self.kind)
 
     def sample(self, requests: Sequence[GenerationRequest], seeds: Sequence[int]) -> tuple[list[Clip],

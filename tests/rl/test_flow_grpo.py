@@ -128,3 +128,14 @@ def test_gradient_checkpointing_and_accelerate_give_the_same_update(tmp_path):
         results.append({k: v.detach().clone() for k, v in pol.trainable_state().items()})
     for k in results[0]:
         torch.testing.assert_close(results[0][k], results[1][k], rtol=1e-5, atol=1e-6)
+
+
+def test_train_lora_writes_metrics_checkpoint_and_a_loadable_lora(tmp_path):
+    from spiral.rl.flow_grpo import train_lora
+
+    gen = dummy_generator("wan2.1-i2v", steps=2)
+    path = train_lora(gen, [request(seed=0)], brightness, tmp_path, GRPOConfig(group_size=2, steps=1, lr=1e-2,
+                                                                               tensorboard=False))
+    assert path.exists() and (tmp_path / "metrics.csv").exists() and (tmp_path / "latest.json").exists()
+    lines = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("step,reward_mean")

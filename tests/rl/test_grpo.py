@@ -106,3 +106,13 @@ def test_no_signal_no_update_and_none_rewards():
 def test_policy_protocol_is_checked():
     with pytest.raises(TypeError, match="not a spiral.rl.grpo.Policy"):
         GRPOTrainer(object(), toy_reward, toy_requests(1))
+
+
+def test_rl_modules_import_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import spiral.rl.rewards, spiral.rl.grpo, spiral.rl.flow_grpo, spiral.rl.testing, sys\n"
+            "print(','.join(m for m in ('torch', 'diffusers', 'peft', 'accelerate') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

@@ -465,3 +465,25 @@ def make_accelerator(cpu: bool | None = None, **kwargs: Any) -> Any:
 
         cpu = not torch.cuda.is_available()
     return Accelerator(cpu=cpu, **kwargs)
+
+
+def train_lora(generator: Any, requests: Any, reward_funcs: Any, out_dir: str | Path,
+               grpo: Any = None, flow: FlowGRPOConfig | None = None, accelerator: Any = None,
+               steps: int | None = None) -> Path:
+    """Post-train ``generator`` (a flow-matching diffusers adapter) with GRPO through LoRA.
+
+    ``requests``/``reward_funcs``/``grpo`` as for :class:`~spiral.rl.grpo.GRPOTrainer`;
+    ``out_dir`` gets ``metrics.csv``, resumable ``checkpoints/`` (a killed run continues where
+    its last checkpoint left off) and the final LoRA in ``lora/`` (diffusers format: point the
+    adapter's ``generator.lora`` at it). Returns the LoRA file.
+    """
+    from spiral.rl.grpo import GRPOTrainer
+
+    policy = FlowMatchingPolicy(generator, flow, accelerator=accelerator)
+    trainer = GRPOTrainer(policy, reward_funcs, requests, grpo, out_dir=out_dir, accelerator=accelerator)
+    trainer.train(steps)
+    if accelerator is not None:
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process:
+            return Path(out_dir) / "lora" / LORA_FILE
+    return policy.save_lora(Path(out_dir) / "lora")

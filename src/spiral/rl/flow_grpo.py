@@ -164,7 +164,11 @@ class FlowMatchingPolicy:
 
     # -- LoRA --------------------------------------------------------------------------------------
     def _attach_lora(self) -> None:
-        from peft import LoraConfig
+        try:
+            from peft import LoraConfig
+        except ImportError as exc:
+            raise BackendError("GRPO on a diffusers backbone trains LoRA adapters through peft, which is not "
+                               "installed", "pip install peft") from exc
 
         for comp in ("vae", "text_encoder", "image_encoder"):
             mod = getattr(self.pipe, comp, None)
@@ -458,12 +462,14 @@ def _same_but_seed(a: GenerationRequest, b: GenerationRequest) -> bool:
 def make_accelerator(cpu: bool | None = None, **kwargs: Any) -> Any:
     """An ``accelerate.Accelerator`` (``cpu=True`` forces one CPU process; default: whatever
     ``accelerate launch`` set up, else the available device)."""
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
     if cpu is None:
         import torch
 
         cpu = not torch.cuda.is_available()
+    # Wan 2.2 A14B: a denoising step uses one of the two experts, so the other's LoRA gets no gradient
+    kwargs.setdefault("kwargs_handlers", [DistributedDataParallelKwargs(find_unused_parameters=True)])
     return Accelerator(cpu=cpu, **kwargs)
 
 

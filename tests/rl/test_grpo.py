@@ -43,7 +43,7 @@ def test_clipped_loss_and_kl():
     new = torch.tensor([[math.log(1.5)]], requires_grad=True)
     loss, st = clipped_policy_loss(new, torch.zeros(1, 1), torch.tensor([1.0]), 0.2)
     loss.backward()
-    assert st["clip_frac"] == 1.0 and float(new.grad) == 0.0 and float(loss) == pytest.approx(-1.2)
+    assert st["clip_frac"] == 1.0 and float(new.grad) == 0.0 and float(loss.detach()) == pytest.approx(-1.2)
     assert float(kl_k3(lp.detach(), lp.detach())) == 0.0
     q = torch.tensor([0.3, -0.7])
     assert float(kl_k3(torch.zeros(2), q)) == pytest.approx(float((q.exp() - q - 1).mean()))
@@ -116,3 +116,45 @@ def test_rl_modules_import_no_torch():
             "print(','.join(m for m in ('torch', 'diffusers', 'peft', 'accelerate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+class FakeAccelerator:
+    """Process 1 of 2, as accelerate would present it (collectives faked in-process)."""
+
+    num_processes, process_index, is_main_process = 2, 1, False
+
+    def __init__(self):
+        self.backwards = 0
+
+    def prepare_optimizer(self, opt):
+        return opt
+
+    def backward(self, loss):
+        self.backwards += 1
+        loss.backward()
+
+    def gather_object(self, obj):
+        return obj + obj
+
+
+def _recording(sample, seen):
+    def wrapped(reqs, s):
+        seen.extend(s)
+        return sample(reqs, s)
+    return wrapped
+
+
+def test_distributed_processes_draw_their_own_rollouts_and_always_join_the_update(tmp_path):
+    single = _trainer(steps=1)
+    acc = FakeAccelerator()
+    other = GRPOTrainer(ToyPolicy(), toy_reward, toy_requests(3), single.cfg, accelerator=acc, out_dir=tmp_path)
+    seeds = {}
+    for name, tr in (("single", single), ("rank1", other)):
+        tr.policy.sample = _recording(tr.policy.sample, seeds.setdefault(name, []))
+    single.step()
+    other.requests = [r.model_copy(update={"context": {}}) for r in toy_requests(3)]  # no signal on this process
+    row = other.step().row
+    assert set(seeds["single"]).isdisjoint(seeds["rank1"])
+    assert acc.backwards > 0  # it still takes part in the (collective) backward
+    assert row["groups"] == 4  # logged statistics cover both processes' groups
+    assert not (tmp_path / "metrics.csv").exists() and not (tmp_path / "latest.json").exists()  # main process writes

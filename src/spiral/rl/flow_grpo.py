@@ -481,13 +481,16 @@ def train_lora(generator: Any, requests: Any, reward_funcs: Any, out_dir: str | 
     ``requests``/``reward_funcs``/``grpo`` as for :class:`~spiral.rl.grpo.GRPOTrainer`;
     ``out_dir`` gets ``metrics.csv``, resumable ``checkpoints/`` (a killed run continues where
     its last checkpoint left off) and the final LoRA in ``lora/`` (diffusers format: point the
-    adapter's ``generator.lora`` at it). Returns the LoRA file.
+    adapter's ``generator.lora`` at it; the EMA weights when ``grpo.ema_decay`` is set). Returns
+    the LoRA file.
     """
     from spiral.rl.grpo import GRPOTrainer
 
     policy = FlowMatchingPolicy(generator, flow, accelerator=accelerator)
     trainer = GRPOTrainer(policy, reward_funcs, requests, grpo, out_dir=out_dir, accelerator=accelerator)
     trainer.train(steps)
+    if trainer.ema is not None:  # the averaged weights are the result
+        policy.load_trainable_state(trainer.ema.shadow)
     if accelerator is not None:
         accelerator.wait_for_everyone()
         if not accelerator.is_main_process:

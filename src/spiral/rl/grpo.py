@@ -407,7 +407,8 @@ class GRPOTrainer:
         self.policy.load_trainable_state(load_file(str(path / "trainable.safetensors")))
         self.optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
         if self.ema is not None and (path / "ema.safetensors").exists():
-            self.ema.shadow = load_file(str(path / "ema.safetensors"))
+            own = self.policy.trainable_state()
+            self.ema.shadow = {k: v.to(own[k].device) for k, v in load_file(str(path / "ema.safetensors")).items()}
         torch.set_rng_state(torch.load(path / "rng.pt", weights_only=True)["torch"])
         self.step_done = int(state["step"])
         self.log.truncate_after(self.step_done)
@@ -422,8 +423,18 @@ class GRPOTrainer:
                                {"config": json.loads(self._config_json())}, keep=self.cfg.keep_checkpoints)
 
     # -- one update ----------------------------------------------------------------------------
+    @property
+    def _distributed(self) -> bool:
+        return self.accelerator is not None and self.accelerator.num_processes > 1
+
+    def _seed(self, purpose: int, *parts: int, per_process: bool = True) -> int:
+        """A seed of this run for one purpose (1 requests, 2 rollouts, 3 trained columns) and
+        step; rollouts and requests differ between the processes of a distributed run."""
+        rank = self.accelerator.process_index if per_process and self._distributed else 0
+        return derived_seed(self.cfg.seed, purpose, rank, *parts)
+
     def _requests(self, step: int) -> list[GenerationRequest]:
-        rng = np.random.default_rng(derived_seed(self.cfg.seed, step, 1))
+        rng = np.random.default_rng(self._seed(1, step))
         if callable(self.requests):
             return list(self.requests(step, rng))
         idx = rng.choice(len(self.requests), size=self.cfg.requests_per_step,
@@ -434,7 +445,7 @@ class GRPOTrainer:
         k = max(1, round(self.cfg.train_step_fraction * n_cols))
         if k >= n_cols:
             return list(range(n_cols))
-        rng = np.random.default_rng(derived_seed(self.cfg.seed, step, epoch, 2))
+        rng = np.random.default_rng(self._seed(3, step, epoch, per_process=False))  # the same on every process
         return sorted(int(i) for i in rng.choice(n_cols, size=k, replace=False))
 
     def step(self) -> StepResult:
@@ -447,7 +458,7 @@ class GRPOTrainer:
         reqs, seeds = [], []
         for i, r in enumerate(base):
             for g in range(c.group_size):
-                s = derived_seed(c.seed, step, i, g)
+                s = self._seed(2, step, i, g)
                 reqs.append(r.model_copy(update={"seed": s}))
                 seeds.append(s)
         t0 = time.perf_counter()
@@ -464,7 +475,8 @@ class GRPOTrainer:
         agg: dict[str, float] = {"loss": 0.0, "kl": 0.0, "clip_frac": 0.0, "ratio_mean": 0.0, "ratio_max_dev": 0.0}
         n_terms = 0
         grad_norm = float("nan")
-        if gs.mixed:  # no group with signal: nothing to learn from these rollouts
+        # no group with signal: nothing to learn (processes of a distributed run always take part)
+        if gs.mixed or self._distributed:
             for epoch in range(c.inner_epochs):
                 cols = self._columns(step, epoch, n_cols)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -497,6 +509,9 @@ class GRPOTrainer:
                 if self.ema is not None:
                     self.ema.update(self.policy.trainable_state())
         t3 = time.perf_counter()
+        if self._distributed:  # the logged reward statistics cover every process's groups
+            everyone = [r for part in self.accelerator.gather_object([list(rewards)]) for r in part]
+            gs = group_advantages(everyone, c.group_size, std_floor=c.std_floor)[2]
         for k in ("loss", "kl", "clip_frac", "ratio_mean"):
             agg[k] = agg[k] / n_terms if n_terms else float("nan")
         if not n_terms:

@@ -65,7 +65,7 @@ LORA_FILE = "pytorch_lora_weights.safetensors"
 
 
 class FlowGRPOConfig(BaseModel):
-    """Options of the diffusers GRPO policy (``rl.flow.KEY``)."""
+    """Options of the diffusers GRPO policy."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -185,7 +185,7 @@ class FlowMatchingPolicy:
                 mod.add_adapter(lcfg, adapter_name=self.cfg.adapter_name)
             except ValueError as exc:
                 raise ConfigError(f"{self.gen.name}: cannot add LoRA to {name}: {exc}",
-                                  "check rl.flow.lora_targets against the transformer's module names") from exc
+                                  "check FlowGRPOConfig.lora_targets against the transformer's module names") from exc
             mod.set_adapter(self.cfg.adapter_name)
             for pname, p in mod.named_parameters():
                 p.requires_grad_("lora_" in pname)
@@ -369,8 +369,8 @@ class FlowMatchingPolicy:
                 raise BackendError(f"{self.gen.name}: a GRPO group was split over several pipeline calls",
                                    "keep generator.max_batch >= the chunk size")
             if not call.steps:
-                raise ConfigError(f"rl.flow.sde_window {self.cfg.sde_window} holds none of the "
-                                  f"{self._call_settings['steps']} denoising steps", "widen rl.flow.sde_window")
+                raise ConfigError(f"FlowGRPOConfig.sde_window {self.cfg.sde_window} holds none of the "
+                                  f"{self._call_settings['steps']} denoising steps", "widen FlowGRPOConfig.sde_window")
             clips.extend(out)
             records.extend(SampleRecord(call, k) for k in range(len(chunk)))
         return clips, records

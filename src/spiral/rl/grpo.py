@@ -54,7 +54,7 @@ LOG_COLUMNS = ("step", "reward_mean", "reward_std", "rewards_valid", "mixed_shar
 
 # -- config ------------------------------------------------------------------------------------
 class GRPOConfig(BaseModel):
-    """GRPO settings (``rl.grpo.KEY``)."""
+    """GRPO settings (written to the output directory's config.json)."""
 
     model_config = ConfigDict(extra="forbid")
 

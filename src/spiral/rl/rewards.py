@@ -42,7 +42,7 @@ CLEANLINESS = ("permanence", "no_hallucination", "stillness", "identity", "conti
 
 
 class RewardWeights(BaseModel):
-    """Weights of the reward's terms (``rl.reward.KEY``). The reward is the weighted mean of
+    """Weights of the reward's terms. The reward is the weighted mean of
     the positive terms (in [0, 1] with ``normalize``) minus ``residue`` when a residue is reported."""
 
     model_config = ConfigDict(extra="forbid")

@@ -139,3 +139,17 @@ def test_train_lora_writes_metrics_checkpoint_and_a_loadable_lora(tmp_path):
     assert path.exists() and (tmp_path / "metrics.csv").exists() and (tmp_path / "latest.json").exists()
     lines = (tmp_path / "metrics.csv").read_text().splitlines()
     assert len(lines) == 2 and lines[0].startswith("step,reward_mean")
+
+
+def test_lora_trains_in_fp32_on_a_bf16_model_and_the_ratio_stays_one():
+    gen = dummy_generator("wan2.1-i2v", steps=2, dtype="bf16")
+    gen.pipeline.transformer.to(torch.bfloat16)
+    pol = FlowMatchingPolicy(gen)
+    assert all(p.dtype == torch.float32 for p in pol.parameters())
+    recs = pol.sample([request(seed=0)] * 2, [1, 2])[1]
+    assert torch.equal(pol.logprob(recs), pol.sampled_logprob(recs))
+
+
+def test_sequential_offload_is_refused():
+    with pytest.raises(ConfigError, match="offload"):
+        FlowMatchingPolicy(dummy_generator("wan2.1-i2v", offload="sequential"))

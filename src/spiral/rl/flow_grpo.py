@@ -155,6 +155,12 @@ class FlowMatchingPolicy:
             raise ConfigError(f"{name}: no GRPO policy for this generator",
                               f"use one of {', '.join(FLOW_FAMILIES)}")
         self.kind = FLOW_FAMILIES[name]
+        offload = getattr(generator.cfg, "offload", "none")
+        if offload == "sequential" or (offload == "model" and accelerator is not None):
+            raise ConfigError(f"{name}: generator.offload={offload} cannot be trained through"
+                              + (" accelerate" if offload == "model" else " (weights live on the meta device)"),
+                              "set generator.offload=none (LoRA training keeps the transformer on the device)"
+                              if offload == "sequential" else "set generator.offload=none with several GPUs")
         self.pipe = generator.pipeline
         self.accelerator = accelerator
         self.modules: dict[str, Any] = {}
@@ -188,6 +194,8 @@ class FlowMatchingPolicy:
                                   "check FlowGRPOConfig.lora_targets against the transformer's module names") from exc
             mod.set_adapter(self.cfg.adapter_name)
             for pname, p in mod.named_parameters():
+                if "lora_" in pname:  # trained in fp32 whatever the base's dtype (as diffusers' LoRA scripts)
+                    p.data = p.data.float()
                 p.requires_grad_("lora_" in pname)
             if self.cfg.gradient_checkpointing:
                 mod.enable_gradient_checkpointing()

@@ -281,41 +281,9 @@ class FlowMatchingPolicy:
             return orig_set(*a, **kw)
 
         def step(model_output: Any, timestep: Any, sample: Any, *a: Any, return_dict: bool = True, **kw: Any) -> Any:
-            i = state["i"]
-            sig = sched.sigmas
-            sigma, sigma_next, sigma_1 = float(sig[i]), float(sig[i + 1]), float(sig[min(1, len(sig) - 1)])
-            x = sample.float()
-            v = model_output.float()
-            if not self._in_window(i):
-                prev = x + (sigma_next - sigma) * v
-            else:
-                s_t, std = sde_std(sigma, sigma_next, sigma_1, self.cfg.noise_level)
-                mean = sde_mean(x, v, sigma, sigma_next, s_t)
-                noise = torch.stack([torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(
-                    _noise_seed(s, i))) for s in call.seeds]).to(x.device)
-                prev = mean + std * noise
-                names = {n for n, _, _ in state["calls"]}
-                if len(names) != 1:
-                    raise BackendError(f"{self.gen.name}: step {i} called {sorted(names) or 'no transformer'}",
-                                       "this pipeline's loop is not supported by spiral.rl.flow_grpo")
-                module = names.pop()
-                guidance = self._guidance(module)
-                kwargs = [kw_ for _, kw_, _ in state["calls"]]
-                combined = self._combine([o for _, _, o in state["calls"]], kwargs, guidance).float()
-                if combined.shape != v.shape or not torch.allclose(combined, v, rtol=0.0, atol=0.0, equal_nan=True):
-                    raise BackendError(f"{self.gen.name}: the recorded transformer outputs do not reproduce the "
-                                       f"velocity the pipeline passed to step() (step {i})",
-                                       "this diffusers version's guidance differs from spiral.rl.flow_grpo's; "
-                                       "report it with the diffusers version")
-                lp = gaussian_logprob(prev, mean, std)
-                if not bool(torch.isfinite(lp).all()):
-                    raise BackendError(f"{self.gen.name}: the model's velocity is not finite at step {i} (NaN/inf)",
-                                       "check the weights and dtype (fp16 overflows: try generator.dtype=bf16)")
-                call.steps.append(StepRecord(i, sigma, sigma_next, s_t, std, module, guidance, kwargs,
-                                             x.detach().clone(), prev.detach().clone(), lp.detach()))
+            prev = self._step(state, call, model_output, sample).to(sample.dtype)
             state["calls"] = []
-            state["i"] = i + 1
-            prev = prev.to(sample.dtype)
+            state["i"] += 1
             return (prev,) if not return_dict else _StepOutput(prev)
 
         sched.step, sched.set_timesteps = step, set_timesteps
@@ -326,6 +294,42 @@ class FlowMatchingPolicy:
                 h.remove()
             for attr in ("step", "set_timesteps"):
                 sched.__dict__.pop(attr, None)
+
+    def _step(self, state: dict[str, Any], call: CallRecord, model_output: Any, sample: Any) -> Any:
+        """Step ``state["i"]``: Euler outside the SDE window; inside, the SDE step, recorded with
+        the transformer calls that made ``model_output`` (checked to reproduce it exactly)."""
+        import torch
+
+        i, sig = state["i"], self.pipe.scheduler.sigmas
+        sigma, sigma_next, sigma_1 = float(sig[i]), float(sig[i + 1]), float(sig[min(1, len(sig) - 1)])
+        x, v = sample.float(), model_output.float()
+        if not self._in_window(i):
+            return x + (sigma_next - sigma) * v
+        s_t, std = sde_std(sigma, sigma_next, sigma_1, self.cfg.noise_level)
+        mean = sde_mean(x, v, sigma, sigma_next, s_t)
+        noise = torch.stack([torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(_noise_seed(s, i)))
+                             for s in call.seeds]).to(x.device)
+        prev = mean + std * noise
+        names = {n for n, _, _ in state["calls"]}
+        if len(names) != 1:
+            raise BackendError(f"{self.gen.name}: step {i} called {sorted(names) or 'no transformer'}",
+                               "this pipeline's loop is not supported by spiral.rl.flow_grpo")
+        module = names.pop()
+        guidance = self._guidance(module)
+        kwargs = [kw for _, kw, _ in state["calls"]]
+        combined = self._combine([o for _, _, o in state["calls"]], kwargs, guidance).float()
+        if combined.shape != v.shape or not torch.allclose(combined, v, rtol=0.0, atol=0.0, equal_nan=True):
+            raise BackendError(f"{self.gen.name}: the recorded transformer outputs do not reproduce the velocity "
+                               f"the pipeline passed to step() (step {i})",
+                               "this diffusers version's guidance differs from spiral.rl.flow_grpo's; report it "
+                               "with the diffusers version")
+        lp = gaussian_logprob(prev, mean, std)
+        if not bool(torch.isfinite(lp).all()):
+            raise BackendError(f"{self.gen.name}: the model's velocity is not finite at step {i} (NaN/inf)",
+                               "check the weights and dtype (fp16 overflows: try generator.dtype=bf16)")
+        call.steps.append(StepRecord(i, sigma, sigma_next, s_t, std, module, guidance, kwargs, x.detach().clone(),
+                                     prev.detach().clone(), lp.detach()))
+        return prev
 
     def _guidance(self, module: str) -> float:
         g = self._call_settings["guidance"]

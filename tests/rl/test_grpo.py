@@ -89,6 +89,11 @@ def test_trainer_is_deterministic_and_resumes_after_a_kill(tmp_path):
         return [{k: v for k, v in r.items() if k not in TIME_COLS} for r in straight.log.__class__(d, False).rows()]
 
     assert rows(tmp_path / "a") == rows(tmp_path / "b") and len(rows(tmp_path / "a")) == 6
+    # a kill in the middle of a log row: the cut row goes with the rows after the checkpoint
+    with (tmp_path / "b" / "metrics.csv").open("a") as f:
+        f.write("1")  # the start of a row whose step has two digits, cut: it reads as step 1
+    again = _trainer(tmp_path / "b", ema_decay=0.5)
+    assert again.step_done == 6 and len(again.log.rows()) == 6
     ckpts = sorted(p.name for p in (tmp_path / "a" / "checkpoints").iterdir())
     assert ckpts == ["ckpt-000004", "ckpt-000006"]  # keep_checkpoints=2, no temporary left
     with pytest.raises(ConfigError, match="another config"):

@@ -241,7 +241,8 @@ class MetricsLog:
         if not self.path.exists():
             return
         with self.path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+            # a row cut short by the kill has missing fields: dropped with the rows after the checkpoint
+            rows = [r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step]
         self._rewrite(rows)
 
     def _rewrite(self, rows: list[dict[str, Any]]) -> None:
@@ -301,7 +302,10 @@ def save_checkpoint(out_dir: Path, step: int, policy: Policy, optimizer: Any, em
     if ema is not None:
         save_file({k: v.contiguous().cpu() for k, v in ema.shadow.items()}, str(tmp / "ema.safetensors"))
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save({"torch": torch.get_rng_state()}, tmp / "rng.pt")
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save(rng, tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({"step": step, **meta}, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -409,7 +413,10 @@ class GRPOTrainer:
         if self.ema is not None and (path / "ema.safetensors").exists():
             own = self.policy.trainable_state()
             self.ema.shadow = {k: v.to(own[k].device) for k, v in load_file(str(path / "ema.safetensors")).items()}
-        torch.set_rng_state(torch.load(path / "rng.pt", weights_only=True)["torch"])
+        rng = torch.load(path / "rng.pt", weights_only=True)
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(rng["cuda"])
         self.step_done = int(state["step"])
         self.log.truncate_after(self.step_done)
         log.info("resumed GRPO from %s (step %d)", path, self.step_done)

@@ -121,6 +121,7 @@ def test_gradient_checkpointing_and_accelerate_give_the_same_update(tmp_path):
     for ckpt, acc in ((False, None), (True, make_accelerator(cpu=True))):
         pol = FlowMatchingPolicy(dummy_generator("wan2.1-i2v", steps=3),
                                  FlowGRPOConfig(gradient_checkpointing=ckpt), accelerator=acc)
+        assert pol.modules["transformer"].gradient_checkpointing is ckpt
         torch.manual_seed(0)
         tr = GRPOTrainer(pol, brightness, [request(seed=0)], GRPOConfig(group_size=4, steps=1, lr=1e-2,
                                                                         tensorboard=False), accelerator=acc)

@@ -37,20 +37,23 @@ log = logging.getLogger(__name__)
 MODES = ("closed-loop", "plan-only", "open-loop", "best-of-n")
 
 
-def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
+def evaluate_run(run_dir: Path, task: Task) -> dict[str, Any]:
     from spiral.bench.metrics import (
         cost,
         identity_drift,
         permanence,
+        strict_success,
         subaction_completion,
         sudden_switches,
         task_success,
     )
     from spiral.bench.metrics._episode import load_episode
+    from spiral.bench.tasks import reference_movable
 
     ep = load_episode(run_dir)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     out.update(task_success.compute(ep, task.success))
+    out.update(strict_success.compute(ep, out["task_success"], reference_movable(task)))
     out.update(subaction_completion.compute(ep, task.expectations))
     out.update(permanence.compute(ep))
     out.update(identity_drift.compute(ep))
@@ -119,7 +122,7 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
         row.update(evaluate_run(rd.path, task))
         row.update(_total_cost(costs))  # every episode's cost counts, not only the kept one's
     except SpiralError as exc:
-        row.update(status="error", reason=exc.message, task_success=0.0)
+        row.update(status="error", reason=exc.message, task_success=0.0, strict_success=0.0)
     return row
 
 

@@ -9,6 +9,8 @@ known kinds 100 % (100 %).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -247,7 +249,7 @@ def test_a_tower_of_five_reads_back(size):
     """Towers of 5 (ActWM-Bench Hard) render inside the frame and read back cube by cube."""
     cols = ["red", "green", "blue", "yellow", "white"]
     sc = make_scene(obj("cube", "red", 0.4, 0.6),
-                    *[obj("cube", c, 0.4, 0.6, on=f"{p}_cube") for p, c in zip(cols, cols[1:])],
+                    *[obj("cube", c, 0.4, 0.6, on=f"{p}_cube") for p, c in pairwise(cols)],
                     obj("ball", "purple", 0.8, 0.8), obj("bowl", "cyan", 0.75, 0.3))
     got = perceive(render_scene(sc, size)).scene
     assert scene_matches(sc, got) is None

@@ -147,12 +147,17 @@ def ci95(xs: list[float]) -> tuple[float, float]:
     return m, 1.96 * math.sqrt(var / n)
 
 
+# first in every summary and table: strict success (the headline), then the lenient one
+HEADLINE = ("strict_success", "task_success", "strict_clean")
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"})
+    keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"},
+                  key=lambda k: (k not in HEADLINE, HEADLINE.index(k) if k in HEADLINE else 0, k))
 
     def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        # error rows carry task_success 0 only: they count as failures there, and are not
-        # in the other metrics' means
+        # error rows carry task_success and strict_success 0 only: they count as failures
+        # there, and are not in the other metrics' means
         out = {"n": len(rs), "errors": sum(r.get("status") == "error" for r in rs)}
         for k in keys:
             vals = [float(r[k]) for r in rs if isinstance(r.get(k), (int, float))]
@@ -277,8 +282,9 @@ def suite_of(results: str | Path) -> str | None:
         return None
 
 
-def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", "subaction_completion",
-                                                                "permanence", "identity_kept", "no_sudden_switch",
+def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("strict_success", "task_success", "strict_clean",
+                                                                "subaction_completion", "permanence",
+                                                                "identity_kept", "no_sudden_switch",
                                                                 "generator_calls", "wall_s")) -> list[dict[str, Any]]:
     rows = []
     if len({suite_of(d) for d in dirs} - {None}) > 1:
@@ -292,7 +298,7 @@ def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", 
         for m in metrics:
             v = s["overall"].get(m)
             row[m] = v
-        long = s["by_category"].get("long", {}).get("task_success")
-        row["task_success_long"] = long
+        for m in ("strict_success", "task_success"):  # (None where the suite has no long tasks)
+            row[f"{m}_long"] = s["by_category"].get("long", {}).get(m)
         rows.append(row)
     return rows

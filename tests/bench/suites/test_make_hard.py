@@ -58,6 +58,7 @@ def test_every_hard_task_is_solved_by_its_own_plan_and_lists_what_it_moves(hard)
             state = apply(state, s)
         assert t.success and all(holds(c, state) for c in t.success), t.id
         assert make_hard.in_frame(scene, steps), t.id
+        assert make_hard.plans_as_seen(scene, t.goal, steps), t.id  # the run's planner plans what it sees
 
 
 def test_every_hard_scene_is_larger_than_any_the_dataset_generator_makes(hard):

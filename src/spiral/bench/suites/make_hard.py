@@ -22,8 +22,9 @@ Each task lists its ``features`` (computed from the task, not from its category:
 in a two-bowl scene lists ``bowls`` too) and ``movable``. Success conditions and
 expectations are as for Lite (provisional pins left out). Scenes come from their own
 generator, seeded from a range no dataset split and no Lite task uses, and every kept
-task is solved by the exact simulator under the benchmark's own strict scoring (so a
-failure is the generator's, not the benchmark's).
+task plans the same on the scene perceived from its first frame (what a run's planner
+sees) and is solved by the exact simulator under the benchmark's own strict scoring (so a
+failure is the generator's or the loop's, not the benchmark's).
 """
 
 from __future__ import annotations
@@ -292,6 +293,23 @@ def in_frame(scene: Scene, steps) -> bool:
     return True
 
 
+def plans_as_seen(scene: Scene, goal: str, steps, size: int = 64) -> bool:
+    """Does the goal plan the same on the scene perceived from the rendered first frame
+    (what a run's planner sees)? A push that only just fits may not, where perception
+    reads an object a pixel off."""
+    from spiral.worlds.tabletop.perception import perceive
+    from spiral.worlds.tabletop.render import render_scene
+
+    seen = perceive(render_scene(scene, size), known={o.color: o.kind for o in scene.objects}).scene
+    if seen is None:
+        return False
+    try:
+        got, _, _ = plan_clauses(seen, parse_goal(goal, seen))
+    except SpiralError:
+        return False
+    return [(s.kind, s.subject, s.objects) for s in got] == [(s.kind, s.subject, s.objects) for s in steps]
+
+
 def solved_exactly(scene: Scene, goal: str, success, steps, movable: list[str], size: int = 64,
                    frames: int = 12) -> bool:
     """Does the exact simulator's episode pass the benchmark's own strict scoring?"""
@@ -360,7 +378,7 @@ def make(per_category: int = PER_CATEGORY) -> list[dict]:
             if not _accept(cat, scene, plan, feats):
                 continue
             movable = plan_movable(scene, plan)
-            if not solved_exactly(scene, goal, conds, plan, movable):
+            if not plans_as_seen(scene, goal, plan) or not solved_exactly(scene, goal, conds, plan, movable):
                 continue
             tasks.append({
                 "id": f"hard-{cat}-{made:03d}", "goal": goal, "category": cat, "features": feats,

@@ -23,6 +23,10 @@ def test_run_resume_and_compare(tmp_path):
     out = tmp_path / "res"
     s = run_suite(tasks, out, "closed-loop", base, workers=1)
     assert s["tasks"] == 3 and s["overall"]["task_success"]["mean"] == 1.0
+    # the exact simulator's episodes are clean: strict success equals the lenient one, and leads
+    assert s["overall"]["strict_success"]["mean"] == 1.0
+    assert [k for k in s["overall"] if k not in ("n", "errors")][:3] == ["strict_success", "task_success",
+                                                                         "strict_clean"]
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert all(0.0 < r["loop_overhead_share"] < 1.0 for r in rows)
     assert {r["id"] for r in rows} == {json.loads(x)["id"] for x in tasks.read_text().splitlines()}
@@ -42,6 +46,7 @@ def test_run_resume_and_compare(tmp_path):
     s3 = run_suite(tasks, tmp_path / "faulty", "plan-only", {"generator": {"name": "sim-faulty", "fault_rate": 1.0}},
                    workers=1)
     assert s3["overall"]["task_success"]["mean"] < 1.0
+    assert s3["overall"]["strict_success"]["mean"] <= s3["overall"]["task_success"]["mean"]
     # best-of-n: open-loop episodes at the closed loop's generator calls, best kept
     bon = run_suite(tasks, tmp_path / "bon", "best-of-n", base, workers=1, match=out)
     assert bon["tasks"] == 3
@@ -68,6 +73,8 @@ def test_run_resume_and_compare(tmp_path):
         run_suite(tasks, tmp_path / "bon2", "best-of-n", base, workers=1)
     table = compare([out, tmp_path / "faulty"])
     assert table[0]["task_success"]["mean"] > table[1]["task_success"]["mean"]
+    assert list(table[0])[3:5] == ["strict_success", "task_success"]  # strict first, side by side
+    assert table[0]["strict_success"]["mean"] > table[1]["strict_success"]["mean"]
 
 
 def test_summary_confidence_intervals():
@@ -89,6 +96,25 @@ def test_cli_bench_tasks_shortcut_run_and_compare(tmp_path):
     assert r.exit_code == 0 and (tmp_path / "c.json").exists()
     r = CliRunner().invoke(app, ["bench", "run", "--tasks", str(tmp_path / "missing.jsonl")])
     assert r.exit_code == 2 and "task file not found" in r.output
+
+
+def test_cli_bench_run_picks_a_builtin_suite_by_name(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    for args in (["--suite", "hard"], ["--tasks", "hard"]):
+        out = tmp_path / args[0].strip("-")
+        r = CliRunner().invoke(app, ["bench", "run", *args, "--limit", "1", "--generator", "sim", "--workers", "1",
+                                     "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        cfg = json.loads((out / "config.json").read_text())
+        assert cfg["suite"].endswith("actwm-bench-hard.jsonl")
+        assert json.loads((out / "results.jsonl").read_text())["id"] == "hard-crowded-000"
+    r = CliRunner().invoke(app, ["bench", "run", "--suite", "medium", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "no built-in suite 'medium'" in r.output and "lite, hard" in r.output
+    r = CliRunner().invoke(app, ["bench", "run", "--suite", "hard", "--tasks", "x.jsonl", "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2 and "not both" in r.output
 
 
 def test_cli_bench_run_honours_scene_and_output_settings_and_refuses_task_keys(tmp_path):

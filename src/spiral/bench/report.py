@@ -25,7 +25,7 @@ from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
 
-TABLE_METRICS = ("task_success", "subaction_completion", "first_failure_frac", "permanence", "identity_kept",
+TABLE_METRICS = ("strict_success", "task_success", "strict_clean", "subaction_completion", "first_failure_frac", "permanence", "identity_kept",
                  "no_sudden_switch", "temporal_flicker_score", "consistency_subject", "generator_calls", "nfe",
                  "retries", "replans", "wall_s", "loop_overhead_share")
 
@@ -47,7 +47,7 @@ def _png(fig) -> str:
 def _success_plot(plt, fig, ax, xlabel: str) -> str:
     """Finish a task-success plot and return it as a PNG data URI."""
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("task success")
+    ax.set_ylabel("success (strict; lenient dotted)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
@@ -105,14 +105,17 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
     for (p, s, _), lab in zip(data, labels):
         hs = sorted(s.get("by_horizon", {}).items(), key=lambda kv: int(kv[0]))
         xs = [int(h) for h, _ in hs]
-        ys = [b.get("task_success", {}).get("mean", 0) for _, b in hs]
-        es = [b.get("task_success", {}).get("ci95", 0) for _, b in hs]
-        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=lab)
+        for m, style, name in (("strict_success", "-", "strict"), ("task_success", ":", "lenient")):
+            if not any(m in b for _, b in hs):
+                continue  # results of an earlier version: no strict success
+            ys = [b.get(m, {}).get("mean", 0) for _, b in hs]
+            es = [b.get(m, {}).get("ci95", 0) for _, b in hs]
+            ax.errorbar(xs, ys, yerr=es, marker="o", linestyle=style, capsize=3, label=f"{lab} · {name}")
     horizon_png = _success_plot(plt, fig, ax, "horizon (sub-actions)")
     # success vs compute
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for (p, s, _), lab in zip(data, labels):
-        c, t = s["overall"].get("generator_calls"), s["overall"].get("task_success")
+        c, t = s["overall"].get("generator_calls"), s["overall"].get("strict_success", s["overall"].get("task_success"))
         if c and t:
             ax.errorbar([c["mean"]], [t["mean"]], xerr=[c["ci95"]], yerr=[t["ci95"]], marker="o", capsize=3,
                         label=lab)
@@ -134,8 +137,8 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
     # gallery
     gallery = ""
     for (p, s, rows), lab in zip(data, labels):
-        scored = sorted(rows, key=lambda r: (r.get("task_success", 0), r.get("goal_conditions_met", 0),
-                                             r.get("subaction_completion", 0)))
+        scored = sorted(rows, key=lambda r: (r.get("strict_success", 0), r.get("task_success", 0),
+                                             r.get("goal_conditions_met", 0), r.get("subaction_completion", 0)))
         worst = scored[:3]
         best = [r for r in scored[-3:][::-1] if r not in worst]  # a small directory: each episode once
         picks = [("worst", r) for r in worst] + [("best", r) for r in best]
@@ -147,8 +150,9 @@ def write_report(dirs: list[str | Path], out: str | Path) -> Path:
                 vid = run / r["kept"] / "video.mp4"
             rel = os.path.relpath(vid.resolve(), out.parent.resolve()) if vid.exists() else ""  # both real paths
             cells += (f"<figure><video src='{html.escape(rel)}' width='192' height='192' controls muted loop>"
-                      f"</video><figcaption>{kind}: {html.escape(r['id'])} · success "
-                      f"{r.get('task_success', 0):.0f} · {html.escape(str(r.get('status')))}</figcaption></figure>")
+                      f"</video><figcaption>{kind}: {html.escape(r['id'])} · strict "
+                      f"{r.get('strict_success', 0):.0f} · lenient {r.get('task_success', 0):.0f} · "
+                      f"{html.escape(str(r.get('status')))}</figcaption></figure>")
         gallery += f"<h3>{html.escape(lab)}</h3><div class='gallery'>{cells}</div>"
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ActWM-Bench report</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222}}

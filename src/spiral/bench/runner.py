@@ -42,20 +42,23 @@ log = logging.getLogger(__name__)
 MODES = ("closed-loop", "plan-only", "open-loop", "best-of-n")
 
 
-def evaluate_run(run_dir: Path, task: Task) -> dict[str, float]:
+def evaluate_run(run_dir: Path, task: Task) -> dict[str, Any]:
     from spiral.bench.metrics import (
         cost,
         identity_drift,
         permanence,
+        strict_success,
         subaction_completion,
         sudden_switches,
         task_success,
     )
     from spiral.bench.metrics._episode import load_episode
+    from spiral.bench.tasks import reference_movable
 
     ep = load_episode(run_dir)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     out.update(task_success.compute(ep, task.success))
+    out.update(strict_success.compute(ep, out["task_success"], reference_movable(task)))
     out.update(subaction_completion.compute(ep, task.expectations))
     out.update(permanence.compute(ep))
     out.update(identity_drift.compute(ep))
@@ -129,7 +132,7 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
         row.update(evaluate_run(rd.path, task))
         row.update(_total_cost(costs))  # every episode's cost counts, not only the kept one's
     except SpiralError as exc:
-        row.update(status="error", reason=exc.message, task_success=0.0)
+        row.update(status="error", reason=exc.message, task_success=0.0, strict_success=0.0)
     return row
 
 
@@ -154,12 +157,17 @@ def ci95(xs: list[float]) -> tuple[float, float]:
     return m, 1.96 * math.sqrt(var / n)
 
 
+# first in every summary and table: strict success (the headline), then the lenient one
+HEADLINE = ("strict_success", "task_success", "strict_clean")
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"})
+    keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "horizon"},
+                  key=lambda k: (k not in HEADLINE, HEADLINE.index(k) if k in HEADLINE else 0, k))
 
     def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        # error rows carry task_success 0 only: they count as failures there, and are not
-        # in the other metrics' means
+        # error rows carry task_success and strict_success 0 only: they count as failures
+        # there, and are not in the other metrics' means
         out = {"n": len(rs), "errors": sum(r.get("status") == "error" for r in rs)}
         for k in keys:
             vals = [float(r[k]) for r in rs if isinstance(r.get(k), (int, float))]
@@ -314,8 +322,9 @@ def suite_of(results: str | Path) -> str | None:
         return None
 
 
-def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", "subaction_completion",
-                                                                "permanence", "identity_kept", "no_sudden_switch",
+def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("strict_success", "task_success", "strict_clean",
+                                                                "subaction_completion", "permanence",
+                                                                "identity_kept", "no_sudden_switch",
                                                                 "generator_calls", "wall_s")) -> list[dict[str, Any]]:
     rows = []
     if len({suite_of(d) for d in dirs} - {None}) > 1:
@@ -329,7 +338,7 @@ def compare(dirs: list[str | Path], metrics: tuple[str, ...] = ("task_success", 
         for m in metrics:
             v = s["overall"].get(m)
             row[m] = v
-        long = s["by_category"].get("long", {}).get("task_success")
-        row["task_success_long"] = long
+        for m in ("strict_success", "task_success"):  # (None where the suite has no long tasks)
+            row[f"{m}_long"] = s["by_category"].get("long", {}).get(m)
         rows.append(row)
     return rows

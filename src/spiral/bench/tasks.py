@@ -31,9 +31,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from spiral.core.types import Condition
-from spiral.errors import InputFileError
+from spiral.errors import InputFileError, SpiralError
 
-CATEGORIES = ("single", "short", "long", "relational", "set", "distractor", "paraphrase")
+LITE_CATEGORIES = ("single", "short", "long", "relational", "set", "distractor", "paraphrase")
+HARD_CATEGORIES = ("crowded", "bowls", "under", "clearing", "tower", "chain", "wording")
+CATEGORIES = LITE_CATEGORIES + HARD_CATEGORIES
 
 
 class Expectation(BaseModel):
@@ -48,7 +50,10 @@ class Task(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     goal: str = Field(min_length=1)
-    category: Literal["single", "short", "long", "relational", "set", "distractor", "paraphrase", "custom"] = "custom"
+    category: Literal["single", "short", "long", "relational", "set", "distractor", "paraphrase",
+                      "crowded", "bowls", "under", "clearing", "tower", "chain", "wording", "custom"] = "custom"
+    features: list[str] = Field(default_factory=list, description="what makes the task hard (Hard suite), "
+                                "e.g. crowded, bowls, under, clearing, tower, chain, wording")
     horizon: int = Field(default=1, ge=1, description="number of sub-actions of the reference plan")
     scene: dict[str, Any] | None = None
     scene_seed: int | None = None
@@ -56,6 +61,9 @@ class Task(BaseModel):
     seed: int = 0
     success: list[Condition] = Field(default_factory=list, description="goal conditions on the final frame")
     expectations: list[Expectation] = Field(default_factory=list)
+    movable: list[str] | None = Field(default=None, description="objects the goal needs to move (the reference "
+                                      "plan's subjects, with what they carry); strict success requires every "
+                                      "other object to stay still. Absent: derived by planning the goal")
 
     @model_validator(mode="after")
     def _one_scene(self) -> Task:
@@ -81,6 +89,52 @@ class Task(BaseModel):
         if len(set(steps)) != len(steps):
             raise ValueError("expectations: each step may appear once")
         return self
+
+
+def task_scene(task: Task):
+    """The task's start scene (``None`` for an image task): inline, or the seeded random
+    scene a run with the default scene settings builds."""
+    from spiral.worlds.tabletop.scene import Scene, SceneSpec, random_scene
+
+    if task.scene is not None:
+        return Scene.model_validate(task.scene)
+    if task.scene_seed is not None:
+        from spiral.config import SceneConfig
+
+        sc = SceneConfig()
+        return random_scene(task.scene_seed, SceneSpec(min_objects=sc.min_objects, max_objects=sc.max_objects))
+    return None
+
+
+def plan_movable(scene, steps) -> list[str]:
+    """The objects ``steps`` move in ``scene``: each step's subjects with what they carry."""
+    from spiral.worlds.tabletop.actions import _moving_with, apply
+
+    out: set[str] = set()
+    state = scene
+    for st in steps:
+        for m in st.moving():
+            out |= _moving_with(state, m)
+        state = apply(state, st)
+    return sorted(out)
+
+
+def reference_movable(task: Task) -> list[str] | None:
+    """``task.movable``, or the objects the symbolic planner's plan for the goal moves in
+    the task's scene; ``None`` when that cannot be known (an image task, a goal the
+    planner refuses)."""
+    if task.movable is not None:
+        return list(task.movable)
+    scene = task_scene(task)
+    if scene is None:
+        return None
+    from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
+
+    try:
+        steps, _, _ = plan_clauses(scene, parse_goal(task.goal, scene))
+    except SpiralError:
+        return None
+    return plan_movable(scene, steps)
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -147,10 +201,16 @@ def task_schema() -> dict[str, Any]:
     return schema
 
 
+SUITES = ("lite", "hard")
+
+
 def builtin_suite(name: str = "actwm-bench-lite") -> Path:
+    """A built-in suite's file, by name: ``lite``, ``hard`` or the file's stem
+    (``actwm-bench-lite``, ``actwm-bench-hard``)."""
     from importlib import resources
 
-    p = Path(str(resources.files("spiral.bench").joinpath(f"suites/{name}.jsonl")))
+    stem = f"actwm-bench-{name}" if name in SUITES else name
+    p = Path(str(resources.files("spiral.bench").joinpath(f"suites/{stem}.jsonl")))
     if not p.exists():
-        raise InputFileError(f"no built-in suite {name!r}", "use actwm-bench-lite or pass --tasks FILE")
+        raise InputFileError(f"no built-in suite {name!r}", f"choose one of {', '.join(SUITES)}, or pass --tasks FILE")
     return p

@@ -154,10 +154,27 @@ def _user_keys(config: Path | None, set_: list[str]) -> dict[str, Any]:
     return data
 
 
+def suite_path(tasks: Path | None, suite: str | None) -> Path:
+    """The task file to run: ``--tasks FILE``, or a built-in suite named by ``--suite`` or
+    by ``--tasks`` (``lite``, ``hard``, ``actwm-bench-hard`` … when no such file exists)."""
+    from spiral.bench.tasks import builtin_suite
+
+    if tasks is not None and suite is not None:
+        raise SpiralError("give --tasks or --suite, not both", "--suite hard runs the built-in ActWM-Bench Hard")
+    if tasks is None:
+        return builtin_suite(suite or "lite")
+    if not tasks.exists() and tasks.parent == Path(".") and not tasks.suffix:
+        return builtin_suite(tasks.name)  # a built-in suite's name
+    return tasks
+
+
 @app.command("run")
 def run_cmd(
     tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Task file (JSONL or a JSON array, ActWM-Bench "
-                                         "format: docs/bench.md; default: the built-in ActWM-Bench-Lite)."),
+                                         "format: docs/bench.md), or a built-in suite's name; default: the "
+                                         "built-in ActWM-Bench-Lite."),
+    suite: str | None = typer.Option(None, "--suite", help="A built-in suite by name: lite (ActWM-Bench-Lite, "
+                                     "the default) or hard (ActWM-Bench Hard)."),
     mode: str = typer.Option("closed-loop", "--mode", "-m", help="closed-loop, plan-only, open-loop or best-of-n "
                              "(open loop at the closed loop's generator calls; needs --match)."),
     match: Path | None = typer.Option(None, "--match", help="best-of-n: the closed-loop results directory "
@@ -181,7 +198,6 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from spiral.bench.runner import check_base, run_suite, task_keys_in
-    from spiral.bench.tasks import builtin_suite
     from spiral.config import build_config
 
     overrides: dict[str, Any] = {}
@@ -205,7 +221,7 @@ def run_cmd(
                          if k not in ("seed", "file", "image") and v != defaults[k]}
         if not base["scene"]:
             del base["scene"]
-        path = tasks or builtin_suite()
+        path = suite_path(tasks, suite)
         out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)
@@ -224,7 +240,7 @@ def run_cmd(
     out_console.print(t)
     if ov.get("errors"):
         out_console.print(f"[yellow]{ov['errors']} task(s) failed with an error[/] (status \"error\" in "
-                          f"results.jsonl, with the reason; they count as failures in task_success and run "
+                          f"results.jsonl, with the reason; they count as failures in strict_success and task_success and run "
                           f"again when you resume)", highlight=False)
     out_console.print(f"results: {out_dir}")
     if ov.get("errors") and not allow_errors:
@@ -291,15 +307,17 @@ def report_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories 
 
 @app.callback()
 def bench_main(ctx: typer.Context,
-               tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Run this task file (as `run`)."),
+               tasks: Path | None = typer.Option(None, "--tasks", "-t", help="Run this task file or built-in "
+                                                    "suite (as `run`)."),
+               suite: str | None = typer.Option(None, "--suite", help="Run this built-in suite: lite or hard."),
                mode: str = typer.Option("closed-loop", "--mode", "-m", help="Mode for --tasks."),
                out: Path | None = typer.Option(None, "--out", "-o", help="Results directory for --tasks."),
                workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes for --tasks.")) -> None:
     """Benchmarks."""
     if ctx.invoked_subcommand is not None:
         return
-    if tasks is None:
+    if tasks is None and suite is None:
         out_console.print(ctx.get_help())
         raise typer.Exit(0)
-    ctx.invoke(run_cmd, tasks=tasks, mode=mode, generator=None, planner=None, critic=None, config=None, set_=[],
-               out=out, workers=workers, limit=None, match=None, allow_errors=False)
+    ctx.invoke(run_cmd, tasks=tasks, suite=suite, mode=mode, generator=None, planner=None, critic=None, config=None,
+               set_=[], out=out, workers=workers, limit=None, match=None, allow_errors=False)

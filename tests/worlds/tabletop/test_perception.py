@@ -9,6 +9,8 @@ known kinds 100 % (100 %).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -240,3 +242,16 @@ def test_perceive_clip_empty_table_and_bad_shape():
     assert [p.all_blobs for p in out] == [{}, {}, {}] and out[0].scene is None
     with pytest.raises(ValueError, match="T×H×W×3"):
         perceive_clip(clip[0])
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_a_tower_of_five_reads_back(size):
+    """Towers of 5 (ActWM-Bench Hard) render inside the frame and read back cube by cube."""
+    cols = ["red", "green", "blue", "yellow", "white"]
+    sc = make_scene(obj("cube", "red", 0.4, 0.6),
+                    *[obj("cube", c, 0.4, 0.6, on=f"{p}_cube") for p, c in pairwise(cols)],
+                    obj("ball", "purple", 0.8, 0.8), obj("bowl", "cyan", 0.75, 0.3))
+    got = perceive(render_scene(sc, size)).scene
+    assert scene_matches(sc, got) is None
+    assert {o.id: o.on for o in got.objects if o.kind == "cube"} == {o.id: o.on for o in sc.objects
+                                                                       if o.kind == "cube"}

@@ -185,12 +185,13 @@ def _bad(*objs):
     (_bad(obj("bowl", "blue", 0.5, 0.5), obj("ball", "red", 0.5, 0.45, **{"in": "blue_bowl"}, slot=3)),
      ["distinct slots 0..2"]),
     (_bad(*[obj("cube", c, 0.3, 0.3, **({"on": f"{p}_cube"} if p else {}))
-            for p, c in zip([None, "red", "green", "blue", "yellow"], ["red", "green", "blue", "yellow", "white"])]),
-     ["higher than 4 cubes"]),
+            for p, c in zip([None, "red", "green", "blue", "yellow", "white"],
+                            ["red", "green", "blue", "yellow", "white", "cyan"])]),
+     ["higher than 5 cubes"]),
     ({"objects": [obj("cube", "red", 0.2, 0.2)], "colour": "x"}, ["colour", "Extra inputs"]),
 ], ids=["duplicate-colour", "cube-on-ball", "unknown-colour", "in-a-cube", "bowl-on-cube", "cycle",
         "off-table", "unknown-kind", "empty", "extra-key", "overfull-bowl", "shared-slot", "bad-slot",
-        "tower-of-5"])
+        "tower-of-6"])
 def test_load_invalid_scene(tmp_path, data, words):
     path = tmp_path / "scene.json"
     path.write_text(json.dumps(data))
@@ -264,3 +265,14 @@ def test_states_the_world_itself_produces_pass_the_layout_check():
                 break
             state = apply(state, act)
             assert not state.layout_problems(), (seed, act.prompt, state.layout_problems())
+
+
+def test_random_scenes_stack_at_most_four_though_scenes_may_hold_five():
+    """Towers of 5 are valid scenes (MAX_STACK), but the random generator keeps its own
+    bound, so every seed gives the scene it gave before (and the dataset stays the same)."""
+    from spiral.worlds.tabletop.scene import MAX_STACK, RANDOM_MAX_STACK
+
+    assert (RANDOM_MAX_STACK, MAX_STACK) == (4, 5)
+    spec = SceneSpec(min_objects=6, max_objects=6, kinds=("cube",), p_stacked=1.0)
+    levels = [random_scene(s, spec).level(o.id) for s in range(30) for o in random_scene(s, spec).objects]
+    assert max(levels) == RANDOM_MAX_STACK - 1

@@ -4,7 +4,8 @@
 
 170 tabletop tasks in seven categories (single sub-action, 2–3 steps, long horizon 5–8
 steps, relational, set goals, distractor-heavy scenes, paraphrased goals), each with its
-scene inline, a fixed seed, the goal's success conditions and per-step expectations.
+scene inline, a fixed seed, the goal's success conditions, per-step expectations and the
+objects its reference plan moves (``movable``, for strict success).
 Scenes come from a seed range no dataset split uses.
 """
 
@@ -34,6 +35,7 @@ SET_GOALS = ("stack all the cubes", "put every ball in the bowl", "clear the lef
 
 
 def make() -> list[dict]:
+    from spiral.bench.tasks import plan_movable
     from spiral.data.actwm_lite import goal_phrasing, paraphrase
 
     tasks: list[dict] = []
@@ -77,6 +79,7 @@ def make() -> list[dict]:
                 "expectations": [{"step": i, "postconditions": [c.model_dump(exclude_none=True)
                                                                 for c in s.postconditions if c not in loose]}
                                  for i, s in enumerate(plan)],
+                "movable": plan_movable(scene, plan),
             })
             made += 1
     return tasks

@@ -53,7 +53,10 @@ BOWL_SLOTS: tuple[tuple[float, float], ...] = (
     (0.039, 0.0225),
     (-0.039, 0.0225),
 )
-MAX_STACK = 4  # cubes in one tower
+MAX_STACK = 5  # cubes in one tower (scenes and plans)
+# the random scene generator stacks at most this many (its scenes, and so the dataset built
+# from them, stay what they were before towers of 5 were allowed)
+RANDOM_MAX_STACK = 4
 TABLE_MARGIN = 0.02
 
 
@@ -277,7 +280,13 @@ def random_scene(seed: int, spec: SceneSpec | None = None) -> Scene:
             while any(o.on == top.id for o in objects):
                 top = next(o for o in objects if o.on == top.id)
                 depth += 1
-            if depth < MAX_STACK:
+            below = base
+            while below.on is not None:  # the base may itself stand on a cube: count the whole tower
+                below = next(o for o in objects if o.id == below.on)
+                depth += 1
+            # (towers this bound refused used to fail validation: every seed that made a scene before
+            # makes the same scene now)
+            if depth < RANDOM_MAX_STACK:
                 objects.append(SceneObject(kind=kind, color=color, x=top.x, y=top.y, on=top.id))
                 continue
         if kind != "bowl" and bowls and roll > 1 - spec.p_in_bowl:

@@ -201,7 +201,7 @@ def task_schema() -> dict[str, Any]:
     return schema
 
 
-SUITES = ("lite", "hard")
+SUITES = ("lite", "hard", "hard-dev")  # hard-dev: the tuning split of Hard (other scenes, same recipes)
 
 
 def builtin_suite(name: str = "actwm-bench-lite") -> Path:

@@ -347,7 +347,11 @@ def _accept(cat: str, scene: Scene, steps, feats: list[str]) -> bool:
     return n >= 2
 
 
-def make(per_category: int = PER_CATEGORY) -> list[dict]:
+DEV_BASE = 60_000_000  # the tuning split's scene seeds: same recipes, other scenes
+DEV_PER_CATEGORY = 10
+
+
+def make(per_category: int = PER_CATEGORY, base: int = BASE, prefix: str = "hard") -> list[dict]:
     from spiral.bench.tasks import plan_movable
 
     vocab = model_vocab()
@@ -355,7 +359,7 @@ def make(per_category: int = PER_CATEGORY) -> list[dict]:
     for ci, (cat, recipe) in enumerate(RECIPES.items()):
         made, k = 0, 0
         while made < per_category:  # each category its own seed stream: its first tasks do not
-            seed = BASE + ci * 1_000_000 + k  # depend on how many the others have
+            seed = base + ci * 1_000_000 + k  # depend on how many the others have
             k += 1
             rng = random.Random(f"bench-hard:{seed}")
             scene = hard_scene(rng, rng.randint(*recipe["objects"]), rng.randint(*recipe["bowls"]),
@@ -381,7 +385,7 @@ def make(per_category: int = PER_CATEGORY) -> list[dict]:
             if not plans_as_seen(scene, goal, plan) or not solved_exactly(scene, goal, conds, plan, movable):
                 continue
             tasks.append({
-                "id": f"hard-{cat}-{made:03d}", "goal": goal, "category": cat, "features": feats,
+                "id": f"{prefix}-{cat}-{made:03d}", "goal": goal, "category": cat, "features": feats,
                 "horizon": len(plan), "scene": scene.model_dump(by_alias=True, exclude_none=True),
                 "seed": ci * 1000 + made,
                 "success": [c.model_dump(exclude_none=True) for c in conds],
@@ -395,13 +399,15 @@ def make(per_category: int = PER_CATEGORY) -> list[dict]:
 
 
 def main() -> None:
+    """Write the Hard suite, and its development split (``actwm-bench-hard-dev.jsonl``: the
+    same recipes on scenes from another seed range, what the loop's policies are tuned on;
+    figures are reported on the suite itself, never tuned on)."""
     here = Path(__file__).parent
-    tasks = make()
-    (here / "actwm-bench-hard.jsonl").write_text("".join(json.dumps(t, separators=(",", ":")) + "\n"
-                                                         for t in tasks))
-    print(f"wrote {len(tasks)} tasks")
+    for name, tasks in (("actwm-bench-hard", make()),
+                        ("actwm-bench-hard-dev", make(DEV_PER_CATEGORY, DEV_BASE, "hard-dev"))):
+        (here / f"{name}.jsonl").write_text("".join(json.dumps(t, separators=(",", ":")) + "\n" for t in tasks))
+        print(f"wrote {len(tasks)} tasks to {name}.jsonl")
 
 
 if __name__ == "__main__":
     main()
-

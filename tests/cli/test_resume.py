@@ -141,9 +141,9 @@ def test_a_resume_forgets_the_experience_outcomes_of_the_work_it_redoes(tmp_path
     assert checked >= 3
 
 
-def _killed_run(out, env):
+def _killed_run(out, env, extra=()):
     """A run SIGKILLed right after its first accepted segment."""
-    proc = subprocess.Popen(_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_cmd(out, extra=extra), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while proc.poll() is None and not _accepted(out) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -155,10 +155,21 @@ def _killed_run(out, env):
 def test_two_resumes_of_one_run_directory_one_proceeds_the_other_exits_2(tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     out = tmp_path / "killed"
-    _killed_run(out, env)
+    slow = ("generator.latency_s=0.6",)  # the rest of the run outlasts the second process's start
+    _killed_run(out, env, slow)
     (out / "segments" / ".0007.npy.left0ver.tmp").write_bytes(b"half")  # as a second kill leaves it
-    procs = [subprocess.Popen(_cmd(out, resume=True), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    first = subprocess.Popen(_cmd(out, resume=True, extra=slow), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    # the second starts once the first holds the directory (started together, a slow start of
+    # the second on a loaded machine could find the run already finished, and exit 0 rightly)
+    from spiral.core.lock import holder
+
+    deadline = time.monotonic() + 60
+    while first.poll() is None and (holder(out) or {}).get("pid") != first.pid and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = subprocess.Popen(_cmd(out, resume=True, extra=slow), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    procs = [first, second]
     results = [(p.pid, p.wait(timeout=300), p.stderr.read()) for p in procs]
     codes = sorted(code for _, code, _ in results)
     assert codes == [0, 2], results

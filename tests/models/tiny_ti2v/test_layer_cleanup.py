@@ -123,3 +123,25 @@ def test_a_ball_dropped_into_a_bowl_sheds_the_table_coloured_rim():
 def _centre(mask):
     ys, xs = np.nonzero(mask)
     return float(xs.mean() + 0.5), float(ys.mean() + 0.5)
+
+
+def test_an_instruction_naming_the_subject_makes_the_layer_hold_all_of_it():
+    """hints['subject'] (where the instruction says the subject is drawn): a mask that caught
+    only part of that object grows to its whole colour component; a mask that holds it, or a
+    point with no object near, is left as it is."""
+    from spiral.models.tiny_ti2v.sampling import hinted_mask
+
+    sc = Scene(objects=[SceneObject(kind="cube", color="green", x=0.3, y=0.6),
+                        SceneObject(kind="ball", color="red", x=0.7, y=0.4)])
+    frame = render_scene(sc)
+    parts, _ = colour_parts(frame)
+    cube = step_targets(sc, make_action(sc, "pick_place", "green_cube", params={"region": "right"})).mask_a > 0
+    green = palette_labels(frame) == GREEN
+    half = cube.copy()
+    half[:, : int(np.nonzero(cube)[1].mean())] = False  # the network caught its right half only
+    uv = [0.3, 0.6]
+    grown = hinted_mask(half, parts, uv, 0.65)
+    assert (grown & green).sum() == green.sum() and (half & green).sum() < green.sum()
+    assert not (grown & (palette_labels(frame) == RED)).any()
+    assert np.array_equal(hinted_mask(cube, parts, uv, 0.65), cube)
+    assert np.array_equal(hinted_mask(half, parts, [0.9, 0.1], 0.65), half)  # nothing drawn there

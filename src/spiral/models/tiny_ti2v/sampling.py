@@ -487,6 +487,26 @@ def hinted_logits(logits: torch.Tensor, width: int, start: tuple[float, float], 
     return out.flatten().to(logits.dtype)
 
 
+def hinted_mask(mask: np.ndarray, parts: np.ndarray, uv: list[float], min_cover: float) -> np.ndarray:
+    """The layer's mask holding the whole colour component drawn at ``uv`` (image coordinates
+    0..1: where an instruction says the subject is), when the network's mask holds less than
+    ``min_cover`` of it (a small ball in a bowl, caught in part: half of it would move, half
+    stay). Nearest component within 3 pixels; the mask is unchanged when there is none."""
+    H, W = parts.shape
+    x, y = uv[0] * W - 0.5, uv[1] * H - 0.5
+    ys, xs = np.nonzero(parts)
+    if len(xs) == 0:
+        return mask
+    d = np.hypot(xs - x, ys - y)
+    k = int(np.argmin(d))
+    if d[k] > 3.0 * W / 64:
+        return mask
+    comp = parts == parts[ys[k], xs[k]]
+    if (mask & comp).sum() >= min_cover * comp.sum():
+        return mask
+    return mask | comp
+
+
 def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str], seeds: list[int],
                    num_frames: int | None = None, steps: int | None = None, temperature: float | None = None,
                    guidance: float | None = None, keyframes: np.ndarray | None = None,
@@ -520,11 +540,15 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         mask_a = (torch.sigmoid(pred["mask_a"][i]) > thr).numpy()
         has_b = bool(torch.sigmoid(pred["has_b"][i]) > 0.5)
         mask_b = (torch.sigmoid(pred["mask_b"][i]) > thr).numpy() & ~mask_a if has_b else None
-        if prune or clean:
+        if prune or clean or hint.get("subject"):
             key = frames[i].tobytes()
             if key not in parts_of:
                 parts_of[key] = colour_parts(frames[i])
             parts, colours = parts_of[key]
+        if hint.get("subject"):  # the instruction names the object: the layer holds all of it
+            mask_a = hinted_mask(mask_a, parts, hint["subject"], cfg.layer_cover)
+            if mask_b is not None and hint.get("partner"):
+                mask_b = hinted_mask(mask_b, parts, hint["partner"], cfg.layer_cover) & ~mask_a
         if prune:
             mask_a = prune_mask(mask_a, parts, cfg.layer_cover)
             mask_b = None if mask_b is None else prune_mask(mask_b, parts, cfg.layer_cover)

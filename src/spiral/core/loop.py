@@ -22,6 +22,8 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,9 +31,23 @@ import numpy as np
 
 from spiral.config import RunConfig
 from spiral.core.memory import EpisodeMemory, ExperienceStore
-from spiral.core.protocols import Hinting, Locating
+from spiral.core.protocols import (
+    CostReporting,
+    Critic,
+    Evaluating,
+    Generator,
+    Grounding,
+    Hinting,
+    Locating,
+    Memory,
+    Observing,
+    Planner,
+    Prechecking,
+    Stepped,
+)
 from spiral.core.refine import DISTINCT_SHARE, RefinePolicy, clip_change, derive_seed, refine_rules
 from spiral.core.rundir import RunDir
+from spiral.core.speculate import Speculator
 from spiral.core.trace import Trace
 from spiral.core.types import Clip, GenerationRequest, Plan, SubAction, Verdict
 from spiral.errors import RunDirError, SpiralError
@@ -66,15 +82,36 @@ class EpisodeResult:
 
 
 @dataclass
-class _Speculation:
-    req: GenerationRequest
-    future: Any  # concurrent.futures.Future[(Clip, generator seconds)]
+class _Failed:
+    """A failing attempt of the current step (the best one is kept for ``accept_best``)."""
 
-    def matches(self, req: GenerationRequest) -> bool:
-        a = self.req
-        return (a.describe() == req.describe() and a.action == req.action and a.context == req.context
-                and np.array_equal(a.cond_frame, req.cond_frame) and len(a.keyframes) == len(req.keyframes)
-                and all(np.array_equal(x, y) for x, y in zip(a.keyframes, req.keyframes)))
+    score: tuple[float, float, int]
+    attempt: int
+    clip: Clip
+    request: GenerationRequest
+    verdict: Verdict
+
+
+@dataclass
+class _Tried:
+    """The refinement behind the attempt being generated: its failure (in memory), the
+    failure's type and the strategy, whose outcome the experience store learns."""
+
+    failure_id: int
+    failure_type: str
+    strategy: str
+
+
+@dataclass(frozen=True)
+class _Capabilities:
+    """What the components can do beyond their protocols, checked once at construction."""
+
+    observe: bool
+    precheck: bool
+    evaluate: bool
+    ground: bool
+    locate: bool
+    hints: bool
 
 
 class _Stop(Exception):
@@ -86,8 +123,8 @@ class _Stop(Exception):
 class Loop:
     """One episode of the loop over injected components."""
 
-    def __init__(self, planner: Any, generator: Any, critic: Any, memory: EpisodeMemory, config: RunConfig,
-                 run: RunDir | None = None, trace: Trace | None = None,
+    def __init__(self, planner: Planner, generator: Generator, critic: Critic, memory: Memory | EpisodeMemory,
+                 config: RunConfig, run: RunDir | None = None, trace: Trace | None = None,
                  experience: ExperienceStore | None = None):
         self.planner = planner
         self.generator = generator
@@ -98,6 +135,9 @@ class Loop:
         self.trace = trace or Trace(None)
         self.experience = experience
         self.mode = config.mode
+        self.can = _Capabilities(observe=isinstance(critic, Observing), precheck=isinstance(critic, Prechecking),
+                                 evaluate=isinstance(critic, Evaluating), ground=isinstance(planner, Grounding),
+                                 locate=isinstance(planner, Locating), hints=isinstance(generator, Hinting))
         # episode state
         self.plan: Plan | None = None
         self._plan_dump: tuple[Plan, dict[str, Any]] | None = None
@@ -108,12 +148,10 @@ class Loop:
         self.retries_distinct = self.replans_distinct = 0
         self.policy = RefinePolicy(
             config.loop.strategies, config.seed, max_steps=config.loop.max_steps, explore=config.loop.explore,
-            locate=planner.locate if isinstance(planner, Locating) else None,
-            hinting=isinstance(generator, Hinting),
-            default_steps=int(getattr(generator, "default_steps", 8)),
+            locate=planner.locate if self.can.locate else None, hinting=self.can.hints,
+            default_steps=int(generator.default_steps) if isinstance(generator, Stepped) else 8,
             rank=experience.rank if experience is not None else None)
         self.flawed = 0  # steps kept as their best failing attempt (loop.on_failure = accept_best)
-        self.speculated_waste = 0  # speculative generations not used (loop.speculate)
         self.first_frame: np.ndarray | None = None
         self.last_frame: np.ndarray | None = None
         self.last_state: dict[str, Any] | None = None
@@ -121,10 +159,7 @@ class Loop:
         self.cost: dict[str, Any] = {}  # episode totals of what agents report through pop_cost()
         # loop.speculate: the next step's first attempt, generating on a worker thread, and
         # what grounding / the pre-check said about the frame it starts from
-        self._spec: _Speculation | None = None
-        self._pool: Any = None
-        self._spec_ground: tuple[Any, ...] | None = None  # (plan, step, frame, outcome, seconds)
-        self._spec_precheck: tuple[Any, ...] | None = None  # (sub-action, frame, unmet, seconds)
+        self.ahead = Speculator(generator)
         if config.loop.speculate:
             self.timing.update({"overlap_s": 0.0, "speculation_waste_s": 0.0})
         self.t_start = time.perf_counter()
@@ -162,19 +197,30 @@ class Loop:
             status, reason = "stopped", stop.reason
             log.warning("stopped: %s", reason)
         finally:
-            self._end_speculation()
+            self.ahead.close()
+            self._count_waste()
         return self._finish(status, reason)
+
+    @contextmanager
+    def _clock(self, key: str) -> Iterator[list[float]]:
+        """Time the block into ``self.timing[key]``; the yielded list holds its seconds after."""
+        box = [0.0]
+        t0 = time.perf_counter()
+        try:
+            yield box
+        finally:
+            box[0] = time.perf_counter() - t0
+            self.timing[key] += box[0]
 
     # -- phases -------------------------------------------------------------------------
     def _start(self, goal: str, scene_info: dict[str, Any], plan: Plan | None = None, plan_s: float = 0.0) -> None:
         cfg = self.cfg
         self.trace.emit("run_start", goal=goal, mode=self.mode, seed=cfg.seed, generator=cfg.generator.name,
                         planner=cfg.planner.name, critic=cfg.critic.name, config_hash=cfg.identity())
-        t0 = time.perf_counter()
-        objects = self.critic.observe(self.first_frame) if hasattr(self.critic, "observe") else []
-        if objects:
-            self.memory.register_objects(objects, self.first_frame)
-        self.timing["memory_io_s"] += time.perf_counter() - t0
+        with self._clock("memory_io_s"):
+            objects = self.critic.observe(self.first_frame) if self.can.observe else []
+            if objects:
+                self.memory.register_objects(objects, self.first_frame)
         self.trace.emit("scene", **scene_info, objects=objects)
         t0 = time.perf_counter()
         if plan is None:
@@ -194,17 +240,17 @@ class Loop:
     def _closed_loop(self) -> None:
         assert self.plan is not None
         while self.step < len(self.plan.steps):
-            if self.mode == "closed-loop" and self.cfg.loop.ground and hasattr(self.planner, "ground"):
+            if self._grounds():
                 self._ground()
             sub = self.plan.steps[self.step]
-            if self.mode == "closed-loop" and self.cfg.loop.precheck and hasattr(self.critic, "precheck"):
-                t0 = time.perf_counter()
-                cached, self._spec_precheck = self._spec_precheck, None
-                if cached is not None and cached[0] is sub and np.array_equal(cached[1], self.last_frame):
-                    unmet, t0 = cached[2], time.perf_counter() - cached[3]  # made by _speculate
+            if self._prechecks():
+                ahead = self.ahead.take_prechecked(sub, self.last_frame)
+                if ahead is not None:  # made by _speculate (and timed there)
+                    unmet = ahead.unmet
+                    self.timing["critic_s"] += ahead.seconds
                 else:
-                    unmet = self.critic.precheck(self.last_frame, sub, self.memory)
-                self.timing["critic_s"] += time.perf_counter() - t0
+                    with self._clock("critic_s"):
+                        unmet = self.critic.precheck(self.last_frame, sub, self.memory)
                 if unmet:
                     text = ", ".join(map(str, unmet))
                     self.trace.emit("precheck", step=self.step, unmet=[str(c) for c in unmet])
@@ -215,18 +261,23 @@ class Loop:
             if not self._attempt_step(sub):
                 self._replan(self._last_feedback)
 
+    def _grounds(self) -> bool:
+        return self.mode == "closed-loop" and self.cfg.loop.ground and self.can.ground
+
+    def _prechecks(self) -> bool:
+        return self.mode == "closed-loop" and self.cfg.loop.precheck and self.can.precheck
+
     def _best_effort(self) -> bool:
         """No replan left and ``loop.on_failure = accept_best``: keep going with the best."""
         return self.cfg.loop.on_failure == "accept_best" and self.replans >= self.cfg.loop.max_replans
 
-    def _give_up(self, attempt: int, reason: str, best: tuple | None, sub: SubAction) -> bool:
+    def _give_up(self, attempt: int, reason: str, best: _Failed | None, sub: SubAction) -> bool:
         """The step failed: replan, stop, or (best effort) accept its best attempt."""
         if self._best_effort() and best is not None:
-            _, b_attempt, b_clip, b_req, b_verdict = best
-            self._decide("accept_best", attempt, reason=f"{reason}; keeping attempt {b_attempt}, the best "
-                                                         f"(its failure: {b_verdict.failure_type})")
+            self._decide("accept_best", attempt, reason=f"{reason}; keeping attempt {best.attempt}, the best "
+                                                         f"(its failure: {best.verdict.failure_type})")
             self.flawed += 1
-            self._accept(sub, b_clip, b_req)
+            self._accept(sub, best.clip, best.request)
             return True
         self._decide("replan" if self.replans < self.cfg.loop.max_replans else "stop", attempt, reason=reason)
         return False
@@ -235,8 +286,8 @@ class Loop:
         cfg = self.cfg.loop
         req = self._request(sub, attempt=0)
         tried: list[str] = []
-        prev: tuple[int, str, str] | None = None  # (failure id, failure type, strategy)
-        best: tuple | None = None  # (score, attempt, clip, request, verdict) of the best failing attempt
+        prev: _Tried | None = None
+        best: _Failed | None = None
         self._last_feedback = ""
         last: Clip | None = None  # the attempt before, to tell whether a retry differs from it
         for attempt in range(cfg.max_attempts):
@@ -249,22 +300,21 @@ class Loop:
                 return True
             verdict = self._critique(clip, sub, attempt)
             if prev is not None:
-                fid, ftype, strategy = prev
                 if self.experience is not None:
                     # filed under the critique event just written: a resume from a checkpoint
                     # before it forgets the outcome (its critique is redone), one after keeps it
-                    self.experience.record(ftype, strategy, verdict.passed, run=self.run_id,
+                    self.experience.record(prev.failure_type, prev.strategy, verdict.passed, run=self.run_id,
                                            seq=self.trace.seq - 1)
                 if verdict.passed:
-                    self.memory.mark_fixed(fid, strategy)
+                    self.memory.mark_fixed(prev.failure_id, prev.strategy)
             if verdict.passed:
                 self._decide("accept", attempt, reason="the critic passed the clip")
                 self._accept(sub, clip, req)
                 return True
             self._last_feedback = verdict.feedback
             score = (verdict.scores.get("action", 0.0), sum(verdict.scores.values()), -len(verdict.failures))
-            if best is None or score > best[0]:
-                best = (score, attempt, clip, req, verdict)
+            if best is None or score > best.score:
+                best = _Failed(score, attempt, clip, req, verdict)
             if verdict.scope == "global":
                 self.memory.log_failure(self.step, attempt, verdict, "replan", self.plan.version)
                 return self._give_up(attempt, f"global drift: {verdict.feedback}", best, sub)
@@ -274,7 +324,7 @@ class Loop:
                 new = self.policy.refine(req, strategy, verdict, sub, attempt + 1, self.plan.version, self.step,
                                          failed=clip.frames, memory=self.memory)
                 tried.append(strategy)
-                prev = (fid, verdict.failure_type or "missing_action", strategy)
+                prev = _Tried(fid, verdict.failure_type or "missing_action", strategy)
                 self.retries += 1
                 self._decide("refine", attempt, strategy=strategy, reason=verdict.feedback,
                              changes=_diff(req, new))
@@ -337,29 +387,26 @@ class Loop:
         self.trace.emit("request", step=self.step, attempt=attempt, request=req.describe(),
                         cond={"source": cond, "sha256": hashlib.sha256(
                             np.ascontiguousarray(req.cond_frame).tobytes()).hexdigest()[:16]})
-        spec, self._spec = self._spec, None
-        if spec is not None and spec.matches(req):
-            t0 = time.perf_counter()
-            clip, dt = spec.future.result()  # the generator's own time; waiting for it is part of it
+        made = self.ahead.take(req)
+        self._count_waste()
+        if made is not None:
+            clip, dt, waited = made
             # the loop's work while it ran (critique, accept, grounding) cost no wall time
-            self.timing["overlap_s"] += max(0.0, dt - (time.perf_counter() - t0))
+            self.timing["overlap_s"] += max(0.0, dt - waited)
+            self.timing["generate_s"] += dt
         else:
-            if spec is not None:
-                self._discard(spec)
-            t0 = time.perf_counter()
-            clip = self.generator.generate([req])[0]
-            dt = time.perf_counter() - t0
-        self.timing["generate_s"] += dt
+            with self._clock("generate_s") as took:
+                clip = self.generator.generate([req])[0]
+            dt = took[0]
         self.calls += 1
         nfe = int(clip.meta.get("nfe", req.steps or 1))
         self.nfe += nfe
         meta = {k: v for k, v in clip.meta.items() if k != "gen_s" and not k.endswith("_s")}
         thumb = None
         if self.run_dir is not None:
-            t1 = time.perf_counter()
-            thumb = self.run_dir.write_filmstrip(
-                f"v{self.plan.version if self.plan else 0}-s{self.step:03d}-a{attempt}", clip.frames)
-            self.timing["memory_io_s"] += time.perf_counter() - t1
+            with self._clock("memory_io_s"):
+                thumb = self.run_dir.write_filmstrip(
+                    f"v{self.plan.version if self.plan else 0}-s{self.step:03d}-a{attempt}", clip.frames)
         differs = {}
         if previous is not None:  # a retry: how much its last frame differs from the attempt before
             change = clip_change(previous.frames, clip.frames)
@@ -382,62 +429,37 @@ class Loop:
         if not cfg.speculate or self.mode == "open-loop" or self.plan is None or nxt >= len(self.plan.steps) \
                 or self.calls >= cfg.max_generator_calls:
             return
+        from spiral.core.speculate import GroundedAhead, PrecheckedAhead
+
         frame, plan = clip.frames[-1], self.plan
-        if self.mode == "closed-loop" and cfg.ground and hasattr(self.planner, "ground"):
+        if self._grounds():
             t0 = time.perf_counter()
             new, err = self._call_ground(plan, nxt, frame)
-            dt = time.perf_counter() - t0
-            self._spec_ground = (plan, nxt, frame, new, err, dt)
+            self.ahead.grounded = GroundedAhead(plan, nxt, frame, new, err, time.perf_counter() - t0)
             plan = new or plan
             if nxt >= len(plan.steps):
                 return
         sub = plan.steps[nxt]
-        if self.mode == "closed-loop" and cfg.precheck and hasattr(self.critic, "precheck"):
+        if self._prechecks():
             t0 = time.perf_counter()
             unmet = self.critic.precheck(frame, sub, self.memory)
-            self._spec_precheck = (sub, frame, unmet, time.perf_counter() - t0)
+            self.ahead.prechecked = PrecheckedAhead(sub, frame, unmet, time.perf_counter() - t0)
             if unmet:
                 return  # the loop will replan there: nothing to generate ahead
-        req = self._request(sub, 0, after=(plan, nxt, clip))
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        self.ahead.submit(self._request(sub, 0, after=(plan, nxt, clip)))
 
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spiral-speculate")
-
-        def run() -> tuple[Clip, float]:
-            t0 = time.perf_counter()
-            out = self.generator.generate([req])[0]
-            return out, time.perf_counter() - t0
-
-        self._spec = _Speculation(req, self._pool.submit(run))
-
-    def _discard(self, spec: _Speculation) -> None:
-        """A speculative clip the loop does not use: wait for it (one generator at a time)."""
-        t0 = time.perf_counter()
-        try:
-            _, dt = spec.future.result()
-        except Exception as exc:  # noqa: BLE001 - its request was never made: its error is moot
-            log.debug("discarded speculative generation failed: %s", exc)
-            dt = time.perf_counter() - t0
-        self.timing["speculation_waste_s"] += dt
-        self.speculated_waste += 1
-
-    def _end_speculation(self) -> None:
-        if self._spec is not None:
-            spec, self._spec = self._spec, None
-            self._discard(spec)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+    def _count_waste(self) -> None:
+        """Generator time spent on clips made ahead and not used (``loop.speculate``)."""
+        if self.ahead.waste_s:
+            self.timing["speculation_waste_s"] = self.timing.get("speculation_waste_s", 0.0) + self.ahead.waste_s
+            self.ahead.waste_s = 0.0
 
     def _critique(self, clip: Clip, sub: SubAction, attempt: int) -> Verdict:
-        t0 = time.perf_counter()
-        # the critic sees pixels only: no privileged states, no generator metadata
-        verdict = self.critic.critique(Clip(frames=clip.frames, fps=clip.fps), sub, self.memory)
-        dt = time.perf_counter() - t0
-        self.timing["critic_s"] += dt
+        with self._clock("critic_s") as took:
+            # the critic sees pixels only: no privileged states, no generator metadata
+            verdict = self.critic.critique(Clip(frames=clip.frames, fps=clip.fps), sub, self.memory)
         self.trace.emit("verdict", step=self.step, attempt=attempt, verdict=verdict.model_dump(mode="json"),
-                        timing={"critic_s": round(dt, 5)}, **self._cost(self.critic))
+                        timing={"critic_s": round(took[0], 5)}, **self._cost(self.critic))
         return verdict
 
     def _decide(self, action: str, attempt: int, **fields: Any) -> None:
@@ -493,11 +515,9 @@ class Loop:
         object); not a replan: no feedback, no budget."""
         t0 = time.perf_counter()
         old = self.plan
-        cached = self._spec_ground
-        self._spec_ground = None
-        if cached is not None and cached[0] is old and cached[1] == self.step \
-                and np.array_equal(cached[2], self.last_frame):  # made by _speculate (and timed there)
-            new, err, t0 = cached[3], cached[4], time.perf_counter() - cached[5]
+        ahead = self.ahead.take_grounded(old, self.step, self.last_frame)
+        if ahead is not None:  # made by _speculate (and timed there)
+            new, err, t0 = ahead.new, ahead.error, time.perf_counter() - ahead.seconds
         else:
             new, err = self._call_ground(old, self.step, self.last_frame)
         if err is not None:
@@ -523,8 +543,7 @@ class Loop:
     def _cost(self, component: Any) -> dict[str, Any]:
         """``{"cost": ...}`` for a trace event when ``component`` reports what its last calls cost
         (agents over paid endpoints implement ``pop_cost()``), else ``{}``; adds to the totals."""
-        pop = getattr(component, "pop_cost", None)
-        cost = pop() if callable(pop) else None
+        cost = component.pop_cost() if isinstance(component, CostReporting) else None
         if not cost:
             return {}
         for k, v in cost.items():
@@ -553,9 +572,8 @@ class Loop:
     def _checkpoint(self, status: str, extra: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
             return
-        t0 = time.perf_counter()
-        self.run_dir.save_state({**self._state(status), **(extra or {})}, before=self.trace.fsync_later())
-        self.timing["memory_io_s"] += time.perf_counter() - t0
+        with self._clock("memory_io_s"):
+            self.run_dir.save_state({**self._state(status), **(extra or {})}, before=self.trace.fsync_later())
 
     def _restore(self) -> dict[str, Any] | None:
         if self.run_dir is None:
@@ -612,19 +630,17 @@ class Loop:
 
     def _finish(self, status: str, reason: str) -> EpisodeResult:
         if self.run_dir is not None:  # wait for the background writes (they count as I/O)
-            t0 = time.perf_counter()
-            self.run_dir.flush()
-            self.timing["memory_io_s"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
+            with self._clock("memory_io_s"):
+                self.run_dir.flush()
         goal = None
-        if hasattr(self.critic, "evaluate") and self.plan is not None:
-            goal = self.critic.evaluate(self.last_frame, self.plan.goal_conditions, self.memory)
-        self.timing["critic_s"] += time.perf_counter() - t0
+        with self._clock("critic_s"):
+            if self.can.evaluate and self.plan is not None:
+                goal = self.critic.evaluate(self.last_frame, self.plan.goal_conditions, self.memory)
         self._cost(self.critic)
         self._cost(self.planner)
-        if self.speculated_waste:  # generator calls made ahead and not used (loop.speculate)
-            self.cost["speculative_calls_wasted"] = self.cost.get("speculative_calls_wasted", 0) + self.speculated_waste
-            self.speculated_waste = 0
+        if self.ahead.wasted:  # generator calls made ahead and not used (loop.speculate)
+            self.cost["speculative_calls_wasted"] = self.cost.get("speculative_calls_wasted", 0) + self.ahead.wasted
+            self.ahead.wasted = 0
         wall = self.elapsed_before + time.perf_counter() - self.t_start
         result = EpisodeResult(status=status, reason=reason, goal=goal, segments=len(self.segments),
                                generator_calls=self.calls, nfe=self.nfe, retries=self.retries,

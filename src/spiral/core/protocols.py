@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from spiral.core.types import Clip, GenerationRequest, Plan, SubAction, Verdict
+from spiral.core.types import Clip, Condition, GenerationRequest, Plan, SubAction, Verdict
 
 
 @runtime_checkable
@@ -88,3 +88,47 @@ class Hinting(Protocol):
     """A generator that takes structured refinement hints (``GenerationRequest.hints``)."""
 
     hint_keys: frozenset[str]
+
+
+# -- optional capabilities: checked once when the loop is built, never probed inside it ------
+@runtime_checkable
+class Grounding(Protocol):
+    """A planner that pins a step again from the perceived frame before it runs (a relative
+    step whose plan-time pins rest on where an earlier step was assumed to land an object)."""
+
+    def ground(self, plan: Plan, step: int, observation: np.ndarray, memory: Any = None) -> Plan | None: ...
+
+
+@runtime_checkable
+class Observing(Protocol):
+    """A critic that reads the object registry off the first frame (ids, kinds, appearance)."""
+
+    def observe(self, frame: np.ndarray) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class Prechecking(Protocol):
+    """A critic that checks a sub-action's pre-conditions on a frame before it is generated."""
+
+    def precheck(self, frame: np.ndarray, sub_action: SubAction, memory: Any = None) -> list[Condition]: ...
+
+
+@runtime_checkable
+class Evaluating(Protocol):
+    """A critic that judges the goal's conditions on the final frame (the episode's result)."""
+
+    def evaluate(self, frame: np.ndarray, conditions: list[Condition], memory: Any = None) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class CostReporting(Protocol):
+    """A component that reports what its last calls cost (tokens, requests, dollars)."""
+
+    def pop_cost(self) -> dict[str, Any] | None: ...
+
+
+@runtime_checkable
+class Stepped(Protocol):
+    """A generator with a default number of sampling steps (what ``more_steps`` doubles)."""
+
+    default_steps: int

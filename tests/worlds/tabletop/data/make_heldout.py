@@ -452,9 +452,9 @@ CASES: list[tuple[str, str, str]] = [
 ]
 
 
-def scene_of(key: str, cache: dict) -> dict:
+def scene_of(key: str, cache: dict, extra: dict | None = None) -> dict:
     if key not in cache:
-        hand = hand_scenes()
+        hand = {**hand_scenes(), **(extra or {})}
         cache[key] = hand[key] if key in hand else json.loads(random_scene(int(key[1:])).to_json())
         s = Scene.model_validate(cache[key])
         assert not s.layout_problems(), (key, s.layout_problems())
@@ -471,11 +471,11 @@ def _step(text: str) -> list:
     return [kind, a, [b], {}]
 
 
-def lines(cases: list[tuple[str, str, str]] = CASES, prefix: str = "held") -> list[dict]:
+def lines(cases: list[tuple[str, str, str]] = CASES, prefix: str = "held", scenes: dict | None = None) -> list[dict]:
     out, cache, seen = [], {}, {}
     for key, goal, want in cases:
         n = seen[key] = seen.get(key, -1) + 1
-        case = {"id": f"{prefix}-{key}-{n:02d}", "scene": scene_of(key, cache), "goal": goal}
+        case = {"id": f"{prefix}-{key}-{n:02d}", "scene": scene_of(key, cache, scenes), "goal": goal}
         if want.startswith("!"):
             err, _, question = want[1:].partition(":")
             case.update(expect="refuse", error=ERROR[err], question=question or None, hostile=err != "Ambiguous")

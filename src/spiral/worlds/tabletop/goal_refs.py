@@ -61,6 +61,7 @@ class Resolver:
         self.it: str | None = None  # what "it" means: the object the previous clause acted on
         self.them: list[str] | None = None  # what "them" means: the previous clause's objects
         self.current: str | None = None  # the clause's first object, once read ("… on the other cube")
+        self.bowl: str | None = None  # the bowl the previous clause put into or took out of ("… in it too")
         self.state = state or (lambda: scene)
 
     def parts(self, text: str) -> tuple[str | None, str | None]:

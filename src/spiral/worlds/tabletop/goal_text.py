@@ -145,6 +145,9 @@ def _put_verbs(text: str) -> str:
     """"pick up X and place it on Y" / "grab X and put it in Y" → "put X on Y"; "give X a
     push to the left" → "push X to the left"; "can X go in Y" → "X in Y"."""
     text = re.sub(r"\bgive\s+(.+?)\s+(?:an?\s+)?(push|nudge|shove)\b", r"\2 \1", text)
+    # "make the green cube (to) go on the blue cube", "have the ball end up in the bowl" → "put …"
+    text = re.sub(r"\b(?:make|have|let|get)\s+(.+?)\s+(?:to\s+)?(?:go|move|sit|end\s+up|be|get)\s+"
+                  r"(?=(?:in|into|inside|on|onto|on\s+top\s+of|next\s+to|beside|near)\b)", r"put \1 ", text)
     # "move X so that it is next to Y" → "move X next to Y"
     text = re.sub(r"\s+so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|ends?\s+up|sits?|stands?)\s+", " ", text)
     text = re.sub(r"(^|,\s*(?:then\s+)?)(?:can|could|would|will|should)\s+(?=the\b|both\b|all\b|it\b)", r"\1", text)
@@ -246,6 +249,8 @@ def normalize(goal: str) -> str:
     t = "".join(" " if unicodedata.category(ch) == "So" or "\ufe00" <= ch <= "\ufe0f" else ch
                 for ch in t)  # emoji and other symbols, and their variation selectors
     t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    t = re.sub(r"\s*(?:->|=>|-->|\u2192|\u21d2|\u27a1)\s*", " to ", t)  # "white ball -> orange bowl"
+    t = re.sub(r"\binside\s+of\b", "inside", t)  # "put the red ball inside of the bowl"
     t = re.sub(r"[\"`*_(){}<>]", " ", t)
     t = re.sub(r"\s*[\u2013\u2014]\s*|\s+-\s+", ", ", t)
     t = re.sub(r"[!?]+", ".", t)
@@ -263,6 +268,9 @@ def normalize(goal: str) -> str:
     t = re.sub(r",?\s+(?:both|all|all three|all two)\s+of\s+them$", "", t)  # "put the balls in the bowl, both of them"
     t = _put_verbs(t)
     t = _rewrite_tower(t)
+    # what the fillers leave behind: "… on the blue cube please and thank you" → "… and"
+    t = re.sub(r"(?:,?\s+\band\b)+\s*$", "", t.strip(" ,"))
+    t = re.sub(r"^(?:and\b\s*)+", "", t)
     return t.strip(" ,")
 
 

@@ -220,7 +220,8 @@ def _group(t: str, res: Resolver, scene: Scene) -> Clauses | None:
     if m and m.group(1) != "stack":
         subj = m.group(2)
         group = None
-        if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj):
+        if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj) \
+                or re.search(r"\s+and\s+|,", subj):  # "all the balls and the cube"
             try:
                 group = res.resolve_group(subj)
             except GoalParseError:

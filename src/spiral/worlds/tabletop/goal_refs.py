@@ -123,9 +123,23 @@ class Resolver:
         items = [x for x in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", t) if x]
         if len(items) < 2:
             return None
-        last_kind = self.parts(items[-1])[1] if not _RELATIONAL.search(items[-1]) else None
+        try:
+            last_kind = self.parts(items[-1])[1] if not _RELATIONAL.search(items[-1]) else None
+        except GoalParseError:  # "… and all the balls": a group, read below
+            last_kind = None
         out = []
         for it in items:
+            last = it.split()[-1]
+            if re.match(r"^(?:all|every|each|both|two|three|four|five|six|[2-6]|the\s+(?:two|three|four|five|six|[2-6])|"
+                        r"everything)\b", it) or (last in self.kinds and _singular(last) != last):
+                sub = self.resolve_group(it, default_kind)  # "all the balls and the cube"
+                if sub is not None:
+                    for oid in sub:
+                        if oid in out:
+                            raise GoalParseError(f"{text.strip()!r} names the {name_of(oid)} twice",
+                                                 "name each object once")
+                    out += sub
+                    continue
             _col, kind = self.parts(it) if not _RELATIONAL.search(it) else (None, "x")
             if kind is None and last_kind not in (None, "it", "one", "ones"):
                 it = f"{it} {last_kind}"
@@ -163,6 +177,16 @@ class Resolver:
                          r"the\s+(?:tower|stack|pile)", t)
         if m:  # "the top cube of the tower", "the cube at the bottom of the tower"
             return self.tower(top=re.search(r"\b(?:top|upper|highest)\b", t) is not None)
+        m = re.fullmatch(r"(?:the\s+)?(?:middle|center|centre)\s+(\w+)", t)
+        if m and (m.group(1) in self.kinds or m.group(1) == "one"):  # "the middle cube": between the others
+            kind, objs = self.candidates(m.group(1), default_kind)
+            ranked = sorted(objs, key=lambda o: o.x)
+            if len(ranked) != 3:
+                raise AmbiguousGoalError(which(kind, ranked) if len(ranked) > 1 else
+                                         f"'{t}': there is only one {kind or 'object'}", "name its colour")
+            if min(ranked[1].x - ranked[0].x, ranked[2].x - ranked[1].x) < 0.05:
+                raise AmbiguousGoalError(which(kind, ranked), "they are about as far left: name its colour")
+            return ranked[1].id
         m = re.fullmatch(r"(?:the\s+)?other\s+(\w+)", t)
         if m:  # other than this clause's first object, else than the previous clause's
             kind, objs = self.candidates(m.group(1), default_kind)
@@ -255,7 +279,8 @@ class Resolver:
         if t in ("it", "that", "that one", "this one", "this"):
             t = "it"
         elif _RELATIONAL.search(t) or re.search(r"\b(?:tower|stack|pile|other|leftmost|rightmost|frontmost|"
-                                                r"backmost|rearmost)\b", t) or re.match(
+                                                r"backmost|rearmost|top|upper|highest|bottom|lower|lowest|"
+                                                r"middle)\b", t) or re.match(
                                                     r"(?:the\s+)?(?:left|right|front|back|far|near)\s+\w+$", t):
             oid = self._relational(t, default_kind)
             if oid is not None:

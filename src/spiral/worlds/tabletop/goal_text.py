@@ -157,10 +157,15 @@ def _put_verbs(text: str) -> str:
 
 
 # -- towers -----------------------------------------------------------------------------
+# the cubes a tower is made of, when said: "all three cubes", "the four blocks", "them"
+_GROUP = (r"(?:them|those|these|(?:all\s+)?(?:of\s+)?(?:the\s+)?(?P<count>two|three|four|both|2|3|4)?\s*"
+          r"(?:cubes|blocks))(?:\s+up)?")
 _TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
-                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
-_STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
-                          r"cubes|blocks|those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*[:,]?\s*")
+                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*"
+                          rf"(?:(?:(?:out\s+)?of|with|using|from)\s+{_GROUP}\s*,?\s*(?:with\s+)?|"
+                          r"(?:with|of|using|from|,))?\s*")
+_STACK_INTRO = re.compile(rf"\b(?:stack|pile)\s+(?:up\s+)?(?:{_GROUP})?\s*,?\s*"
+                          r"(?:with|in the order|in this order|as|like this|so that|so)?\s*[:,]?\s*")
 _BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base|bottom|base)"
 _TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last|top)"
 _MIDDLE = r"(?:in\s+the\s+middle|middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
@@ -226,6 +231,14 @@ def _rewrite_tower(text: str) -> str:
         for m in intro.finditer(text):
             items, after, order = _tower_items(text[m.end():])
             if len(items) < 2 or (intro is _STACK_INTRO and order is None):
+                continue
+            count = {"both": 2, "two": 2, "three": 3, "four": 4}.get(m.group("count") or "", m.group("count"))
+            if count is not None and int(count) != len(items):
+                if int(count) > len(items) and order is not None:  # "a tower of the three cubes, yellow at the
+                    raise AmbiguousGoalError(                       # bottom, blue on top": the middle is not said
+                        f"which cube goes where in the tower of {count}: the goal places only "
+                        f"{' and '.join(items)}?", "name every cube of the tower from the bottom, e.g. 'build a "
+                        f"tower with {items[0]} at the bottom, then …, then {items[-1]}'")
                 continue
             if any(re.search(r"\b(?:all|every|cubes|blocks|them)\b", it) for it in items):
                 continue

@@ -102,11 +102,36 @@ COMMON_WORDS = frozenset(str.split("""
     """))
 
 
+# Short words: only a dropped letter of a colour, a kind or a main verb is restored ("bal",
+# "stak", "blu", "gren"), with the same first letter and one candidate, and never when the
+# short word is an English word itself ("can" is not "cyan", "bow" not "bowl"); plus the
+# commonest slips of "the" and "and".
+_SHORT_TARGETS = ("red", "blue", "cyan", "green", "white", "ball", "balls", "bowl", "bowls", "cube", "cubes",
+                  "block", "blocks", "stack", "place", "swap", "push", "move")
+_SHORT_ENGLISH = frozenset(("bow", "cub", "cue", "bloc", "bock", "can", "sack", "tack", "pace", "lace", "sap",
+                            "pus", "moe", "cues", "bows", "owls"))
+_SHORT_SLIPS = {"teh": "the", "hte": "the", "tge": "the", "adn": "and", "nad": "and", "inot": "into",
+                "itno": "into", "ontop": "on top"}
+
+
+def _fix_short(word: str) -> str:
+    if word in _SHORT_SLIPS:
+        return _SHORT_SLIPS[word]
+    if len(word) < 3 or word in _SHORT_ENGLISH or word in vocabulary():
+        return word
+    cands = [w for w in _SHORT_TARGETS if len(w) == len(word) + 1 and w[0] == word[0]
+             and any(w[:i] + w[i + 1:] == word for i in range(len(w)))]
+    return cands[0] if len(cands) == 1 else word
+
+
 def fix_typo(word: str) -> str:
-    """``word`` itself when known or shorter than 5 letters; else the single known word one
-    edit away, preferring one with the same first letter (a typo with two such candidates
-    is left alone for the grammar to refuse)."""
+    """``word`` itself when known; a short word (under 5 letters) only with a dropped letter
+    restored (see ``_fix_short``); else the single known word one edit away, preferring one
+    with the same first letter (a typo with two such candidates is left alone for the
+    grammar to refuse)."""
     vocab = vocabulary()
+    if len(word) < 5 and word.isalpha():
+        return _fix_short(word)
     if len(word) < 5 or word in vocab or word in COMMON_WORDS or not word.isalpha():
         return word
     cands = sorted(w for w in vocab if len(w) >= 4 and _edits1(word, w))

@@ -304,7 +304,8 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         return _clause("clear_region", region=region)
     m = re.match(r"^(?:push|slide|shove|nudge|move)\s+(.+?)\s+(" + "|".join(
         sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
-    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
+    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t) \
+            and not re.match(r"move\s.+\sto\s+the\s+(?:left|right|front|back)$", t):  # a place, not a push
         try:
             return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
         except (GoalParseError, UnknownObjectError) as e:  # another shape may read it ("the ball on the left")
@@ -347,14 +348,6 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
             return _clause("put_in", subject=a, bowl=bowl or res.resolve(b_text, "bowl"))
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
-    for a_text, b_text in _binary(t, "put|place|drop|move|set|bring|get|take|slide", "to|over to"):
-        try:  # "move it to the yellow bowl", "white ball -> orange bowl": into it
-            a = res.resolve(a_text)
-            b = res.resolve(b_text, "bowl")
-            if scene.get(b).kind == "bowl" and scene.get(a).kind != "bowl":
-                return _clause("put_in", subject=a, bowl=b)
-        except (GoalParseError, UnknownObjectError) as e:
-            errors.append(e)
     for a_text, ref_text in _binary(t, "put|place|stack|set|move|drop", "on top of|onto|on to|on|atop"):
         try:
             a = res.resolve(a_text)
@@ -364,6 +357,14 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
             return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
+    for a_text, b_text in _binary(t, "put|place|drop|move|set|bring|get|take|slide", "to|over to"):
+        try:  # "move it to the yellow bowl", "white ball -> orange bowl": into it (a last reading: its
+            a = res.resolve(a_text)  # errors do not replace those of the readings above)
+            b = res.resolve(b_text, "bowl")
+        except (GoalParseError, UnknownObjectError):
+            continue
+        if scene.get(b).kind == "bowl" and scene.get(a).kind != "bowl":
+            return _clause("put_in", subject=a, bowl=b)
     if errors:
         raise errors[0]
     raise GoalParseError(

@@ -20,7 +20,7 @@ from spiral.worlds.tabletop.scene import Scene
 
 DATA = Path(__file__).parent / "data"
 # share of the goals with a plan that get it: reached, less a margin of about 2 goals
-BARS = {"paraphrases_heldout.jsonl": 0.97, "paraphrases_heldout2.jsonl": 0.94}
+BARS = {"paraphrases_heldout.jsonl": 0.975, "paraphrases_heldout2.jsonl": 0.96}
 
 
 def cases(name: str) -> list[dict]:
@@ -148,3 +148,21 @@ def test_a_tower_of_n_cubes_that_places_fewer_is_a_question():
                                          ("rde", "rde"), ("pot", "pot")])
 def test_short_words_get_only_a_dropped_letter_back(word, fixed):
     assert fix_typo(word) == fixed
+
+
+# -- kinds of misses of the second held-out set's first run ------------------------------
+def _row() -> Scene:
+    return Scene.model_validate(next(c["scene"] for c in cases("paraphrases_heldout.jsonl")
+                                     if c["id"].startswith("held-row-")))
+
+
+def test_kinds_of_misses_of_the_second_heldout_run():
+    assert _plan("would you mind putting the red ball in the bowl?") == [("put_in", "red_ball", "purple_bowl", None)]
+    assert _plan("put the red ball in the bowl, then take it out and put the green cube in its place") == [
+        ("put_in", "red_ball", "purple_bowl", None), ("pick_place", "red_ball", None),
+        ("put_in", "green_cube", "purple_bowl", None)]
+    # a tower of the three cubes with its bottom and top said: the middle is the third cube
+    assert _plan("stack all three cubes: blue at the bottom, red on top", _row()) == [
+        ("stack", "green_cube", "blue_cube", None), ("stack", "red_cube", "green_cube", None)]
+    with pytest.raises(errors.GoalParseError):  # "its place" with nothing taken out before
+        _plan("put the red ball in its place")

@@ -345,6 +345,8 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         try:
             a = res.resolve(a_text)
             bowl = _bowl_meant(res, scene, a_text) if b_text.strip() in ("it", "that", "that one") else None
+            if b_text.strip() in ("its place", "its spot", "its stead") and res.vacated is not None:
+                bowl = res.vacated  # "take the ball out of the bowl and put the cube in its place"
             return _clause("put_in", subject=a, bowl=bowl or res.resolve(b_text, "bowl"))
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
@@ -509,7 +511,7 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
     from spiral.worlds.tabletop.goal_text import normalize
     from spiral.worlds.tabletop.goals import plan_clauses  # expansion imports this module
 
-    text = normalize(goal)
+    text = normalize(goal, tuple(o.color for o in scene.objects if o.kind == "cube"))
     clauses: list[dict[str, Any]] = []
     cache: dict[int, Scene] = {}
 
@@ -529,11 +531,12 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
             new = parse_clause(part, res, scene)
             before = state()
             clauses += new
-            for cl in new:  # the bowl "in it" / a bare "in" may mean next
+            res.vacated = None
+            for cl in new:  # the bowl "in it" / a bare "in" / "in its place" may mean next
                 if cl["kind"] in ("put_in", "put_every"):
                     res.bowl = cl["bowl"]
                 elif cl["kind"] == "take_out" and before.get(cl["subject"]).in_ is not None:
-                    res.bowl = before.get(cl["subject"]).in_
+                    res.bowl = res.vacated = before.get(cl["subject"]).in_
             # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
             # acted on (not its bowl or reference, nor this clause's own subject)
             subjects = [cl.get("subject") or cl.get("a") for cl in new if cl.get("subject") or cl.get("a")]

@@ -62,6 +62,7 @@ class Resolver:
         self.them: list[str] | None = None  # what "them" means: the previous clause's objects
         self.current: str | None = None  # the clause's first object, once read ("… on the other cube")
         self.bowl: str | None = None  # the bowl the previous clause put into or took out of ("… in it too")
+        self.vacated: str | None = None  # the bowl the previous clause took its object out of ("in its place")
         self.state = state or (lambda: scene)
 
     def parts(self, text: str) -> tuple[str | None, str | None]:

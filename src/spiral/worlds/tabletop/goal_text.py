@@ -40,6 +40,8 @@ FILLERS = (
 SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next",
               "secondly", "second", "thirdly", "third", "fourth")
 
+_GERUNDS = {"putting": "put", "placing": "place", "stacking": "stack", "moving": "move", "pushing": "push",
+            "sliding": "slide", "swapping": "swap", "dropping": "drop", "taking": "take", "setting": "set"}
 _PUT_LIKE = r"(?:pick\s+up|pick|grab|take|lift|get|hold|carry)"
 _NP = r"((?:(?!\b(?:in|into|on|onto|to|next|beside|near|and|then|out|off)\b)[^,])+?)"
 _PUT_THEN = r"(?:put|place|set|drop|stack|lay|move|leave|deposit)"
@@ -176,6 +178,9 @@ def _put_verbs(text: str) -> str:
     # "move X so that it is next to Y" → "move X next to Y"
     text = re.sub(r"\s+so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|ends?\s+up|sits?|stands?)\s+", " ", text)
     text = re.sub(r"(^|,\s*(?:then\s+)?)(?:can|could|would|will|should)\s+(?=the\b|both\b|all\b|it\b)", r"\1", text)
+    # "would you mind putting the ball in the bowl" (the filler is gone): the verb itself
+    text = re.sub(r"(^|,\s*(?:then\s+)?|\band\s+(?:then\s+)?)(putting|placing|stacking|moving|pushing|sliding|swapping|"
+                  r"dropping|taking|setting)\b", lambda m: m.group(1) + _GERUNDS[m.group(2)], text)
     text = re.sub(rf"\b{_PUT_LIKE}\s+{_NP}(?:\s+up)?\s*,?\s+and\s+(?:then\s+)?{_PUT_THEN}\s+it\b", r"put \1", text)
     text = re.sub(r"\bpick\s+(.+?)\s+up\b(?=\s+(?:and|,|then|$))", r"pick up \1", text)
     return text
@@ -249,7 +254,7 @@ def _tower_items(rest: str) -> tuple[list[str], str, str | None]:
     return items, after.strip(" ,"), order
 
 
-def _rewrite_tower(text: str) -> str:
+def _rewrite_tower(text: str, cube_colours: tuple[str, ...] | None = None) -> str:
     """"a tower with the red cube at the bottom, then green, then blue" → "stack green on
     the red cube, then stack blue on green"; an order that is not said is asked for."""
     for intro in (_TOWER_INTRO, _STACK_INTRO):
@@ -258,6 +263,11 @@ def _rewrite_tower(text: str) -> str:
             if len(items) < 2 or (intro is _STACK_INTRO and order is None):
                 continue
             count = {"both": 2, "two": 2, "three": 3, "four": 4}.get(m.group("count") or "", m.group("count"))
+            named = [next((c for c in COLORS if re.search(rf"\b{c}\b", it)), None) for it in items]
+            rest = [c for c in (cube_colours or ()) if c not in named]
+            if count is not None and int(count) == len(items) + 1 == 3 and order is not None and None not in named \
+                    and len(cube_colours or ()) == 3 and len(rest) == 1:
+                items = [items[0], rest[0], items[1]]  # "all three cubes: orange at the bottom, purple on top"
             if count is not None and int(count) != len(items):
                 if int(count) > len(items) and order is not None:  # "a tower of the three cubes, yellow at the
                     raise AmbiguousGoalError(                       # bottom, blue on top": the middle is not said
@@ -280,8 +290,10 @@ def _rewrite_tower(text: str) -> str:
     return text
 
 
-def normalize(goal: str) -> str:
-    """The goal in the grammar's plain phrasing (see the module doc)."""
+def normalize(goal: str, cube_colours: tuple[str, ...] | None = None) -> str:
+    """The goal in the grammar's plain phrasing (see the module doc). ``cube_colours``, the
+    colours of the scene's cubes, lets "a tower of the three cubes, red at the bottom, blue
+    on top" name its middle cube (the one not named)."""
     check_text(goal)
     t = unicodedata.normalize("NFKC", goal).lower()
     t = "".join(" " if unicodedata.category(ch) == "So" or "\ufe00" <= ch <= "\ufe0f" else ch
@@ -305,7 +317,7 @@ def normalize(goal: str) -> str:
     t = re.sub(r"^(?:and\s+)?then\b\s*,?\s*|^so\b\s*,?\s*", "", t)
     t = re.sub(r",?\s+(?:both|all|all three|all two)\s+of\s+them$", "", t)  # "put the balls in the bowl, both of them"
     t = _put_verbs(t)
-    t = _rewrite_tower(t)
+    t = _rewrite_tower(t, cube_colours)
     # what the fillers leave behind: "… on the blue cube please and thank you" → "… and"
     t = re.sub(r"(?:,?\s+\band\b)+\s*$", "", t.strip(" ,"))
     t = re.sub(r"^(?:and\b\s*)+", "", t)

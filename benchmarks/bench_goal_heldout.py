@@ -1,7 +1,7 @@
 """Goals as people write them, held out: the built-in symbolic planner on goal sets that it
 was not tuned on.
 
-Usage: python benchmarks/bench_goal_heldout.py [--suite FILE ...] [--json FILE] [-v]
+Usage: python benchmarks/bench_goal_heldout.py [--suite FILE ...] [--cli N] [--json FILE] [-v]
 
 Default suites: ``tests/worlds/tabletop/data/paraphrases_heldout*.jsonl`` (written by
 ``make_heldout*.py`` there from the documentation and the scenes alone, each committed
@@ -15,6 +15,9 @@ a refusal the "did you mean" search) and sorts the outcome:
   (worse than a refusal: the planner would act on something the user did not ask);
 * a goal that expects a refusal: refused as expected (the class, and for an ambiguous goal
   the question), refused otherwise, or planned (a wrong plan).
+
+``--cli N`` also runs the first N impossible and hostile goals of each set through ``spiral
+run`` (as ``bench_goal_paraphrases.py`` does: exit 2 and nothing written); ``--cli -1``: all.
 """
 
 from __future__ import annotations
@@ -94,12 +97,23 @@ def main() -> None:
     ap.add_argument("--suite", nargs="*", default=None, help="goal files (default: every paraphrases_heldout*.jsonl)")
     ap.add_argument("--json", default=None, help="also write the figures to this file")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
+    ap.add_argument("--cli", type=int, default=0, help="check the first N impossible/hostile goals end to end (-1: all)")
     args = ap.parse_args()
     paths = [Path(p) for p in args.suite] if args.suite else sorted(DATA.glob("paraphrases_heldout*.jsonl"))
     out = {}
     for path in paths:
         cases = [json.loads(line) for line in path.read_text().splitlines()]
         f = out[path.name] = score(cases, args.verbose)
+        if args.cli:
+            from bench_goal_paraphrases import refused_cleanly  # this script's folder is on sys.path
+
+            hostile = [c for c in cases if c["expect"] == "refuse" and c["hostile"]]
+            ends = [refused_cleanly(c) for c in (hostile if args.cli < 0 else hostile[: args.cli])]
+            for c, (ok, what) in zip(hostile, ends):
+                if not ok:
+                    print(f"NOT CLEAN {c['id']}: {c['goal'][:80]!r}: {what}")
+            f["exit2_nothing_written"] = sum(ok for ok, _ in ends) / len(ends)
+            f["checked_end_to_end"] = len(ends)
         print(f"{path.name}: {f['goals']} goals ({f['plans']} with a plan, {f['refusals']} to refuse)")
         print(f"  correct plans:    {f['plan_ok']} / {f['plans']} ({f['plans_correct']:.1%}); "
               f"refused {f['plan_refused']}, wrong plan {f['plan_wrong']}")
@@ -107,6 +121,9 @@ def main() -> None:
               f"other refusal {f['refuse_other']}, planned instead {f['refuse_planned']}")
         print(f"  impossible/hostile refused: {f['impossible_or_hostile_refused']:.1%} of {f['impossible_or_hostile']}")
         print(f"  planning time per goal: median {f['median_ms']:.2f} ms, p95 {f['p95_ms']:.1f} ms")
+        if args.cli:
+            print(f"  impossible/hostile through `spiral run`: exit 2 and nothing written for "
+                  f"{f['exit2_nothing_written']:.1%} of {f['checked_end_to_end']}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
 

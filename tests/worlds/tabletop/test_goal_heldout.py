@@ -20,7 +20,7 @@ from spiral.worlds.tabletop.scene import Scene
 
 DATA = Path(__file__).parent / "data"
 # share of the goals with a plan that get it: reached, less a margin of about 2 goals
-BARS = {"paraphrases_heldout.jsonl": 0.975, "paraphrases_heldout2.jsonl": 0.96}
+BARS = {"paraphrases_heldout.jsonl": 0.975, "paraphrases_heldout2.jsonl": 0.96, "paraphrases_heldout3.jsonl": 0.97}
 
 
 def cases(name: str) -> list[dict]:
@@ -55,11 +55,13 @@ def _script(name: str):
 def test_the_files_are_what_their_scripts_write():
     assert _script("make_heldout").lines() == cases("paraphrases_heldout.jsonl")
     assert _script("make_heldout2").lines2() == cases("paraphrases_heldout2.jsonl")
+    assert _script("make_heldout3").lines3() == cases("paraphrases_heldout3.jsonl")
 
 
 def test_the_sets_are_big_and_varied_enough():
     first, second = cases("paraphrases_heldout.jsonl"), cases("paraphrases_heldout2.jsonl")
-    assert len(first) >= 200 and len(second) >= 80
+    second += cases("paraphrases_heldout3.jsonl")
+    assert len(first) >= 200 and len(second) >= 160
     assert len({json.dumps(c["scene"], sort_keys=True) for c in first}) >= 20
     assert sum(c["expect"] == "refuse" and c["hostile"] for c in first) >= 20
     assert len({c["id"] for c in first + second}) == len(first) + len(second)
@@ -166,3 +168,13 @@ def test_kinds_of_misses_of_the_second_heldout_run():
         ("stack", "green_cube", "blue_cube", None), ("stack", "red_cube", "green_cube", None)]
     with pytest.raises(errors.GoalParseError):  # "its place" with nothing taken out before
         _plan("put the red ball in its place")
+
+
+def test_a_side_without_the():
+    """Third set: "the ball in front" is "the ball at the front"."""
+    scene = Scene.model_validate(next(c["scene"] for c in cases("paraphrases_heldout3.jsonl")
+                                      if c["id"].startswith("held3-s50-")))  # yellow ball at the front, green at the back
+    assert _plan("put the ball in front next to the white cube", scene) == [
+        ("move_next_to", "yellow_ball", "white_cube", None)]
+    with pytest.raises(errors.AmbiguousGoalError):  # the demo's balls are 0.04 apart front to back
+        _plan("put the ball in front next to the green cube")

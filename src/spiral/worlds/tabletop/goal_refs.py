@@ -202,7 +202,7 @@ class Resolver:
                          r"left|right|front|back|far|near)\s+(\w+)", t)
         if m and m.group(2) in self.kinds or m and m.group(2) in ("one",):
             return self._extreme(*self.candidates(m.group(2), default_kind), _SIDE_WORDS[m.group(1)], t)
-        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(?:(?:on|to|at|in)\s+the\s+(?:far\s+)?"
+        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(?:(?:on|to|at|in)\s+(?:the\s+)?(?:far\s+)?"
                          r"(left|right|front|back)(?:\s+side)?(?:\s+of\s+the\s+table)?|(?:furthest|farthest)\s+"
                          r"(left|right|back|front))", t)
         if m:

@@ -113,7 +113,7 @@ _SHORT_TARGETS = ("red", "blue", "cyan", "green", "white", "ball", "balls", "bow
 _SHORT_ENGLISH = frozenset(("bow", "cub", "cue", "bloc", "bock", "can", "sack", "tack", "pace", "lace", "sap",
                             "pus", "moe", "cues", "bows", "owls"))
 _SHORT_SLIPS = {"teh": "the", "hte": "the", "tge": "the", "adn": "and", "nad": "and", "inot": "into",
-                "itno": "into", "ontop": "on top"}
+                "itno": "into"}
 
 
 def _fix_short(word: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from spiral.core.types import C
 from spiral.errors import AmbiguousGoalError, GoalParseError, ImpossibleGoalError, SpiralError, UnknownObjectError
-from spiral.worlds.tabletop.goal_refs import Resolver, _kind_words, name_of, quote
+from spiral.worlds.tabletop.goal_refs import Resolver, _kind_words, name_of, quote, which
 from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.scene import COLORS, Scene
 
@@ -220,7 +220,8 @@ def _group(t: str, res: Resolver, scene: Scene) -> Clauses | None:
     if m and m.group(1) != "stack":
         subj = m.group(2)
         group = None
-        if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj):
+        if not re.match(r"^(?:all|every|each)\s", subj) or re.match(r"^all\s+(?:two|three|four)\b", subj) \
+                or re.search(r"\s+and\s+|,", subj):  # "all the balls and the cube"
             try:
                 group = res.resolve_group(subj)
             except GoalParseError:
@@ -303,7 +304,8 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         return _clause("clear_region", region=region)
     m = re.match(r"^(?:push|slide|shove|nudge|move)\s+(.+?)\s+(" + "|".join(
         sorted(map(re.escape, _DIR_WORDS), key=len, reverse=True)) + r")$", t)
-    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t):
+    if m and not re.search(r"\b(?:the\s+)?(?:left|right|front|back)\s+(?:side|half|part)", t) \
+            and not re.match(r"move\s.+\sto\s+the\s+(?:left|right|front|back)$", t):  # a place, not a push
         try:
             return _clause("push", subject=res.resolve(m.group(1)), direction=_DIR_WORDS[m.group(2)])
         except (GoalParseError, UnknownObjectError) as e:  # another shape may read it ("the ball on the left")
@@ -326,10 +328,26 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         if ref == a:
             raise GoalParseError(f"cannot move the {scene.get(a).name} next to itself", "name another object")
         return _clause("next_to", subject=a, ref=ref)
+    m = re.match(r"^(?:put|place|drop|move|set|get|throw|pop|stick)\s+(.+?)\s+(?:back\s+)?(?:in|into|inside)$", t)
+    if m:  # "…, then put the blue cube in": in the bowl just named, else the only bowl
+        bowl = _bowl_meant(res, scene, None)
+        if bowl is None:
+            bowls = [o for o in res.state().objects if o.kind == "bowl"]
+            if len(bowls) > 1:
+                raise AmbiguousGoalError(which("bowl", bowls), "name the bowl, e.g. 'in the "
+                                         f"{bowls[0].name}'")
+        else:
+            try:
+                return _clause("put_in", subject=res.resolve(m.group(1)), bowl=bowl)
+            except (GoalParseError, UnknownObjectError) as e:
+                errors.append(e)
     for a_text, b_text in _binary(t, "put|place|drop|move|set|get|throw", "in|into|inside|in to"):
         try:
             a = res.resolve(a_text)
-            return _clause("put_in", subject=a, bowl=res.resolve(b_text, "bowl"))
+            bowl = _bowl_meant(res, scene, a_text) if b_text.strip() in ("it", "that", "that one") else None
+            if b_text.strip() in ("its place", "its spot", "its stead") and res.vacated is not None:
+                bowl = res.vacated  # "take the ball out of the bowl and put the cube in its place"
+            return _clause("put_in", subject=a, bowl=bowl or res.resolve(b_text, "bowl"))
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
     for a_text, ref_text in _binary(t, "put|place|stack|set|move|drop", "on top of|onto|on to|on|atop"):
@@ -341,6 +359,14 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
             return _clause("stack", subject=a, ref=res.resolve(ref_text, scene.get(a).kind))
         except (GoalParseError, UnknownObjectError) as e:
             errors.append(e)
+    for a_text, b_text in _binary(t, "put|place|drop|move|set|bring|get|take|slide", "to|over to"):
+        try:  # "move it to the yellow bowl", "white ball -> orange bowl": into it (a last reading: its
+            a = res.resolve(a_text)  # errors do not replace those of the readings above)
+            b = res.resolve(b_text, "bowl")
+        except (GoalParseError, UnknownObjectError):
+            continue
+        if scene.get(b).kind == "bowl" and scene.get(a).kind != "bowl":
+            return _clause("put_in", subject=a, bowl=b)
     if errors:
         raise errors[0]
     raise GoalParseError(
@@ -348,6 +374,31 @@ def _parse_plain(t: str, res: Resolver, scene: Scene) -> dict[str, Any]:
         "supported goals: put X in Y, stack X on Y, stack all the cubes, swap X and Y, put every "
         "ball in the bowl, move X next to Y, push X left/right/forward/back, move X to the left side, "
         "clear the left half of the table; join several with ', then'")
+
+
+def _bowl_meant(res: Resolver, scene: Scene, subject_text: str | None) -> str | None:
+    """The bowl "in it" (or a bare "in") means when "it" is not a bowl: the one bowl the
+    clause's own subject phrase names ("the ball closest to the green bowl … in it"), else
+    the bowl the previous clause put something in or took something out of ("put the cube
+    in the bowl, then the ball in it too"), else the scene's only bowl; ``None`` when none
+    of these is one bowl (the grammar then reads the text as it stands)."""
+    if res.it is not None and scene.get(res.it).kind == "bowl" and subject_text is not None:
+        return res.it
+    if subject_text:
+        named = set()
+        for m in re.finditer(r"(?:(\w+)\s+)?(?:bowl|container|basket)\b", subject_text):
+            try:
+                named.add(res.resolve(f"the {m.group(0)}", "bowl"))
+            except SpiralError:
+                return None
+        if len(named) == 1:
+            return named.pop()
+        if named:
+            return None
+    if res.bowl is not None:
+        return res.bowl
+    bowls = [o.id for o in scene.objects if o.kind == "bowl"]
+    return bowls[0] if len(bowls) == 1 else None
 
 
 def _np_split(res: Resolver, text: str) -> tuple[str, str] | None:
@@ -405,11 +456,15 @@ def _with_verb(text: str, prev: str | None, res: Resolver) -> str:
     if pm is not None:
         cut = _np_split(res, prev[len(pm.group(1)) + 1:])
         target = cut[1] if cut else pm.group(3)
-        try:
-            res.resolve_many(text)
-            return f"{pm.group(1)} {text} {target}"  # "…, then the ball on the left": same verb and target
-        except SpiralError:
-            pass
+        own = _np_split(res, text)
+        if own is None or not re.match(r"(?:next to|beside|near|close to|by)\b", own[1]):
+            # "…, then the blue ball next to the cube" has its own target: "next to" there is
+            # where to put it, not which ball (the one closest to the cube) to put in the bowl
+            try:
+                res.resolve_many(text)
+                return f"{pm.group(1)} {text} {target}"  # "…, then the ball on the left": same verb and target
+            except SpiralError:
+                pass
     has_target = re.match(rf"^(.+?)\s+((?:{_PREP})\s+.+|{_DIRS_RE})$", text)
     if pm is None:
         return f"put {text}" if has_target else text
@@ -456,7 +511,7 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
     from spiral.worlds.tabletop.goal_text import normalize
     from spiral.worlds.tabletop.goals import plan_clauses  # expansion imports this module
 
-    text = normalize(goal)
+    text = normalize(goal, tuple(o.color for o in scene.objects if o.kind == "cube"))
     clauses: list[dict[str, Any]] = []
     cache: dict[int, Scene] = {}
 
@@ -474,7 +529,14 @@ def parse_goal(goal: str, scene: Scene) -> list[dict[str, Any]]:
         prev = c
         for part in split_coordination(c, res):
             new = parse_clause(part, res, scene)
+            before = state()
             clauses += new
+            res.vacated = None
+            for cl in new:  # the bowl "in it" / a bare "in" / "in its place" may mean next
+                if cl["kind"] in ("put_in", "put_every"):
+                    res.bowl = cl["bowl"]
+                elif cl["kind"] == "take_out" and before.get(cl["subject"]).in_ is not None:
+                    res.bowl = res.vacated = before.get(cl["subject"]).in_
             # "…, then move it …" / "…, then put the ball next to it": "it" is what the previous clause
             # acted on (not its bowl or reference, nor this clause's own subject)
             subjects = [cl.get("subject") or cl.get("a") for cl in new if cl.get("subject") or cl.get("a")]

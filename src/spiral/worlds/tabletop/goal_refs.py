@@ -61,6 +61,8 @@ class Resolver:
         self.it: str | None = None  # what "it" means: the object the previous clause acted on
         self.them: list[str] | None = None  # what "them" means: the previous clause's objects
         self.current: str | None = None  # the clause's first object, once read ("… on the other cube")
+        self.bowl: str | None = None  # the bowl the previous clause put into or took out of ("… in it too")
+        self.vacated: str | None = None  # the bowl the previous clause took its object out of ("in its place")
         self.state = state or (lambda: scene)
 
     def parts(self, text: str) -> tuple[str | None, str | None]:
@@ -122,9 +124,23 @@ class Resolver:
         items = [x for x in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", t) if x]
         if len(items) < 2:
             return None
-        last_kind = self.parts(items[-1])[1] if not _RELATIONAL.search(items[-1]) else None
+        try:
+            last_kind = self.parts(items[-1])[1] if not _RELATIONAL.search(items[-1]) else None
+        except GoalParseError:  # "… and all the balls": a group, read below
+            last_kind = None
         out = []
         for it in items:
+            last = it.split()[-1]
+            if re.match(r"^(?:all|every|each|both|two|three|four|five|six|[2-6]|the\s+(?:two|three|four|five|six|[2-6])|"
+                        r"everything)\b", it) or (last in self.kinds and _singular(last) != last):
+                sub = self.resolve_group(it, default_kind)  # "all the balls and the cube"
+                if sub is not None:
+                    for oid in sub:
+                        if oid in out:
+                            raise GoalParseError(f"{text.strip()!r} names the {name_of(oid)} twice",
+                                                 "name each object once")
+                    out += sub
+                    continue
             _col, kind = self.parts(it) if not _RELATIONAL.search(it) else (None, "x")
             if kind is None and last_kind not in (None, "it", "one", "ones"):
                 it = f"{it} {last_kind}"
@@ -162,6 +178,16 @@ class Resolver:
                          r"the\s+(?:tower|stack|pile)", t)
         if m:  # "the top cube of the tower", "the cube at the bottom of the tower"
             return self.tower(top=re.search(r"\b(?:top|upper|highest)\b", t) is not None)
+        m = re.fullmatch(r"(?:the\s+)?(?:middle|center|centre)\s+(\w+)", t)
+        if m and (m.group(1) in self.kinds or m.group(1) == "one"):  # "the middle cube": between the others
+            kind, objs = self.candidates(m.group(1), default_kind)
+            ranked = sorted(objs, key=lambda o: o.x)
+            if len(ranked) != 3:
+                raise AmbiguousGoalError(which(kind, ranked) if len(ranked) > 1 else
+                                         f"'{t}': there is only one {kind or 'object'}", "name its colour")
+            if min(ranked[1].x - ranked[0].x, ranked[2].x - ranked[1].x) < 0.05:
+                raise AmbiguousGoalError(which(kind, ranked), "they are about as far left: name its colour")
+            return ranked[1].id
         m = re.fullmatch(r"(?:the\s+)?other\s+(\w+)", t)
         if m:  # other than this clause's first object, else than the previous clause's
             kind, objs = self.candidates(m.group(1), default_kind)
@@ -176,7 +202,7 @@ class Resolver:
                          r"left|right|front|back|far|near)\s+(\w+)", t)
         if m and m.group(2) in self.kinds or m and m.group(2) in ("one",):
             return self._extreme(*self.candidates(m.group(2), default_kind), _SIDE_WORDS[m.group(1)], t)
-        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(?:(?:on|to|at|in)\s+the\s+(?:far\s+)?"
+        m = re.fullmatch(r"(.+?)\s+(?:that is\s+|which is\s+)?(?:(?:on|to|at|in)\s+(?:the\s+)?(?:far\s+)?"
                          r"(left|right|front|back)(?:\s+side)?(?:\s+of\s+the\s+table)?|(?:furthest|farthest)\s+"
                          r"(left|right|back|front))", t)
         if m:
@@ -254,7 +280,8 @@ class Resolver:
         if t in ("it", "that", "that one", "this one", "this"):
             t = "it"
         elif _RELATIONAL.search(t) or re.search(r"\b(?:tower|stack|pile|other|leftmost|rightmost|frontmost|"
-                                                r"backmost|rearmost)\b", t) or re.match(
+                                                r"backmost|rearmost|top|upper|highest|bottom|lower|lowest|"
+                                                r"middle)\b", t) or re.match(
                                                     r"(?:the\s+)?(?:left|right|front|back|far|near)\s+\w+$", t):
             oid = self._relational(t, default_kind)
             if oid is not None:

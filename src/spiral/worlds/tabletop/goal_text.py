@@ -40,6 +40,8 @@ FILLERS = (
 SEQUENCERS = ("after that", "afterwards", "and next", "and finally", "finally", "lastly", "and last", "next",
               "secondly", "second", "thirdly", "third", "fourth")
 
+_GERUNDS = {"putting": "put", "placing": "place", "stacking": "stack", "moving": "move", "pushing": "push",
+            "sliding": "slide", "swapping": "swap", "dropping": "drop", "taking": "take", "setting": "set"}
 _PUT_LIKE = r"(?:pick\s+up|pick|grab|take|lift|get|hold|carry)"
 _NP = r"((?:(?!\b(?:in|into|on|onto|to|next|beside|near|and|then|out|off)\b)[^,])+?)"
 _PUT_THEN = r"(?:put|place|set|drop|stack|lay|move|leave|deposit)"
@@ -102,11 +104,36 @@ COMMON_WORDS = frozenset(str.split("""
     """))
 
 
+# Short words: only a dropped letter of a colour, a kind or a main verb is restored ("bal",
+# "stak", "blu", "gren"), with the same first letter and one candidate, and never when the
+# short word is an English word itself ("can" is not "cyan", "bow" not "bowl"); plus the
+# commonest slips of "the" and "and".
+_SHORT_TARGETS = ("red", "blue", "cyan", "green", "white", "ball", "balls", "bowl", "bowls", "cube", "cubes",
+                  "block", "blocks", "stack", "place", "swap", "push", "move")
+_SHORT_ENGLISH = frozenset(("bow", "cub", "cue", "bloc", "bock", "can", "sack", "tack", "pace", "lace", "sap",
+                            "pus", "moe", "cues", "bows", "owls"))
+_SHORT_SLIPS = {"teh": "the", "hte": "the", "tge": "the", "adn": "and", "nad": "and", "inot": "into",
+                "itno": "into"}
+
+
+def _fix_short(word: str) -> str:
+    if word in _SHORT_SLIPS:
+        return _SHORT_SLIPS[word]
+    if len(word) < 3 or word in _SHORT_ENGLISH or word in vocabulary():
+        return word
+    cands = [w for w in _SHORT_TARGETS if len(w) == len(word) + 1 and w[0] == word[0]
+             and any(w[:i] + w[i + 1:] == word for i in range(len(w)))]
+    return cands[0] if len(cands) == 1 else word
+
+
 def fix_typo(word: str) -> str:
-    """``word`` itself when known or shorter than 5 letters; else the single known word one
-    edit away, preferring one with the same first letter (a typo with two such candidates
-    is left alone for the grammar to refuse)."""
+    """``word`` itself when known; a short word (under 5 letters) only with a dropped letter
+    restored (see ``_fix_short``); else the single known word one edit away, preferring one
+    with the same first letter (a typo with two such candidates is left alone for the
+    grammar to refuse)."""
     vocab = vocabulary()
+    if len(word) < 5 and word.isalpha():
+        return _fix_short(word)
     if len(word) < 5 or word in vocab or word in COMMON_WORDS or not word.isalpha():
         return word
     cands = sorted(w for w in vocab if len(w) >= 4 and _edits1(word, w))
@@ -145,19 +172,30 @@ def _put_verbs(text: str) -> str:
     """"pick up X and place it on Y" / "grab X and put it in Y" → "put X on Y"; "give X a
     push to the left" → "push X to the left"; "can X go in Y" → "X in Y"."""
     text = re.sub(r"\bgive\s+(.+?)\s+(?:an?\s+)?(push|nudge|shove)\b", r"\2 \1", text)
+    # "make the green cube (to) go on the blue cube", "have the ball end up in the bowl" → "put …"
+    text = re.sub(r"\b(?:make|have|let|get)\s+(.+?)\s+(?:to\s+)?(?:go|move|sit|end\s+up|be|get)\s+"
+                  r"(?=(?:in|into|inside|on|onto|on\s+top\s+of|next\s+to|beside|near)\b)", r"put \1 ", text)
     # "move X so that it is next to Y" → "move X next to Y"
     text = re.sub(r"\s+so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|ends?\s+up|sits?|stands?)\s+", " ", text)
     text = re.sub(r"(^|,\s*(?:then\s+)?)(?:can|could|would|will|should)\s+(?=the\b|both\b|all\b|it\b)", r"\1", text)
+    # "would you mind putting the ball in the bowl" (the filler is gone): the verb itself
+    text = re.sub(r"(^|,\s*(?:then\s+)?|\band\s+(?:then\s+)?)(putting|placing|stacking|moving|pushing|sliding|swapping|"
+                  r"dropping|taking|setting)\b", lambda m: m.group(1) + _GERUNDS[m.group(2)], text)
     text = re.sub(rf"\b{_PUT_LIKE}\s+{_NP}(?:\s+up)?\s*,?\s+and\s+(?:then\s+)?{_PUT_THEN}\s+it\b", r"put \1", text)
     text = re.sub(r"\bpick\s+(.+?)\s+up\b(?=\s+(?:and|,|then|$))", r"pick up \1", text)
     return text
 
 
 # -- towers -----------------------------------------------------------------------------
+# the cubes a tower is made of, when said: "all three cubes", "the four blocks", "them"
+_GROUP = (r"(?:them|those|these|(?:all\s+)?(?:of\s+)?(?:the\s+)?(?P<count>two|three|four|both|2|3|4)?\s*"
+          r"(?:cubes|blocks))(?:\s+up)?")
 _TOWER_INTRO = re.compile(r"(?:^|\b(?:make|build|create|form|stack|assemble|construct|pile)\s+)"
-                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*(?:with|of|using|from|,)?\s*")
-_STACK_INTRO = re.compile(r"\b(?:stack|pile)\s+(?:up\s+)?(?:them|the cubes|the blocks|all the cubes|the three cubes|"
-                          r"cubes|blocks|those|these|the cubes up|them up)?\s*(?:in the order|in this order|as|like this)?\s*[:,]?\s*")
+                          r"(?:up\s+)?(?:(?:a|the|one|me a)\s+)?(?:tower|stack|pile)\s*"
+                          rf"(?:(?:(?:out\s+)?of|with|using|from)\s+{_GROUP}\s*,?\s*(?:with\s+)?|"
+                          r"(?:with|of|using|from|,))?\s*")
+_STACK_INTRO = re.compile(rf"\b(?:stack|pile)\s+(?:up\s+)?(?:{_GROUP})?\s*,?\s*"
+                          r"(?:with|in the order|in this order|as|like this|so that|so)?\s*[:,]?\s*")
 _BOTTOM = r"(?:(?:at|on|as)\s+the\s+(?:bottom|base)|(?:at|on)\s+bottom|first|as\s+the\s+base|bottom|base)"
 _TOP = r"(?:(?:at|on)\s+(?:the\s+)?top(?:\s+of\s+(?:it|that|them))?|last|top)"
 _MIDDLE = r"(?:in\s+the\s+middle|middle|(?:on|above|below|under|beneath)\s+(?:it|that|them)|on\s+top\s+of\s+(?:it|that)|next|after that|over it)"
@@ -216,13 +254,26 @@ def _tower_items(rest: str) -> tuple[list[str], str, str | None]:
     return items, after.strip(" ,"), order
 
 
-def _rewrite_tower(text: str) -> str:
+def _rewrite_tower(text: str, cube_colours: tuple[str, ...] | None = None) -> str:
     """"a tower with the red cube at the bottom, then green, then blue" → "stack green on
     the red cube, then stack blue on green"; an order that is not said is asked for."""
     for intro in (_TOWER_INTRO, _STACK_INTRO):
         for m in intro.finditer(text):
             items, after, order = _tower_items(text[m.end():])
             if len(items) < 2 or (intro is _STACK_INTRO and order is None):
+                continue
+            count = {"both": 2, "two": 2, "three": 3, "four": 4}.get(m.group("count") or "", m.group("count"))
+            named = [next((c for c in COLORS if re.search(rf"\b{c}\b", it)), None) for it in items]
+            rest = [c for c in (cube_colours or ()) if c not in named]
+            if count is not None and int(count) == len(items) + 1 == 3 and order is not None and None not in named \
+                    and len(cube_colours or ()) == 3 and len(rest) == 1:
+                items = [items[0], rest[0], items[1]]  # "all three cubes: orange at the bottom, purple on top"
+            if count is not None and int(count) != len(items):
+                if int(count) > len(items) and order is not None:  # "a tower of the three cubes, yellow at the
+                    raise AmbiguousGoalError(                       # bottom, blue on top": the middle is not said
+                        f"which cube goes where in the tower of {count}: the goal places only "
+                        f"{' and '.join(items)}?", "name every cube of the tower from the bottom, e.g. 'build a "
+                        f"tower with {items[0]} at the bottom, then …, then {items[-1]}'")
                 continue
             if any(re.search(r"\b(?:all|every|cubes|blocks|them)\b", it) for it in items):
                 continue
@@ -239,13 +290,17 @@ def _rewrite_tower(text: str) -> str:
     return text
 
 
-def normalize(goal: str) -> str:
-    """The goal in the grammar's plain phrasing (see the module doc)."""
+def normalize(goal: str, cube_colours: tuple[str, ...] | None = None) -> str:
+    """The goal in the grammar's plain phrasing (see the module doc). ``cube_colours``, the
+    colours of the scene's cubes, lets "a tower of the three cubes, red at the bottom, blue
+    on top" name its middle cube (the one not named)."""
     check_text(goal)
     t = unicodedata.normalize("NFKC", goal).lower()
     t = "".join(" " if unicodedata.category(ch) == "So" or "\ufe00" <= ch <= "\ufe0f" else ch
                 for ch in t)  # emoji and other symbols, and their variation selectors
     t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    t = re.sub(r"\s*(?:->|=>|-->|\u2192|\u21d2|\u27a1)\s*", " to ", t)  # "white ball -> orange bowl"
+    t = re.sub(r"\binside\s+of\b", "inside", t)  # "put the red ball inside of the bowl"
     t = re.sub(r"[\"`*_(){}<>]", " ", t)
     t = re.sub(r"\s*[\u2013\u2014]\s*|\s+-\s+", ", ", t)
     t = re.sub(r"[!?]+", ".", t)
@@ -262,7 +317,10 @@ def normalize(goal: str) -> str:
     t = re.sub(r"^(?:and\s+)?then\b\s*,?\s*|^so\b\s*,?\s*", "", t)
     t = re.sub(r",?\s+(?:both|all|all three|all two)\s+of\s+them$", "", t)  # "put the balls in the bowl, both of them"
     t = _put_verbs(t)
-    t = _rewrite_tower(t)
+    t = _rewrite_tower(t, cube_colours)
+    # what the fillers leave behind: "… on the blue cube please and thank you" → "… and"
+    t = re.sub(r"(?:,?\s+\band\b)+\s*$", "", t.strip(" ,"))
+    t = re.sub(r"^(?:and\b\s*)+", "", t)
     return t.strip(" ,")
 
 

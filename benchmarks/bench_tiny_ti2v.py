@@ -55,15 +55,15 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
-    from spiral.core.types import GenerationRequest
-    from spiral.generators.tiny_ti2v import TinyTI2VGenerator
-    from spiral.models.tiny_ti2v.evaluate import (
+    from spiral.bench.world_model import (
         eval_chains,
         eval_chains_teacher_forced,
         eval_single,
         eval_uncovered_fill,
         val_steps,
     )
+    from spiral.core.types import GenerationRequest
+    from spiral.generators.tiny_ti2v import TinyTI2VGenerator
 
     def config(**kw):
         return TinyTI2VGenerator.Config(weights=args.weights, layer_cleanup=False if args.no_layer_cleanup else None,

@@ -353,3 +353,16 @@ def test_a_replan_differs_from_the_plan_that_failed_or_says_why(cfg_factory):
     assert res.replans_distinct == 1
     old = _events(loop.trace, "plan")[0]["steps"][1]
     assert rp["steps"][0]["prompt"] != old["prompt"]  # the same step, asked another way
+
+
+@pytest.mark.parametrize("budget", [0, 1, 2])
+def test_the_replan_budget_is_spent_exactly_then_the_run_stops(cfg_factory, budget):
+    """A step that always fails: exactly ``loop.max_replans`` replans, then a stop that says so."""
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=1", f"loop.max_replans={budget}"])
+    scene = demo4_scene()
+    fails = [{"segment": 1, "plan_version": v} for v in range(budget + 1)]
+    loop = _loop(cfg, FaultySimGenerator(fault_rate=0.0, force_fail=fails))
+    res = loop.run(cfg.goal, render_scene(scene), scene.model_dump(by_alias=True))
+    assert res.status == "stopped" and res.replans == budget
+    assert len(_events(loop.trace, "replan")) == budget
+    assert f"replan budget ({budget}) is spent" in res.reason

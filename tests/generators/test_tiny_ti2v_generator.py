@@ -77,7 +77,7 @@ def test_layer_cleanup_switch_overrides_the_weights_config():
     (the shipped weights have them on); the default keeps the config's."""
     import copy
 
-    from spiral.models.tiny_ti2v.evaluate import chain_episodes
+    from spiral.bench.world_model import chain_episodes
     from spiral.models.tiny_ti2v.sampling import generate_clips
 
     on = TinyTI2VGenerator()

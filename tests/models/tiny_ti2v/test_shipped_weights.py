@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from spiral.agents.perception_critic import PerceptionCritic
+from spiral.bench.world_model import _memory, judge
 from spiral.core.types import GenerationRequest
 from spiral.data.actwm_lite import paraphrase
 from spiral.generators.tiny_ti2v import TinyTI2VGenerator, shipped_weights
-from spiral.models.tiny_ti2v.evaluate import _memory, judge
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.sampling import sample_action
 from spiral.worlds.tabletop.scene import SceneSpec, random_scene

@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from spiral.bench.world_model import eval_chains, eval_chains_teacher_forced
 from spiral.core.types import Clip
-from spiral.models.tiny_ti2v.evaluate import eval_chains, eval_chains_teacher_forced
 
 
 class _Still:

@@ -1,4 +1,5 @@
-"""Judging the world model with the tabletop perception critic (pixels only).
+"""Judging a tabletop world model with the perception critic (pixels only): the evaluation
+behind the built-in model's card (``benchmarks/bench_tiny_ti2v.py``); any generator works.
 
 * :func:`eval_single` — held-out sub-actions (paraphrased prompts): single-sample success
   (post-conditions hold in the last frame), object permanence (every object present with
@@ -45,26 +46,10 @@ def val_steps(root: str, n: int = 300, split: str = "validation", seed: int = 0)
     return out[:n]
 
 
-def _refine(req: GenerationRequest, verdict: dict[str, Any], sub: SubAction, attempt: int,
-            seed: int) -> GenerationRequest:
-    from spiral.core.loop import derive_seed, refine_rules
-
-    rules = refine_rules()
-    order = rules["order"].get(verdict["failure"] or "missing_action", ["reseed"])
-    strategy = order[(attempt - 1) % len(order)]
-    if strategy == "rewrite_prompt":
-        tmpl = rules["rewrite"].get(verdict["failure"] or "", "{prompt}. {feedback}")
-        return req.model_copy(update={"prompt": tmpl.format(prompt=sub.prompt, feedback=verdict["feedback"]),
-                                      "seed": derive_seed(seed, req.seed, attempt)})
-    if strategy == "more_steps":
-        return req.model_copy(update={"steps": (req.steps or 2) * 2, "seed": derive_seed(seed, req.seed, attempt)})
-    return req.model_copy(update={"seed": derive_seed(seed, req.seed, attempt)})
-
-
 def judge(critic: PerceptionCritic, clip: np.ndarray, sub: SubAction, memory: EpisodeMemory) -> dict[str, Any]:
     v = critic.critique(Clip(clip), sub, memory)
     types = {f.type for f in v.failures}
-    return {"passed": v.passed, "success": v.scores["action"] >= 1.0, "feedback": v.feedback,
+    return {"passed": v.passed, "success": v.scores["action"] >= 1.0, "feedback": v.feedback, "verdict": v,
             "permanence": v.scores["permanence"] >= 1.0 and v.scores["no_hallucination"] >= 1.0
             and "identity_drift" not in types,
             "still": v.scores["stillness"] >= 1.0, "failure": v.failure_type}
@@ -72,7 +57,14 @@ def judge(critic: PerceptionCritic, clip: np.ndarray, sub: SubAction, memory: Ep
 
 def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, batch: int = 16,
                 num_frames: int = 12, seed: int = 0) -> dict[str, Any]:
+    from spiral.agents.symbolic_planner import SymbolicPlanner
+    from spiral.core.protocols import Hinting, Stepped
+    from spiral.core.refine import STRATEGIES, RefinePolicy
+
     critic = PerceptionCritic()
+    policy = RefinePolicy(list(STRATEGIES), seed, locate=SymbolicPlanner().locate,
+                          hinting=isinstance(generator, Hinting),
+                          default_steps=generator.default_steps if isinstance(generator, Stepped) else 2)
     rows = []
     for i in range(0, len(steps), batch):
         chunk = steps[i:i + batch]
@@ -84,15 +76,17 @@ def eval_single(generator: Any, steps: list[dict[str, Any]], attempts: int = 4, 
             r = judge(critic, c.frames, s["sub"], mem)
             r["kind"] = s["sub"].kind
             r["logprob"] = c.meta.get("logprob")
-            # closed loop: refine as the loop does until the critic passes (at most `attempts`):
-            # the failure type's strategies in order (rewrite the prompt with the feedback,
-            # reseed, more steps)
-            final = r
-            n_att = 1
-            req = req0
+            # closed loop: refine with the loop's own policy (spiral.core.refine) until the
+            # critic passes (at most `attempts`), as the loop does for one step
+            final, verdict, n_att, req, tried = r, r["verdict"], 1, req0, []
+            clip = c.frames
             while not final["passed"] and n_att < attempts:
-                req = _refine(req, final, s["sub"], n_att, seed)
-                final = judge(critic, generator.generate([req])[0].frames, s["sub"], mem)
+                strategy = policy.choose(verdict.failure_type or "missing_action", tried)
+                tried.append(strategy)
+                req = policy.refine(req, strategy, verdict, s["sub"], n_att, 0, i, failed=clip, memory=mem)
+                clip = generator.generate([req])[0].frames
+                final = judge(critic, clip, s["sub"], mem)
+                verdict = final["verdict"]
                 n_att += 1
             r["closed_success"] = final["success"] and final["passed"]
             r["attempts"] = n_att

@@ -288,7 +288,3 @@ class RunDir:
     def read_segment(self, index: int) -> np.ndarray:
         self.flush()
         return np.load(self.segment_path(index), allow_pickle=False)
-
-    def segment_files(self) -> list[Path]:
-        d = self.path / SEGMENTS
-        return sorted(d.glob("*.npy")) if d.exists() else []

@@ -148,10 +148,6 @@ class Clip:
             raise ValueError(f"Clip frames must be uint8 T×H×W×3, got {f.dtype} {f.shape}")
 
     @property
-    def last_frame(self) -> np.ndarray:
-        return self.frames[-1]
-
-    @property
     def final_state(self) -> Any:
         return self.states[-1] if self.states else None
 
@@ -177,7 +173,3 @@ class Verdict(BaseModel):
     scope: Literal["local", "global"] = "local"
     perceived: dict[str, Any] = {}
     critic: str = ""
-
-    @property
-    def score(self) -> float:
-        return float(min(self.scores.values())) if self.scores else 0.0

@@ -32,7 +32,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import random
 import tarfile
 from collections.abc import Callable, Iterator
@@ -411,7 +410,3 @@ def show(root: str | Path, out: str | Path, split: str = "train", n: int = 6, sc
     grid = grid.repeat(scale, 0).repeat(scale, 1)
     atomic_write_bytes(out, _png(grid))
     return out
-
-
-def cpu_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))

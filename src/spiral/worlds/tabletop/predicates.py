@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from spiral.core.types import Condition
-from spiral.worlds.tabletop.scene import BOWL_CAPACITY, BOWL_INNER_R, Scene, footprint
+from spiral.worlds.tabletop.scene import BOWL_CAPACITY, Scene, footprint
 
 # how many object ids each predicate takes in ``args`` (``condition_problem`` adds the region/point rules)
 ARITY = {"exists": 1, "on": 2, "in": 2, "next_to": 2, "at": 1, "in_region": 1, "region_empty": 0,
@@ -134,13 +134,3 @@ def describe(cond: Condition) -> str:
     }.get(cond.pred, str(cond))
 
 
-def all_hold(conds: list[Condition], scene: Scene) -> bool:
-    return all(holds(c, scene) for c in conds)
-
-
-def unmet(conds: list[Condition], scene: Scene) -> list[Condition]:
-    return [c for c in conds if not holds(c, scene)]
-
-
-def inside_bowl(x: float, y: float, bowl_x: float, bowl_y: float) -> bool:
-    return math.hypot(x - bowl_x, y - bowl_y) < BOWL_INNER_R

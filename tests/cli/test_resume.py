@@ -187,3 +187,40 @@ def test_resume_of_a_directory_with_no_run_exits_2_and_writes_nothing(tmp_path):
                         "-q"], capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 2 and "holds no run to resume" in r.stderr
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("damage", ["modified", "missing"])
+def test_a_resume_refuses_an_accepted_segment_that_changed_or_went_missing(tmp_path, monkeypatch, damage):
+    """Accepted segments are checked against their sha256 on resume: a changed or missing one
+    is refused (a clear error naming it), never stitched into the video."""
+    from spiral.errors import RunDirError
+    from spiral.generators.sim_faulty import FaultySimGenerator
+
+    cfg = build_config(overrides={"goal": GOAL, "generator": {"name": "sim-faulty"}},
+                       sets=["generator.fault_rate=0.0"])
+    real = FaultySimGenerator.generate
+    calls = {"n": 0}
+
+    def crashing(self, requests):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise _Crash
+        return real(self, requests)
+
+    monkeypatch.setattr(FaultySimGenerator, "generate", crashing)
+    out = tmp_path / "r"
+    with pytest.raises(_Crash):
+        run(cfg, out)
+    monkeypatch.setattr(FaultySimGenerator, "generate", real)
+    seg = out / "segments" / "0000.npy"
+    assert seg.exists()
+    if damage == "modified":
+        import numpy as np
+
+        frames = np.load(seg)
+        frames[0, 0, 0] ^= 1  # one pixel, still a valid array file
+        np.save(seg, frames)
+    else:
+        seg.unlink()
+    with pytest.raises(RunDirError, match="0000.npy is missing or was modified"):
+        run(cfg, out, resume=True)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from spiral.config import ComponentConfig, shown_input
 from spiral.errors import ConfigError
+from spiral.generators.diffusers import ADAPTERS as DIFFUSERS_ADAPTERS  # a plain table: imports no torch
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,8 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "sim": "spiral.generators.sim:SimGenerator",
         "sim-faulty": "spiral.generators.sim_faulty:FaultySimGenerator",
         "tiny-ti2v": "spiral.generators.tiny_ti2v:TinyTI2VGenerator",
-        # real TI2V backbones through diffusers (docs/backbones.md)
-        "wan2.1-i2v": "spiral.generators.diffusers.wan21_i2v:Wan21I2VGenerator",
-        "wan2.2-i2v-a14b": "spiral.generators.diffusers.wan22_i2v_a14b:Wan22I2VA14BGenerator",
-        "wan2.2-ti2v-5b": "spiral.generators.diffusers.wan22_ti2v_5b:Wan22TI2V5BGenerator",
-        "cogvideox-i2v": "spiral.generators.diffusers.cogvideox_i2v:CogVideoXI2VGenerator",
-        "ltx-video-i2v": "spiral.generators.diffusers.ltx_video_i2v:LTXVideoI2VGenerator",
-        "hunyuanvideo-i2v": "spiral.generators.diffusers.hunyuanvideo_i2v:HunyuanVideoI2VGenerator",
-        "svd": "spiral.generators.diffusers.svd:SVDGenerator",
+        # real TI2V backbones through diffusers (docs/backbones.md): one table, the package's
+        **DIFFUSERS_ADAPTERS,
     },
     "planner": {
         "symbolic": "spiral.agents.symbolic_planner:SymbolicPlanner",

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-FAMILIES = ("wan2.1-i2v", "wan2.2-i2v-a14b", "wan2.2-ti2v-5b", "cogvideox-i2v", "ltx-video-i2v",
-            "hunyuanvideo-i2v", "svd")
+from spiral.generators.diffusers import ADAPTERS
+
+FAMILIES = tuple(ADAPTERS)  # every adapter has tiny components below (a test checks they agree)
 
 # words of the tabletop prompts, so different sub-actions give different token ids
 _WORDS = ["the", "put", "stack", "move", "push", "place", "swap", "in", "on", "into", "onto", "next", "to", "of", "and", "a", "it", "left", "right", "back", "front", "side", "table", "half", "corner", "cube", "ball", "bowl", "block", "sphere", "red", "green", "blue", "yellow", "purple", "orange", "white", "black", "top", "pick", "up", "slide", "drop", "beside", "near", "toward", "forward", "backward", "away", "camera", "object", "still", "blurry", "melting"]

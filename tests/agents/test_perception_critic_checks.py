@@ -1,0 +1,62 @@
+"""The perception critic's checks one by one: each corruption of an exact clip is named by
+the failure type (and check) it breaks, and the exact clip passes."""
+
+import numpy as np
+import pytest
+
+from spiral.agents.perception_critic import PerceptionCritic
+from spiral.core.memory import EpisodeMemory
+from spiral.core.types import Clip
+from spiral.worlds.tabletop.actions import make_action
+from spiral.worlds.tabletop.corrupt import corrupt
+from spiral.worlds.tabletop.scene import Scene, SceneObject
+from spiral.worlds.tabletop.simulate import simulate
+
+
+def _scene():
+    return Scene(objects=[SceneObject(kind="bowl", color="purple", x=0.7, y=0.62),
+                          SceneObject(kind="ball", color="red", x=0.22, y=0.72),
+                          SceneObject(kind="cube", color="green", x=0.3, y=0.3),
+                          SceneObject(kind="cube", color="blue", x=0.75, y=0.25),
+                          SceneObject(kind="ball", color="yellow", x=0.5, y=0.85)])
+
+
+ACTION = make_action(_scene(), "put_in", "red_ball", ["purple_bowl"])
+
+
+def _judge(frames):
+    critic = PerceptionCritic()
+    mem = EpisodeMemory(None)
+    mem.register_objects(critic.observe(frames[0]), frames[0])
+    return critic.critique(Clip(frames), ACTION, mem)
+
+
+def test_the_exact_clip_passes():
+    frames, _ = simulate(_scene(), ACTION, 12, 64)
+    v = _judge(frames)
+    assert v.passed and v.failure_type is None
+
+
+@pytest.mark.parametrize("name,ftype,check", [
+    ("teleport", "sudden_switch", "continuity"),
+    ("color_drift", "identity_drift", "identity"),
+    ("nontarget_moves", "physical_violation", "stillness"),
+    ("vanish", "physical_violation", "permanence"),
+    ("duplicate", "hallucinated_object", "no_hallucination"),
+    ("static", "missing_action", "action"),
+])
+def test_each_corruption_is_named(name, ftype, check):
+    frames, _, applied = corrupt(name, _scene(), ACTION, 12, 64, fallback=False)
+    assert applied == name
+    v = _judge(frames)
+    assert not v.passed
+    assert ftype in {f.type for f in v.failures}, v.failures
+    assert v.scores[check] < 1.0
+
+
+def test_a_scene_cut_is_a_sudden_switch():
+    frames, _ = simulate(_scene(), ACTION, 12, 64)
+    cut = frames.copy()
+    cut[6:] = (0.45 * cut[6:]).astype(np.uint8)  # the lights go out half way: every pixel changes at once
+    v = _judge(cut)
+    assert any(f.type == "sudden_switch" and "cut" in f.detail for f in v.failures), v.failures

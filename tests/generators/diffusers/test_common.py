@@ -301,3 +301,31 @@ def test_a_real_lora_file_loads_and_scales(tmp_path):
     assert lora.pipeline.get_active_adapters() == ["spiral"]
     assert np.abs(on.astype(int) - base.astype(int)).mean() > 0.5
     np.testing.assert_array_equal(off, base)
+
+
+@pytest.mark.parametrize("family", ["wan2.1-i2v", "ltx-video-i2v"])
+def test_guidance_one_runs_one_pass_and_above_one_two(family):
+    """Classifier-free guidance only above 1.0: one transformer pass per step at 1.0 (as the
+    pipelines do), two above it; what the clip's nfe reports, and what the prompt cache keys."""
+    gen = dummy_generator(family)
+    calls = {"n": 0}
+    pipe = gen.pipeline
+    model = getattr(pipe, "transformer", None)
+    real = model.forward
+
+    def counting(*args, **kwargs):  # rows through the transformer: a CFG pass doubles them
+        x = kwargs.get("hidden_states", args[0] if args else None)
+        calls["n"] += int(x.shape[0])
+        return real(*args, **kwargs)
+
+    model.forward = counting
+    try:
+        one = gen.generate([h.request(guidance=1.0, steps=2)])[0]
+        n_one, calls["n"] = calls["n"], 0
+        two = gen.generate([h.request(guidance=5.0, steps=2)])[0]
+        n_two = calls["n"]
+    finally:
+        model.forward = real
+    assert one.meta["nfe"] == 2 and two.meta["nfe"] == 4
+    assert n_two == 2 * n_one  # a second pass (batched or sequential) only with guidance
+    assert not gen.uses_cfg(1.0) and gen.uses_cfg(5.0)

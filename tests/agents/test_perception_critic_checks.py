@@ -60,3 +60,19 @@ def test_a_scene_cut_is_a_sudden_switch():
     cut[6:] = (0.45 * cut[6:]).astype(np.uint8)  # the lights go out half way: every pixel changes at once
     v = _judge(cut)
     assert any(f.type == "sudden_switch" and "cut" in f.detail for f in v.failures), v.failures
+
+
+def test_a_subtle_hue_drift_within_the_same_colour_name_is_identity_drift():
+    """The ball stays "red" to the pixel labeller (hue 16°, red's band) but leaves its
+    first-frame hue by more than the critic's 12°: identity drift, from the hue check alone."""
+    import cv2
+
+    frames, _ = simulate(_scene(), ACTION, 12, 64)
+    drift = frames.copy()
+    for t in range(6, 12):
+        hsv = cv2.cvtColor(drift[t], cv2.COLOR_RGB2HSV_FULL)
+        red = (np.abs(drift[t].astype(int) - [220, 40, 40]).max(-1) < 50)
+        hsv[..., 0][red] = round(16 * 256 / 360)
+        drift[t] = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+    v = _judge(drift)
+    assert any(f.type == "identity_drift" and "red_ball" in f.objects for f in v.failures), v.failures

@@ -43,6 +43,21 @@ def best_of_k_logprob(probs: torch.Tensor, index: int, k: int) -> float:
     return float(torch.log(val.clamp_min(1e-300)))
 
 
+def cell_logprob(logits: torch.Tensor, index: int, temperature: float, k: int) -> torch.Tensor:
+    """:func:`best_of_k_logprob` as a differentiable function of the logits (float64): the
+    log-probability that the most probable of ``k`` draws at ``temperature`` is cell
+    ``index`` (for ``k = 1`` the plain log-softmax). What GRPO scores a sampled end point by."""
+    logp = torch.log_softmax(logits.double() / max(temperature, 1e-6), dim=-1)
+    if k == 1:
+        return logp[index]
+    p = logp.exp()
+    pi = p[index]
+    below = (p * (p < pi)).sum()
+    tied = (p * (p == pi)).sum()
+    n_ties = (p == pi).sum()
+    return torch.log((((below + tied) ** k - below ** k) / n_ties).clamp_min(1e-300))
+
+
 def sample_cell(logits: torch.Tensor, gen: torch.Generator, temperature: float, k: int) -> tuple[int, float]:
     probs = torch.softmax(logits.double() / max(temperature, 1e-6), dim=-1)
     draws = torch.multinomial(probs.float(), k, replacement=True, generator=gen)
@@ -560,23 +575,27 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
             union = mask_a | mask_b if mask_b is not None else mask_a
             fill = clean_fill(frames[i], fill, union, parts, colours, cfg.layer_cover)
             keep = (parts > 0) & ~_carried(union, parts, cfg.layer_cover)[parts]  # objects that stay
-        layers, logprob, ends = [], 0.0, []
+        layers, logprob, ends, cells = [], 0.0, [], []
         if mask_a.any():
             heat = hinted_logits(pred["heat_a"][i], W, _centroid(mask_a), hint)
             la = sample_layer(heat, W, gen, tau_i, k_i, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_a, "end": la.xy, "scale": scale, "lift": lift})
             logprob += la.logprob
             ends.append(la.xy)
+            cells.append({"head": "heat_a", "index": la.index, "centroid": _centroid(mask_a)})
         if mask_b is not None and mask_b.any():
             heat = hinted_logits(pred["heat_b"][i], W, _centroid(mask_b), hint, "partner_target", "partner")
             lb = sample_layer(heat, W, gen, tau_i, k_i, cfg.jitter_px, cfg.subpixel)
             layers.append({"mask": mask_b, "end": lb.xy, "scale": 1.0, "lift": lift})
             logprob += lb.logprob
             ends.append(lb.xy)
+            cells.append({"head": "heat_b", "index": lb.index, "centroid": _centroid(mask_b)})
         if layers:
             clip = render_layers(frames[i], fill, layers, T, cfg.lift_px * H / 64, cfg.bend, keep)
         else:  # nothing recognised as moving: a still clip
             clip = np.repeat(frames[i][None], T, axis=0)
+        # cells: the sampled decisions with what scores them again (GRPO: spiral.rl.tiny_policy)
         results.append({"frames": clip, "logprob": logprob, "ends": ends, "steps": k_i,
-                        "n_layers": len(layers), "scale": scale, "lift": lift})
+                        "n_layers": len(layers), "scale": scale, "lift": lift,
+                        "cells": cells, "temperature": tau_i, "guidance": w, "hint": hint})
     return results

@@ -56,9 +56,11 @@ class LocalExecutor:
         self.workers = max(1, int(workers))
         self._pool = None
         self._ctx = None
+        self._depth = 0
 
     def __enter__(self) -> Self:
-        if self.workers > 1:
+        self._depth += 1  # re-entrant: a caller may hold the pool open around several runs
+        if self.workers > 1 and self._depth == 1:
             from spiral.core.workers import process_pool
 
             self._ctx = process_pool(self.workers)
@@ -66,7 +68,8 @@ class LocalExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._ctx is not None:
+        self._depth = max(0, self._depth - 1)
+        if self._ctx is not None and not self._depth:
             ctx, self._ctx, self._pool = self._ctx, None, None
             ctx.__exit__(*exc)
 

@@ -79,9 +79,13 @@ class RayExecutor:
         self._owns = False
         self._handles: list[Any] = []
         self._service: dict[str, Any] | None = None
+        self._depth = 0
 
     # -- lifetime ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
+        self._depth += 1  # re-entrant: a caller may hold it open around several runs
+        if self._depth > 1:
+            return self
         try:
             import ray
         except ImportError:
@@ -89,7 +93,11 @@ class RayExecutor:
                               "pip install 'spiral-actwm[ray]' (or run with --executor local)") from None
         self._ray = ray
         if not ray.is_initialized():
-            check_address(self.address)
+            try:
+                check_address(self.address)
+            except ConfigError:
+                self._depth = 0
+                raise
             opts: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                                     **self.init_options}
             if self.address is None and self.num_cpus is not None:
@@ -97,6 +105,7 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, **opts)
             except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; all mean "no cluster"
+                self._depth = 0
                 raise ConfigError(f"cannot connect to a Ray cluster at {self.address!r}: {_first_line(exc)}",
                                   ADDRESS_HINT) from None
             self._owns = True
@@ -109,8 +118,9 @@ class RayExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._depth = max(0, self._depth - 1)
         ray = self._ray
-        if ray is None:
+        if ray is None or self._depth:
             return
         for h in self._handles:
             try:

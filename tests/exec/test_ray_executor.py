@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,10 +29,10 @@ TIMING = {"wall_s", "loop_overhead_share"}
 def local_ray(tmp_path_factory):
     """One local Ray instance (2 CPUs) for the module; stopped at the end."""
     tmp = tmp_path_factory.mktemp("ray")
-    env = {"RAY_AUTH_MODE": "disabled", "HOME": str(tmp / "home"), "RAY_TMPDIR": str(tmp / "r")}
+    rtmp = tempfile.mkdtemp(prefix="sr-")  # Ray's socket paths must stay under 107 bytes
+    env = {"RAY_AUTH_MODE": "disabled", "HOME": str(tmp / "home"), "RAY_TMPDIR": rtmp}
     old = {k: os.environ.get(k) for k in env}
     (tmp / "home").mkdir()
-    (tmp / "r").mkdir()
     os.environ.update(env)
     if ray.is_initialized():  # pragma: no cover - another module left one running
         ray.shutdown()
@@ -39,6 +41,7 @@ def local_ray(tmp_path_factory):
         yield tmp
     finally:
         ray.shutdown()
+        shutil.rmtree(rtmp, ignore_errors=True)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -32,6 +32,7 @@ import shutil
 import socket
 import tarfile
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -106,8 +107,9 @@ class RayExecutor:
                 ray.init(address=self.address, **opts)
             except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; all mean "no cluster"
                 self._depth = 0
-                raise ConfigError(f"cannot connect to a Ray cluster at {self.address!r}: {_first_line(exc)}",
-                                  ADDRESS_HINT) from None
+                what = (f"connect to a Ray cluster at {self.address!r}" if self.address is not None
+                        else "start a local Ray instance")
+                raise ConfigError(f"cannot {what}: {_first_line(exc)}", ADDRESS_HINT) from None
             self._owns = True
         try:
             if self.actors:
@@ -324,6 +326,7 @@ class GeneratorActor:
         self._lock = asyncio.Lock()
         self._flushing = False
         self.batches: list[int] = []  # sizes of the batches sent to the backbone
+        self.done_at: list[float] = []  # when each batch finished (wall clock; for benchmarks)
 
     def meta(self) -> dict[str, Any]:
         hk = getattr(self.generator, "hint_keys", None)
@@ -331,7 +334,7 @@ class GeneratorActor:
                 "hint_keys": sorted(hk) if hk is not None else None, "generator_config": self.generator_config}
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": list(self.batches)}
+        return {"batches": list(self.batches), "done_at": list(self.done_at)}
 
     async def generate(self, requests: list[Any]) -> list[Any]:
         import asyncio
@@ -364,6 +367,7 @@ class GeneratorActor:
                     fut.set_exception(exc)
                 return
             self.batches.append(len(flat))
+            self.done_at.append(time.time())
             i = 0
             for reqs, fut in batch:
                 fut.set_result(clips[i:i + len(reqs)])

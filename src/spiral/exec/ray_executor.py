@@ -12,7 +12,8 @@
 * **Generator actors** (``actors`` > 0): the generator is loaded once per actor
   (``actor_num_gpus`` GPUs each, e.g. one actor per GPU) and episode tasks send it their
   requests; requests that arrive within ``batch_window_s`` from different episodes go to
-  the backbone as one batch (up to ``max_batch`` requests).
+  the backbone as one batch (up to ``max_batch`` requests); each call goes to the actor
+  with the fewest requests waiting.
 * **Faults**: a task whose worker dies is run again (``max_retries``), from the
   beginning, in a fresh scratch directory; its result is yielded once. An actor that dies
   is restarted and its pending calls are retried. A killed driver takes its tasks with it
@@ -290,7 +291,7 @@ class ActorService:
 
 
 class RemoteGenerator:
-    """Sends ``generate`` to one of the generator actors (round robin); has the remote
+    """Sends ``generate`` to the least loaded generator actor; has the remote
     generator's name, default steps and hint keys, so the loop treats it the same."""
 
     def __init__(self, handles: list[Any], meta: dict[str, Any], turn: Iterator[int]):
@@ -303,8 +304,12 @@ class RemoteGenerator:
     def generate(self, requests: list[Any]) -> list[Any]:
         import ray
 
-        h = self.handles[next(self._turn) % len(self.handles)]
-        return ray.get(h.generate.remote(list(requests)))
+        first = next(self._turn)
+        order = [self.handles[(first + i) % len(self.handles)] for i in range(len(self.handles))]
+        if len(order) > 1:  # the least loaded actor (ties: round robin); a few ms against seconds per clip
+            loads = ray.get([h.load.remote() for h in order])
+            order = [order[loads.index(min(loads))]]
+        return ray.get(order[0].generate.remote(list(requests)))
 
 
 class GeneratorActor:
@@ -325,6 +330,7 @@ class GeneratorActor:
         self._pending: list[tuple[list[Any], Any]] = []
         self._lock = asyncio.Lock()
         self._flushing = False
+        self._busy = 0  # requests in the batch being generated
         self.batches: list[int] = []  # sizes of the batches sent to the backbone
         self.done_at: list[float] = []  # when each batch finished (wall clock; for benchmarks)
 
@@ -332,6 +338,10 @@ class GeneratorActor:
         hk = getattr(self.generator, "hint_keys", None)
         return {"name": self.generator.name, "default_steps": int(getattr(self.generator, "default_steps", 8)),
                 "hint_keys": sorted(hk) if hk is not None else None, "generator_config": self.generator_config}
+
+    async def load(self) -> int:
+        """Requests waiting or being generated."""
+        return sum(len(r) for r, _ in self._pending) + self._busy
 
     def stats(self) -> dict[str, Any]:
         return {"batches": list(self.batches), "done_at": list(self.done_at)}
@@ -360,12 +370,15 @@ class GeneratorActor:
             if self._pending:
                 asyncio.ensure_future(self._flush())
             flat = [r for reqs, _ in batch for r in reqs]
+            self._busy = len(flat)
             try:
                 clips = await asyncio.get_running_loop().run_in_executor(None, self.generator.generate, flat)
             except Exception as exc:  # noqa: BLE001 - every caller of the batch gets the error
                 for _, fut in batch:
                     fut.set_exception(exc)
                 return
+            finally:
+                self._busy = 0
             self.batches.append(len(flat))
             self.done_at.append(time.time())
             i = 0

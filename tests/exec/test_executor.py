@@ -79,3 +79,26 @@ def test_bench_run_bad_ray_address_exits_2(tmp_path):
                                    "--generator", "sim", "--limit", "1", "--out", str(tmp_path / "r")])
     assert res.exit_code == 2, res.output
     assert "cannot connect to a Ray cluster" in res.output
+
+
+def test_generator_actor_batches_concurrent_calls():
+    """Calls from several episodes that arrive together reach the backbone as one batch,
+    and each caller gets its own clips (the actor class, without Ray)."""
+    import asyncio
+
+    import numpy as np
+
+    from spiral.core.types import GenerationRequest
+    from spiral.exec.ray_executor import GeneratorActor
+
+    actor = GeneratorActor({"generator": {"name": "sim"}}, window_s=0.01)
+    reqs = [GenerationRequest(prompt=f"p{i}", cond_frame=np.full((64, 64, 3), 40 * i, np.uint8), seed=i)
+            for i in range(3)]
+
+    async def three_episodes():
+        return await asyncio.gather(actor.generate([reqs[0]]), actor.generate(reqs[1:]))
+
+    a, b = asyncio.run(three_episodes())
+    assert actor.stats()["batches"] == [3]
+    assert [c.frames[0, 0, 0, 0] for c in a + b] == [0, 40, 80]
+    assert actor.meta()["name"] == "sim" and actor.meta()["generator_config"] == {"name": "sim"}

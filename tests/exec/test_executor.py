@@ -79,6 +79,7 @@ def test_bench_run_bad_ray_address_exits_2(tmp_path):
                                    "--generator", "sim", "--limit", "1", "--out", str(tmp_path / "r")])
     assert res.exit_code == 2, res.output
     assert "cannot connect to a Ray cluster" in res.output
+    assert not (tmp_path / "r" / "config.json").exists()  # refused before anything was written
 
 
 def test_generator_actor_batches_concurrent_calls():

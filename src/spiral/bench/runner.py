@@ -230,9 +230,11 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
                 continue
     root = Path(out)
     check_results_dir(root)
-    with DirLock(root, "--out"):  # one benchmark per results directory (its task runs included)
-        return _run_locked(tasks, tasks_path, root, mode, base, executor or LocalExecutor(workers), limit, progress,
-                           match, budgets)
+    ex = executor or LocalExecutor(workers)
+    # one benchmark per results directory (its task runs included); the executor starts (a bad
+    # cluster address is refused) before anything is written
+    with DirLock(root, "--out"), ex:
+        return _run_locked(tasks, tasks_path, root, mode, base, ex, limit, progress, match, budgets)
 
 
 def check_results_dir(root: Path) -> None:

@@ -209,7 +209,9 @@ def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2
     if out.exists() and not out.is_dir():
         raise InputFileError(f"{out} exists and is not a directory", "choose another output directory")
     with DirLock(out, "output directory"):  # one builder per dataset directory
-        return _build_locked(out, spec, workers, progress, executor)
+        ex = executor or LocalExecutor(workers)
+        with ex:  # started (a bad cluster address refused) before anything is written
+            return _build_locked(out, spec, workers, progress, ex)
 
 
 def _build_locked(out: Path, spec: DatasetSpec, workers: int,

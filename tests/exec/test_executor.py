@@ -69,6 +69,17 @@ def test_bad_address_is_refused_quickly(address, message):
     assert "ray start --head" in info.value.hint
 
 
+def test_bench_run_ray_options_need_the_ray_executor(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+
+    res = CliRunner().invoke(app, ["bench", "run", "--ray-actors", "2", "--generator", "sim", "--limit", "1",
+                                   "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2, res.output
+    assert "options of the ray executor" in res.output
+
+
 def test_bench_run_bad_ray_address_exits_2(tmp_path):
     pytest.importorskip("ray")
     from typer.testing import CliRunner

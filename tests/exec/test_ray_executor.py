@@ -89,6 +89,15 @@ def test_ray_results_match_local(local_ray, tmp_path):
 
 
 @pytest.mark.slow
+def test_shared_filesystem_mode_writes_in_place(local_ray, tmp_path):
+    run_suite(SUITE, tmp_path / "local", base=SIM, limit=3, executor=LocalExecutor(1))
+    run_suite(SUITE, tmp_path / "ray", base=SIM, limit=3, executor=RayExecutor(max_in_flight=2, ship_files=False))
+    _same_as_local(tmp_path / "local", tmp_path / "ray")
+    cfg = json.loads((tmp_path / "ray" / "runs" / "lite-single-000" / "config.json").read_text())
+    assert cfg["config"]["scene"]["file"].startswith(str(tmp_path / "ray"))  # the driver's path, as locally
+
+
+@pytest.mark.slow
 def test_generator_actors_serve_every_episode(local_ray, tmp_path):
     run_suite(SUITE, tmp_path / "local", base=SIM, limit=6, executor=LocalExecutor(1))
     ex = RayExecutor(max_in_flight=4, task_num_cpus=0.5, actors=2, actor_config=SIM)

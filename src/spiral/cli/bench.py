@@ -220,6 +220,9 @@ def run_cmd(
         out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
         from spiral.exec import make_executor
 
+        if executor != "ray" and (ray_actors or ray_gpus_per_actor or ray_task_cpus != 1.0 or ray_shared_fs):
+            raise SpiralError("--ray-actors, --ray-gpus-per-actor, --ray-task-cpus and --ray-shared-fs are "
+                              "options of the ray executor", "add --executor ray, or drop them")
         ray_opts = {} if executor != "ray" else {
             "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
             "ship_files": not ray_shared_fs, "actor_config": base if ray_actors else None}

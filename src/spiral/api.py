@@ -118,10 +118,12 @@ def open_experience(path: str) -> ExperienceStore:
 
 
 def build_components(cfg: RunConfig) -> tuple[Any, Any, Any]:
+    from spiral.exec.context import remote_generator
     from spiral.registry import build
 
     planner = build("planner", cfg.planner, config=cfg)
-    generator = build("generator", cfg.generator, config=cfg)
+    # an executor's generator actors (loaded once per GPU) when they serve this config
+    generator = remote_generator(cfg) or build("generator", cfg.generator, config=cfg)
     critic = build("critic", cfg.critic, config=cfg)
     return planner, generator, critic
 

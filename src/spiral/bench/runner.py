@@ -9,10 +9,11 @@ Runs every task of a suite under one configuration and mode into a results direc
       runs/<task id>/    the task's run directory (video.mp4, trace.jsonl, report.html …)
       scenes/<task id>.json
 
-Tasks run in parallel processes; a killed benchmark resumes without redoing finished
-tasks (their lines are in ``results.jsonl``); a task whose run fails with a SPIRAL error
-(a bad scene or image, a goal the planner refuses, a backend error) is recorded with its
-error, and runs again when the benchmark is resumed. One benchmark writes a results
+Tasks run in parallel processes, or on a Ray cluster (an injected executor,
+:mod:`spiral.exec`; the rows are written here as they arrive either way); a killed
+benchmark resumes without redoing finished tasks (their lines are in ``results.jsonl``);
+a task whose run fails with a SPIRAL error (a bad scene or image, a goal the planner
+refuses, a backend error) is recorded with its error, and runs again when the benchmark is resumed. One benchmark writes a results
 directory at a time (:class:`spiral.core.lock.DirLock`; a second one is refused), and its
 worker processes die with it, even on SIGKILL (:mod:`spiral.core.workers`).
 """
@@ -26,15 +27,14 @@ import math
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
 from spiral.bench.tasks import Task, load_tasks
 from spiral.core.lock import DirLock, describe, holder
 from spiral.core.rundir import atomic_write_bytes, atomic_write_json
-from spiral.core.workers import process_pool
 from spiral.errors import InputFileError, SpiralError
+from spiral.exec import Executor, LocalExecutor
 from spiral.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,11 @@ def run_task(task_json: str, mode: str, base: dict[str, Any], root: str, budget:
     return row
 
 
+def task_job(root: str, task_json: str, mode: str, base: dict[str, Any], budget: int | None) -> dict[str, Any]:
+    """:func:`run_task` as an executor job (``root`` first: see :mod:`spiral.exec`)."""
+    return run_task(task_json, mode, base, root, budget)
+
+
 def _total_cost(costs: list[dict[str, float]]) -> dict[str, float]:
     """The cost metrics of several episodes as one: sums, and the overhead share of the
     summed wall time."""
@@ -210,9 +215,11 @@ def check_base(base: dict[str, Any]) -> None:
 
 def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop",
               base: dict[str, Any] | None = None, workers: int = 2, limit: int | None = None,
-              progress: Callable[[int, int], None] | None = None, match: str | Path | None = None) -> dict[str, Any]:
+              progress: Callable[[int, int], None] | None = None, match: str | Path | None = None,
+              executor: Executor | None = None) -> dict[str, Any]:
     """Run a suite. ``best-of-n`` needs ``match``: a closed-loop results directory whose
-    per-task generator calls set each task's budget (compute-matched baseline)."""
+    per-task generator calls set each task's budget (compute-matched baseline).
+    ``executor`` runs the tasks (default: ``workers`` local processes; see :mod:`spiral.exec`)."""
     if mode not in MODES:
         raise InputFileError(f"unknown mode {mode!r}", f"choose one of {', '.join(MODES)}")
     base = dict(base or {})  # its goal, seed, mode and scene source give way to each task's
@@ -231,8 +238,11 @@ def run_suite(tasks_path: str | Path, out: str | Path, mode: str = "closed-loop"
                 continue
     root = Path(out)
     check_results_dir(root)
-    with DirLock(root, "--out"):  # one benchmark per results directory (its task runs included)
-        return _run_locked(tasks, tasks_path, root, mode, base, workers, limit, progress, match, budgets)
+    ex = executor or LocalExecutor(workers)
+    # one benchmark per results directory (its task runs included); the executor starts (a bad
+    # cluster address is refused) before anything is written
+    with DirLock(root, "--out"), ex:
+        return _run_locked(tasks, tasks_path, root, mode, base, ex, limit, progress, match, budgets)
 
 
 def check_results_dir(root: Path) -> None:
@@ -259,7 +269,7 @@ def check_results_dir(root: Path) -> None:
 
 
 def _run_locked(tasks: list[Task], tasks_path: str | Path, root: Path, mode: str, base: dict[str, Any],
-                workers: int, limit: int | None, progress: Callable[[int, int], None] | None,
+                executor: Executor, limit: int | None, progress: Callable[[int, int], None] | None,
                 match: str | Path | None, budgets: dict[str, int]) -> dict[str, Any]:
     suite_sha = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
     from spiral.config import public
@@ -299,15 +309,10 @@ def _run_locked(tasks: list[Task], tasks_path: str | Path, root: Path, mode: str
             if progress:
                 progress(len(done), len(tasks))
 
-        if workers <= 1:
-            for t in todo:
-                record(run_task(t.model_dump_json(), mode, base, str(root), budgets.get(t.id)))
-        else:
-            with process_pool(workers) as ex:  # its workers die with this process, even on SIGKILL
-                futs = [ex.submit(run_task, t.model_dump_json(), mode, base, str(root), budgets.get(t.id))
-                        for t in todo]
-                for f in as_completed(futs):
-                    record(f.result())
+        jobs = [(t.model_dump_json(), mode, base, budgets.get(t.id)) for t in todo]
+        with executor as ex:  # rows are written here, as they arrive
+            for row in ex.map_unordered(task_job, jobs, root):
+                record(row)
     rows = [done[t.id] for t in tasks if t.id in done]
     summary = {"mode": mode, "tasks": len(rows), **summarize(rows)}
     atomic_write_json(root / "summary.json", summary)

@@ -187,6 +187,17 @@ def run_cmd(
     out: Path | None = typer.Option(None, "--out", "-o", help="Results directory (resumes if it exists)."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel processes."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
+    executor: str = typer.Option("local", "--executor", help="local (processes here) or ray (tasks on a Ray "
+                                 "cluster; docs/ray.md). With ray, --workers is the number of tasks in flight."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
+                                            "(default: start a local Ray instance)."),
+    ray_actors: int = typer.Option(0, "--ray-actors", min=0, help="ray: generator actors (the generator loaded "
+                                   "once per actor, e.g. one per GPU); 0: each task loads its own."),
+    ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="ray: GPUs per actor."),
+    ray_task_cpus: float = typer.Option(1.0, "--ray-task-cpus", min=0.0, help="ray: CPUs each episode task "
+                                        "reserves (lower it when the generator runs in actors)."),
+    ray_shared_fs: bool = typer.Option(False, "--ray-shared-fs", help="ray: tasks write into --out directly (every "
+                                       "node mounts it at the same path) instead of shipping files back."),
     allow_errors: bool = typer.Option(False, "--allow-errors", help="Exit 0 even when tasks end with an error "
                                       "(a missing image, a backend failure); without it such a benchmark "
                                       f"exits {EXIT_TASK_ERRORS}."),
@@ -223,10 +234,20 @@ def run_cmd(
             del base["scene"]
         path = suite_path(tasks, suite)
         out_dir = out or Path("bench-results") / f"{path.stem}-{mode}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        from spiral.exec import make_executor
+
+        if executor != "ray" and (ray_actors or ray_gpus_per_actor or ray_task_cpus != 1.0 or ray_shared_fs):
+            raise SpiralError("--ray-actors, --ray-gpus-per-actor, --ray-task-cpus and --ray-shared-fs are "
+                              "options of the ray executor", "add --executor ray, or drop them")
+        ray_opts = {} if executor != "ray" else {
+            "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
+            "ship_files": not ray_shared_fs, "actor_config": base if ray_actors else None}
+        ex = make_executor(executor, workers=workers, address=ray_address, **ray_opts)
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)
             summary = run_suite(path, out_dir, mode, base, workers=workers, limit=limit,
-                                progress=lambda d, n: p.update(task, completed=d, total=n), match=match)
+                                progress=lambda d, n: p.update(task, completed=d, total=n), match=match,
+                                executor=ex)
     except SpiralError as exc:
         _fail(exc)
         return
@@ -320,4 +341,5 @@ def bench_main(ctx: typer.Context,
         out_console.print(ctx.get_help())
         raise typer.Exit(0)
     ctx.invoke(run_cmd, tasks=tasks, suite=suite, mode=mode, generator=None, planner=None, critic=None, config=None,
-               set_=[], out=out, workers=workers, limit=None, match=None, allow_errors=False)
+               set_=[], out=out, workers=workers, limit=None, match=None, allow_errors=False, executor="local",
+               ray_address=None, ray_actors=0, ray_gpus_per_actor=0.0, ray_task_cpus=1.0, ray_shared_fs=False)

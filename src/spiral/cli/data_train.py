@@ -44,7 +44,11 @@ def dataset_build(
     frames: int = typer.Option(12, min=2, help="Frames per sub-action clip."),
     shard_size: int = typer.Option(100, min=1, help="Episodes per shard."),
     seed: int = typer.Option(0, help="Dataset seed (same seed, same dataset)."),
-    workers: int = typer.Option(2, min=1, help="Parallel processes."),
+    workers: int = typer.Option(2, min=1, help="Parallel processes (with --executor ray: shards in flight)."),
+    executor: str = typer.Option("local", "--executor", help="local (processes here) or ray (shards as tasks on "
+                                 "a Ray cluster, shipped back here; docs/ray.md)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
+                                            "(default: start a local Ray instance)."),
 ) -> None:
     """Build ActWM-Dataset-Lite (WebDataset shards) from the tabletop simulator."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -59,7 +63,10 @@ def dataset_build(
     with Progress("[bold]shards", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
         task = p.add_task("build", total=None)
         try:
-            m = build(out, spec, workers=workers, progress=lambda d, n: p.update(task, completed=d, total=n))
+            from spiral.exec import make_executor
+
+            m = build(out, spec, workers=workers, progress=lambda d, n: p.update(task, completed=d, total=n),
+                      executor=make_executor(executor, workers=workers, address=ray_address))
         except SpiralError as exc:
             _fail(exc)
             return

@@ -35,7 +35,6 @@ import logging
 import random
 import tarfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,8 @@ from PIL import Image
 
 from spiral.core.lock import DirLock
 from spiral.core.rundir import atomic_write_bytes, atomic_write_json, remove_temp_files
-from spiral.core.workers import process_pool
 from spiral.errors import InputFileError
+from spiral.exec import Executor, LocalExecutor
 
 log = logging.getLogger(__name__)
 
@@ -201,18 +200,21 @@ def build_shard(out_dir: str, split: str, shard: int, start: int, stop: int, spe
 
 
 def build(out_dir: str | Path, spec: DatasetSpec | None = None, workers: int = 2,
-          progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Build (or finish building) the dataset in ``out_dir``; returns the manifest."""
+          progress: Callable[[int, int], None] | None = None, executor: Executor | None = None) -> dict[str, Any]:
+    """Build (or finish building) the dataset in ``out_dir``; returns the manifest.
+    ``executor`` builds the shards (default: ``workers`` local processes; :mod:`spiral.exec`)."""
     spec = spec or DatasetSpec()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputFileError(f"{out} exists and is not a directory", "choose another output directory")
     with DirLock(out, "output directory"):  # one builder per dataset directory
-        return _build_locked(out, spec, workers, progress)
+        ex = executor or LocalExecutor(workers)
+        with ex:  # started (a bad cluster address refused) before anything is written
+            return _build_locked(out, spec, workers, progress, ex)
 
 
 def _build_locked(out: Path, spec: DatasetSpec, workers: int,
-                  progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+                  progress: Callable[[int, int], None] | None, executor: Executor | None) -> dict[str, Any]:
     manifest_path = out / "dataset.json"
     old: dict[str, Any] = {}
     if manifest_path.exists():
@@ -246,18 +248,11 @@ def _build_locked(out: Path, spec: DatasetSpec, workers: int,
     if progress:
         progress(len(done), len(jobs))
     if todo:
-        if workers <= 1:
-            for j in todo:
-                done.append(build_shard(str(out), *j, asdict(spec)))
+        with executor or LocalExecutor(workers) as ex:  # shards land in ``out`` before their result comes
+            for shard in ex.map_unordered(build_shard, [(*j, asdict(spec)) for j in todo], out):
+                done.append(shard)
                 if progress:
                     progress(len(done), len(jobs))
-        else:
-            with process_pool(workers) as ex:  # its workers die with this process, even on SIGKILL
-                futs = [ex.submit(build_shard, str(out), *j, asdict(spec)) for j in todo]
-                for f in as_completed(futs):
-                    done.append(f.result())
-                    if progress:
-                        progress(len(done), len(jobs))
     done.sort(key=lambda d: (SPLITS.index(d["split"]), d["shard"]))
     manifest = {"name": "ActWM-Dataset-Lite", "format": "webdataset", "format_version": FORMAT_VERSION,
                 "spec": asdict(spec), "complete": True,

@@ -55,3 +55,20 @@ def test_a_grpo_step_from_critic_rewards_changes_the_weights(tmp_path):
     else:
         assert not changed  # no group with signal: nothing to learn
     assert (tmp_path / "metrics.csv").exists() and (tmp_path / "latest.json").exists()
+
+
+def test_spiral_train_grpo_writes_weights_the_generator_loads(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+    from spiral.generators.tiny_ti2v import TinyTI2VGenerator
+
+    out = tmp_path / "g"
+    r = CliRunner().invoke(app, ["train", "grpo", "--out", str(out), "--steps", "2", "--group", "2",
+                                 "--requests-per-step", "2", "--pool", "8", "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    assert (out / "metrics.csv").read_text().count("\n") == 3  # header + 2 updates
+    gen = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=str(out / "final")))
+    assert gen.model.config.image_size == 64
+    bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(out), "--trainable", "some"])
+    assert bad.exit_code == 2 and "heads or all" in bad.output

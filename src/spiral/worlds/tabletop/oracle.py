@@ -59,6 +59,7 @@ PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch"
 
 COLOR_TOL = 14  # max channel difference of a pixel that shows an object's exact colour
 DIFF = 24  # max channel difference of an unexplained pixel
+RESIDUE_DIFF = 16  # ... of a residue pixel (a fainter trace, up to ~10 levels, is not counted)
 RESIDUE_PX = 6  # unexplained pixels where an object stood that make residue (64-px frame)
 STAY_SHARE = 0.8  # share of an object's pixels now within its start footprint: it stayed
 MOVED = 0.03  # table units: displacement that counts as moving
@@ -239,7 +240,8 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
     stood = _dilate(_footprint(start, moved_ids, size), 1) if moved_ids else np.zeros((size, size), bool)
     occupied_ids = {o.id for o in end.objects if o.kind != "bowl" or o.id in moved_ids}
     occupied = _dilate(_footprint(end, occupied_ids, size), 1)
-    ghost = diff & stood & ~occupied
+    faint = (np.abs(last.astype(np.int16) - render_end.astype(np.int16)).max(-1) > RESIDUE_DIFF) & ~inherited
+    ghost = faint & stood & ~occupied
     residue_px = int(ghost.sum())
     residue = residue_px >= RESIDUE_PX * k * k
 

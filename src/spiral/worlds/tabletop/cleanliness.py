@@ -1,0 +1,75 @@
+"""Residue ("ghost") detection from pixels: did a moved object leave a trace where it stood?
+
+A learned world model that moves an object must paint the background it reveals; when it
+paints a smudge (a faded copy of the object, a grey blot) instead of clean table, the clip
+shows an object's ghost. :func:`residue` finds it in the last frame of a clip, from pixels
+only (the critic never sees states):
+
+* **where the objects stood**: the pixels of the moving objects' colours in the first
+  frame, grown by a pixel (their soft edges);
+* **where nothing stands now**: minus every pixel of any object colour in the last frame,
+  grown by two pixels (an object's edges blend into the table);
+* **not clean**: a pixel there whose colour is further than ``tol`` levels (max over the
+  channels) from every clean background colour — the table, a bowl's inside — is residue.
+
+It is residue when at least ``min_px`` pixels are (scaled with the frame area from 64 px).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
+
+CLEAN_RGB: tuple[tuple[int, int, int], ...] = (TABLE_RGB, BOWL_INSIDE_RGB)
+TOL = 18  # levels: how far from a clean colour a pixel may be
+MIN_PX = 6  # residue pixels (64-px frame) that make residue
+
+
+@dataclass
+class Residue:
+    """What :func:`residue` found: the residue pixels and where (their centre, table units)."""
+
+    pixels: int
+    mask: np.ndarray
+    center: tuple[float, float] | None
+
+    def __bool__(self) -> bool:
+        return self.pixels > 0
+
+
+def _grow(mask: np.ndarray, r: int) -> np.ndarray:
+    m = mask.copy()
+    for _ in range(r):
+        n = m.copy()
+        n[1:] |= m[:-1]
+        n[:-1] |= m[1:]
+        n[:, 1:] |= m[:, :-1]
+        n[:, :-1] |= m[:, 1:]
+        m = n
+    return m
+
+
+def unclean(frame: np.ndarray, tol: float = TOL) -> np.ndarray:
+    """Pixels further than ``tol`` levels from every clean background colour."""
+    f = frame.astype(np.int16)
+    d = np.min([np.abs(f - np.asarray(c, np.int16)).max(-1) for c in CLEAN_RGB], axis=0)
+    return d > tol
+
+
+def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
+            min_px: float = MIN_PX) -> Residue:
+    """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
+    pixels in the first frame) and no object stands now (``objects_now``: H×W bool, every
+    pixel of an object colour in ``last``). Empty when fewer than ``min_px`` pixels
+    (at 64 px) are not clean background."""
+    size = last.shape[0]
+    region = _grow(stood, 1) & ~_grow(objects_now, 2)
+    bad = region & unclean(last, tol)
+    n = int(bad.sum())
+    if n < min_px * (size / 64.0) ** 2:
+        return Residue(0, np.zeros_like(bad), None)
+    ys, xs = np.nonzero(bad)
+    return Residue(n, bad, (float(xs.mean() + 0.5) / size, float(ys.mean() + 0.5) / size))

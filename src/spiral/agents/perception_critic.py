@@ -40,6 +40,7 @@ from spiral.worlds.tabletop.perception import (
     dup_area,
     expected_area,
     foreground_near,
+    min_area,
     perceive,
     perceive_clip,
 )
@@ -398,7 +399,18 @@ class PerceptionCritic:
             return
         idx = [_COLOR_NAMES.index(c) for c in sorted(moving_colors)]
         stood = np.isin(percepts[0].labels, idx)
-        found = residue(frames[-1], stood, percepts[-1].labels >= 0, self.cfg.residue_tol, self.cfg.residue_px)
+        last, lab = percepts[-1], percepts[-1].labels
+        now = np.zeros(lab.shape, bool)  # the objects of the last frame (a faded piece is no object)
+        for c, blobs in last.all_blobs.items():
+            for b in blobs:
+                if b.area < min_area(frames.shape[1]):
+                    continue
+                box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+                if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
+                    now[box] |= lab[box] == _COLOR_NAMES.index(c)
+                else:
+                    now[box] = True
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px)
         if not found:
             return
         # name the mover whose start pixels lie nearest the residue

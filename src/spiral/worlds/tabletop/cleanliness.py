@@ -7,8 +7,9 @@ only (the critic never sees states):
 
 * **where the objects stood**: the pixels of the moving objects' colours in the first
   frame, grown by a pixel (their soft edges);
-* **where nothing stands now**: minus every pixel of any object colour in the last frame,
-  grown by two pixels (an object's edges blend into the table);
+* **where nothing stands now**: minus the objects of the last frame (the caller's mask:
+  the perception critic gives each object's box, a bowl's ring), grown by two pixels (an
+  object's edges blend into the table); a faded piece too small to be an object is not one;
 * **not clean**: a pixel there whose colour is further than ``tol`` levels (max over the
   channels) from every clean background colour — the table, a bowl's inside — is residue.
 
@@ -62,8 +63,8 @@ def unclean(frame: np.ndarray, tol: float = TOL) -> np.ndarray:
 def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
             min_px: float = MIN_PX) -> Residue:
     """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
-    pixels in the first frame) and no object stands now (``objects_now``: H×W bool, every
-    pixel of an object colour in ``last``). Empty when fewer than ``min_px`` pixels
+    pixels in the first frame) and no object stands now (``objects_now``: H×W bool, the
+    objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels
     (at 64 px) are not clean background."""
     size = last.shape[0]
     region = _grow(stood, 1) & ~_grow(objects_now, 2)

@@ -75,7 +75,7 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
-        residue_tol: float = Field(default=18.0, gt=0, description="levels (0-255) a pixel where an object stood "
+        residue_tol: float = Field(default=16.0, gt=0, description="levels (0-255) a pixel where an object stood "
                                                                    "may differ from clean table or bowl inside")
         residue_px: float = Field(default=6.0, gt=0, description="unclean pixels (64-px frame) where an object "
                                                                  "stood that make residue")

@@ -8,8 +8,8 @@ only (the critic never sees states):
 * **where the objects stood**: the pixels of the moving objects' colours in the first
   frame, grown by a pixel (their soft edges);
 * **where nothing stands now**: minus the objects of the last frame (the caller's mask:
-  the perception critic gives each object's box, a bowl's ring), grown by two pixels (an
-  object's edges blend into the table); a faded piece too small to be an object is not one;
+  the perception critic gives each object's box, a bowl's ring), grown by a pixel (an
+  object's soft edges blend into the table); a faded piece too small to be an object is not one;
 * **not clean**: a pixel there whose colour is further than ``tol`` levels (max over the
   channels) from every clean background colour — the table, a bowl's inside — is residue.
 
@@ -25,7 +25,7 @@ import numpy as np
 from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
 
 CLEAN_RGB: tuple[tuple[int, int, int], ...] = (TABLE_RGB, BOWL_INSIDE_RGB)
-TOL = 18  # levels: how far from a clean colour a pixel may be
+TOL = 16  # levels: how far from a clean colour a pixel may be
 MIN_PX = 6  # residue pixels (64-px frame) that make residue
 
 
@@ -67,7 +67,7 @@ def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: f
     objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels
     (at 64 px) are not clean background."""
     size = last.shape[0]
-    region = _grow(stood, 1) & ~_grow(objects_now, 2)
+    region = _grow(stood, 1) & ~_grow(objects_now, 1)
     bad = region & unclean(last, tol)
     n = int(bad.sum())
     if n < min_px * (size / 64.0) ** 2:

@@ -227,7 +227,10 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
     last = frames[-1]
     exact0 = render_items(scene_items(start), size)
     base0 = frames[0] if frame0 is None else frame0
-    inherited = _dilate(np.abs(base0.astype(np.int16) - exact0.astype(np.int16)).max(-1) > DIFF, 1)
+    # pixels already wrong in the first frame (a chain's earlier residue) are not this clip's doing; the
+    # objects' own edges are (what a moving object leaves of itself is this clip's residue)
+    objects0 = _dilate(_footprint(start, {o.id for o in start.objects}, size), 1)
+    inherited = _dilate(np.abs(base0.astype(np.int16) - exact0.astype(np.int16)).max(-1) > DIFF, 1) & ~objects0
     end, moved_ids = infer_state(start, last)
     problems: list[tuple[str, str]] = []
     movers = set()

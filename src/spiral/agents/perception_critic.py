@@ -410,7 +410,7 @@ class PerceptionCritic:
                     now[box] |= lab[box] == _COLOR_NAMES.index(c)
                 else:
                     now[box] = True
-        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px)
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab)
         if not found:
             return
         # name the mover whose start pixels lie nearest the residue

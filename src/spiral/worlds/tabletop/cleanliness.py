@@ -9,7 +9,8 @@ only (the critic never sees states):
   frame, grown by a pixel (their soft edges);
 * **where nothing stands now**: minus the objects of the last frame (the caller's mask:
   the perception critic gives each object's box, a bowl's ring), grown by a pixel (an
-  object's soft edges blend into the table); a faded piece too small to be an object is not one;
+  object's soft edges blend into the table; given the frame's colour labels, a pixel next to
+  an object that is a mix of its colour and clean background counts as its edge instead); a faded piece too small to be an object is not one;
 * **not clean**: a pixel there whose colour is further than ``tol`` levels (max over the
   channels) from every clean background colour — the table, a bowl's inside — is residue.
 
@@ -60,15 +61,62 @@ def unclean(frame: np.ndarray, tol: float = TOL) -> np.ndarray:
     return d > tol
 
 
+def _segment_dist(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean RGB distance of pixels ``px`` (N×3) from the segment ``a``–``b``."""
+    ab = b - a
+    t = np.clip(((px - a) @ ab) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
+    return np.linalg.norm(px - (a + t[:, None] * ab), axis=1)
+
+
+def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: float) -> np.ndarray:
+    """Of the candidate pixels, those that are a soft edge: a mix of clean background and the
+    colour of an object next to them, or of two objects next to them (antialiasing)."""
+    from spiral.worlds.tabletop.render import FRONT_SHADE
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    names = list(PALETTE)
+    ys, xs = np.nonzero(cand)
+    ok = np.zeros(len(ys), bool)
+    if not len(ys):
+        return cand
+    px = last[ys, xs].astype(np.float64)
+    H, W = labels.shape
+    near: dict[int, np.ndarray] = {}
+    for c in np.unique(labels[labels >= 0]):
+        m = _grow(labels == c, 1)
+        near[int(c)] = m[ys, xs]
+    refs = [np.asarray(c, np.float64) for c in CLEAN_RGB]
+
+    def tones(c: int) -> list[np.ndarray]:
+        rgb = np.asarray(PALETTE[names[c]], np.float64)
+        return [rgb, np.floor(rgb * FRONT_SHADE)]
+
+    for c, m in near.items():
+        for a in tones(c):
+            for b in refs:
+                ok |= m & (_segment_dist(px, a, b) <= tol)
+            for c2, m2 in near.items():
+                if c2 > c:
+                    for b in tones(c2):
+                        ok |= m & m2 & (_segment_dist(px, a, b) <= tol)
+    out = np.zeros_like(cand)
+    out[ys[ok], xs[ok]] = True
+    return out
+
+
 def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
-            min_px: float = MIN_PX) -> Residue:
+            min_px: float = MIN_PX, labels: np.ndarray | None = None) -> Residue:
     """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
     pixels in the first frame) and no object stands now (``objects_now``: H×W bool, the
-    objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels
-    (at 64 px) are not clean background."""
+    objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels (at 64 px) are not
+    clean background. With ``labels`` (per-pixel palette index, -1 for none), a pixel next
+    to an object that is a mix of it and clean background (its soft edge) is clean, and the
+    objects are not grown; without, they are grown by a pixel."""
     size = last.shape[0]
-    region = _grow(stood, 1) & ~_grow(objects_now, 1)
+    region = _grow(stood, 1) & ~(objects_now if labels is not None else _grow(objects_now, 1))
     bad = region & unclean(last, tol)
+    if labels is not None:
+        bad &= ~_blend_clean(last, bad, labels, tol)
     n = int(bad.sum())
     if n < min_px * (size / 64.0) ** 2:
         return Residue(0, np.zeros_like(bad), None)

@@ -22,8 +22,8 @@ with their exact pixels, so each object is found in a frame by its exact rendere
    * ``missing_action`` / ``incomplete_action``: the sub-action's post-conditions
      (:func:`judged_conditions`) fail on the inferred state and the subject did not move /
      moved;
-   * ``physical_violation``: an object the step should not move moved, vanished, was torn,
-     or residue was left;
+   * ``physical_violation``: an object the step should not move moved, vanished, was torn
+     or cut off (a cube the step uncovers painted over), or residue was left;
    * ``hallucinated_object``: a second copy or a new object;
    * ``sudden_switch``: the subject jumps between two frames;
    * ``identity_drift``: an object's colour is gone while something of another colour
@@ -66,6 +66,7 @@ MOVED = 0.03  # table units: displacement that counts as moving
 STILL_TOL = 0.04  # table units: how far an object that should stay may drift
 PIECE_PX = 5  # an unexplained component of an object's colour this large is a piece/copy (64 px)
 VANISH_SHARE = 0.4  # fewer of an object's expected pixels than this: it vanished
+WHOLE_SHARE = 0.7  # fewer of a still object's expected pixels than this: it is cut off
 JUMP = 0.1  # table units: a per-frame step of the subject this large ...
 JUMP_RATIO = 2.5  # ... and this many times the next largest is a jump
 
@@ -80,6 +81,7 @@ class OracleLabel:
     end_state: Scene | None = None  # inferred from the last frame
     residue_px: int = 0
     unmet: list[str] = field(default_factory=list)
+    residue_mask: np.ndarray | None = field(default=None, repr=False)  # H×W bool
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "residue": self.residue, "residue_px": self.residue_px,
@@ -259,6 +261,8 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
             else:
                 problems.append(("vanished", f"{o.id} vanished"))
             continue
+        if o.id not in moved_ids and (have & _dilate(want, 1)).sum() < WHOLE_SHARE * want.sum():
+            problems.append(("physical_violation", f"{o.id} is cut off (part of it is painted over)"))
         extra = have & ~_dilate(want, 2) & ~inherited
         for comp in _components(extra):
             if comp.sum() >= PIECE_PX * k * k:
@@ -305,7 +309,7 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
     if problems:
         label = "physical_violation" if problems[0][0] == "vanished" else problems[0][0]
     return OracleLabel(label=label, residue=residue, problems=problems, end_state=end, residue_px=residue_px,
-                       unmet=unmet)
+                       unmet=unmet, residue_mask=ghost)
 
 
 def exact_end(start: Scene, action: SubAction) -> Scene:

@@ -26,6 +26,7 @@ correct clips and residue recall / precision (a failure whose ``detail`` starts 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -61,9 +62,16 @@ class RealCase:
 
     def row(self) -> dict[str, Any]:
         return {"suite": self.suite, "part": self.part, "scene_seed": self.scene_seed, "step": self.step,
-                "seed": self.seed, "temperature": self.temperature, "kind": self.action.kind,
+                "seed": self.seed, "temperature": self.temperature, "kind": kind_of(self.action),
                 "prompt": self.action.prompt, "label": self.label, "residue": self.residue,
                 "oracle": self.oracle}
+
+
+def kind_of(action: SubAction) -> str:
+    """The step's kind for the report: a move to the table with no region named is ``clear``."""
+    if action.kind == "pick_place" and not action.params.get("region"):
+        return "clear"
+    return action.kind
 
 
 def part_of(index: int) -> str:
@@ -109,7 +117,7 @@ def _hard_step(scene, rng: random.Random) -> SubAction | None:
     return sample_action(scene, rng)
 
 
-def iter_cases(n_scenes: int = 20, seed: int = 0, seeds_per_step: int = 3, hot_temperature: float = 1.0,
+def iter_cases(n_scenes: int = 20, seed: int = 0, seeds_per_step: int = 2, hot_temperature: float = 1.0,
                suites: tuple[str, ...] = SUITES, part: str = "all", generator: Any = None,
                hot_generator: Any = None, num_frames: int = 12, size: int = 64) -> Iterator[RealCase]:
     """The labelled clips, scene by scene (``n_scenes`` per suite; deterministic for ``seed``)."""
@@ -140,7 +148,7 @@ def iter_cases(n_scenes: int = 20, seed: int = 0, seeds_per_step: int = 3, hot_t
                 act = sample_action(state, rng) if suite == "lite" else _hard_step(state, rng)
                 if act is None:
                     break
-                seeds = [scene_seed * 10 + step * 1000 + j for j in range(seeds_per_step + 1)]
+                seeds = [scene_seed * 100 + step * 10 + j for j in range(seeds_per_step + 1)]
                 reqs = [GenerationRequest(prompt=act.prompt, cond_frame=frame, num_frames=num_frames,
                                           height=size, width=size, seed=s, action=act) for s in seeds]
                 clips = generator.generate(reqs[:-1]) + hot_generator.generate(reqs[-1:])
@@ -188,6 +196,9 @@ def real_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     from spiral.bench.critic_fidelity import metrics
 
     out = metrics([{**r, "corruption": f"{r['suite']}: {r['kind']}"} for r in rows])
+    for key, d in out["per_corruption"].items():  # a step kind holds both: say how many of each
+        n_pass = sum(r["label"] == PASS for r in rows if f"{r['suite']}: {r['kind']}" == key)
+        d["label"] = f"{n_pass} pass, {d['n'] - n_pass} fail"
     correct = [r for r in rows if r["label"] == PASS]
     rejected = sum(r["pred"] != PASS for r in correct)
     res = [r for r in rows if r["residue"]]
@@ -200,10 +211,11 @@ def real_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["by_suite"] = {s: dict(zip(*np.unique([r["label"] for r in rows if r["suite"] == s],
                                               return_counts=True))) for s in SUITES}
     out["by_suite"] = {s: {str(k): int(v) for k, v in d.items()} for s, d in out["by_suite"].items()}
+    out["distinct_clips"] = len({r.get("clip") for r in rows}) if all("clip" in r for r in rows) else None
     return out
 
 
-def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-out", seeds_per_step: int = 3,
+def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-out", seeds_per_step: int = 2,
              num_frames: int = 12, size: int = 64, fps: int = 8, generator: Any = None, hot_generator: Any = None,
              on_case: Callable[[int, RealCase, str], None] | None = None) -> dict[str, Any]:
     """Generate the set (``part``: dev, held-out or all), label it, run ``critic`` on it, score it."""
@@ -213,7 +225,8 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-o
     for i, case in enumerate(iter_cases(n_scenes, seed, seeds_per_step, part=part, generator=generator,
                                         hot_generator=hot_generator, num_frames=num_frames, size=size)):
         pred, pres, feedback = predict(critic, case, fps)
-        rows.append({**case.row(), "pred": pred, "pred_residue": pres, "feedback": feedback})
+        digest = hashlib.blake2b(np.ascontiguousarray(case.frames).tobytes(), digest_size=8).hexdigest()
+        rows.append({**case.row(), "pred": pred, "pred_residue": pres, "feedback": feedback, "clip": digest})
         pop = getattr(critic, "pop_cost", None)
         c = pop() if callable(pop) else None
         for k, v in (c or {}).items():
@@ -228,7 +241,7 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-o
             "s_per_clip": round(wall / max(1, len(rows)), 4), "rows": rows}
 
 
-def set_size(n_scenes: int, part: str = "held-out", seeds_per_step: int = 3) -> int:
+def set_size(n_scenes: int, part: str = "held-out", seeds_per_step: int = 2) -> int:
     """An upper bound of the number of clips (for progress bars)."""
     scenes = n_scenes if part == "all" else (n_scenes + (part == "dev")) // 2
     return scenes * (2 + 3) * (seeds_per_step + 1)

@@ -80,7 +80,6 @@ def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: fl
     if not len(ys):
         return cand
     px = last[ys, xs].astype(np.float64)
-    H, W = labels.shape
     near: dict[int, np.ndarray] = {}
     for c in np.unique(labels[labels >= 0]):
         m = _grow(labels == c, 1)

@@ -35,6 +35,7 @@ larger frames are scaled.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,7 +225,7 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
     ``frame0``: the clip's true first frame when it is not the exact render of ``start``
     (a chain continued from generated frames); pixels that were already wrong there are not
     charged to this clip."""
-    T, size = frames.shape[0], frames.shape[1]
+    size = frames.shape[1]
     k = size / 64.0
     last = frames[-1]
     exact0 = render_items(scene_items(start), size)
@@ -267,8 +268,8 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
         for comp in _components(extra):
             if comp.sum() >= PIECE_PX * k * k:
                 key = "hallucinated_object" if comp.sum() >= 0.5 * max(want.sum(), 1) else "physical_violation"
-                problems.append((key, f"{'second' if key == 'hallucinated_object' else 'torn piece of'} "
-                                      f"{o.id}"))
+                what = "second" if key == "hallucinated_object" else "torn piece of"
+                problems.append((key, f"{what} {o.id}"))
                 break
     used = {o.color for o in start.objects}
     for c in PALETTE:
@@ -289,7 +290,7 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
     # continuity: the subject's per-frame path
     subj = start.get(action.subject)
     path = [_centroid(_colour_masks(f, subj.color), size) for f in frames]
-    steps = sorted((math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(path, path[1:]) if a and b), reverse=True)
+    steps = sorted((math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(path) if a and b), reverse=True)
     if steps and steps[0] > JUMP and steps[0] > JUMP_RATIO * max(steps[1] if len(steps) > 1 else 0.0, 0.01):
         problems.append(("sudden_switch", f"{action.subject} jumps {steps[0]:.2f}"))
 

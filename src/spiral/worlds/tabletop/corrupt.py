@@ -82,10 +82,18 @@ def residue(scene, action, T, size, rng):
     first = render_items(items, size).astype(np.float64)
     rest = render_items([it for it, o in zip(items, scene.objects) if o.id not in movers], size).astype(np.float64)
     stood = np.abs(first - rest).max(-1) > 24
-    per, _ = _items(scene, action, T)
+    per, end = _items(scene, action, T)
     frames = _render(per, size)
     left = stood & (np.abs(frames[-1] - rest).max(-1) <= 2)
-    if left.sum() < 8 * (size / 64) ** 2:
+    end_items = scene_items(end)
+    there = np.abs(render_items(end_items, size).astype(np.int16) - render_items(
+        [it for it, o in zip(end_items, end.objects) if o.id not in movers], size).astype(np.int16)).max(-1) > 8
+    grown = there.copy()  # where the movers are now, and their soft edges
+    grown[1:] |= there[:-1]
+    grown[:-1] |= there[1:]
+    grown[:, 1:] |= there[:, :-1]
+    grown[:, :-1] |= there[:, 1:]
+    if (left & ~grown).sum() < 8 * (size / 64) ** 2:
         raise NotApplicable("the moved objects leave too little of their place uncovered")
     alpha = rng.uniform(25, 40) / max(float(np.abs(first - rest)[left].max()), 1.0)
     while True:

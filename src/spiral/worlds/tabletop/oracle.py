@@ -144,11 +144,13 @@ def _footprint(scene: Scene, ids: set[str], size: int, bg: Scene | None = None) 
     return np.abs(full.astype(np.int16) - rest.astype(np.int16)).max(-1) > 8
 
 
-def _components(mask: np.ndarray) -> list[np.ndarray]:
+def _components(mask: np.ndarray, bridge: bool = False) -> list[np.ndarray]:
+    """Connected pieces of ``mask``; with ``bridge``, pieces a pixel apart are one (a cube's lit
+    top and shaded front, split by a blended row)."""
     import cv2
 
-    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    return [lab == k for k in range(1, n)]
+    n, lab = cv2.connectedComponents((_dilate(mask, 1) if bridge else mask).astype(np.uint8), connectivity=8)
+    return [(lab == k) & mask for k in range(1, n)]
 
 
 def _centroid(mask: np.ndarray, size: int) -> tuple[float, float] | None:
@@ -158,11 +160,13 @@ def _centroid(mask: np.ndarray, size: int) -> tuple[float, float] | None:
     return (xs.mean() + 0.5) / size, (ys.mean() + 0.5) / size
 
 
-def infer_state(start: Scene, frame: np.ndarray) -> tuple[Scene, set[str]]:
+def infer_state(start: Scene, frame: np.ndarray, action: SubAction | None = None) -> tuple[Scene, set[str]]:
     """The state the last ``frame`` shows, starting from the true ``start``: the objects that
     moved (with what they carry) are placed where their colours are now and snapped to a
-    cube's top or a bowl's slot when they landed there. Returns ``(state, moved ids)``."""
+    cube's top or a bowl's slot when they landed there (of several copies of an object, the
+    one nearest ``action``'s exact result is it). Returns ``(state, moved ids)``."""
     size = frame.shape[0]
+    exact = apply(start, action) if action is not None else start
     moved: dict[str, tuple[float, float]] = {}
     items = scene_items(start)
     for o, it in zip(start.objects, items):
@@ -172,7 +176,12 @@ def infer_state(start: Scene, frame: np.ndarray) -> tuple[Scene, set[str]]:
             continue  # unseen at the start, or nothing of it now (vanished: judged later)
         if (m1 & _dilate(m0, 1)).sum() >= STAY_SHARE * m1.sum():
             continue  # what shows of it is where it was (a cube stacked on it hides the rest)
-        c0, c1 = _centroid(m0, size), _centroid(m1, size)
+        c0 = _centroid(m0, size)
+        parts = [m for m in _components(m1, bridge=True) if m.sum() >= 0.3 * m0.sum()]
+        if len(parts) > 1:  # a copy or a torn piece too: follow the one nearest the step's exact result
+            ex, ey = _draw_xy(exact, o.id)
+            m1 = min(parts, key=lambda m: math.dist(_centroid(m, size), (ex, ey)))
+        c1 = _centroid(m1, size)
         d = (c1[0] - c0[0], c1[1] - c0[1])
         if math.hypot(*d) >= MOVED:
             moved[o.id] = d
@@ -219,22 +228,20 @@ def infer_state(start: Scene, frame: np.ndarray) -> tuple[Scene, set[str]]:
     return end, moved_ids
 
 
-def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.ndarray | None = None) -> OracleLabel:
-    """Label a generated clip of ``action`` from the true ``start`` state.
-
-    ``frame0``: the clip's true first frame when it is not the exact render of ``start``
-    (a chain continued from generated frames); pixels that were already wrong there are not
-    charged to this clip."""
+def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLabel:
+    """Label a generated clip of ``action`` from the true ``start`` state. The clip's first
+    frame may differ from the exact render of ``start`` (a chain continued from generated
+    frames): pixels already wrong there, away from the objects, are not charged to it."""
     size = frames.shape[1]
     k = size / 64.0
     last = frames[-1]
     exact0 = render_items(scene_items(start), size)
-    base0 = frames[0] if frame0 is None else frame0
+    base0 = frames[0]
     # pixels already wrong in the first frame (a chain's earlier residue) are not this clip's doing; the
     # objects' own edges are (what a moving object leaves of itself is this clip's residue)
     objects0 = _dilate(_footprint(start, {o.id for o in start.objects}, size), 1)
     inherited = _dilate(np.abs(base0.astype(np.int16) - exact0.astype(np.int16)).max(-1) > DIFF, 1) & ~objects0
-    end, moved_ids = infer_state(start, last)
+    end, moved_ids = infer_state(start, last, action)
     problems: list[tuple[str, str]] = []
     movers = set()
     for m in action.moving():
@@ -289,7 +296,12 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray, frame0: np.n
 
     # continuity: the subject's per-frame path
     subj = start.get(action.subject)
-    path = [_centroid(_colour_masks(f, subj.color), size) for f in frames]
+    path = []
+    for f in frames:  # the subject's piece nearest where it just was (not a copy elsewhere)
+        parts = _components(_colour_masks(f, subj.color), bridge=True)
+        prev = path[-1] if path and path[-1] else _draw_xy(start, subj.id)
+        path.append(_centroid(min(parts, key=lambda m: math.dist(_centroid(m, size), prev) - 0.002 * m.sum()),
+                              size) if parts else None)
     steps = sorted((math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(path) if a and b), reverse=True)
     if steps and steps[0] > JUMP and steps[0] > JUMP_RATIO * max(steps[1] if len(steps) > 1 else 0.0, 0.01):
         problems.append(("sudden_switch", f"{action.subject} jumps {steps[0]:.2f}"))

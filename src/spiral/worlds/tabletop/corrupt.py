@@ -98,10 +98,11 @@ def residue(scene, action, T, size, rng):
     alpha = rng.uniform(25, 40) / max(float(np.abs(first - rest)[left].max()), 1.0)
     while True:
         ghost = np.round(rest * (1 - alpha) + first * alpha).astype(np.uint8)
-        if alpha <= 0.05 or not (classify_pixels(ghost)[left] >= 0).any():
+        if alpha <= 0.05 or not (classify_pixels(ghost)[stood] >= 0).any():
             break
         alpha -= 0.02
-    if np.abs(ghost.astype(np.float64) - rest)[left].max() < 20:
+    visible = left & ~grown & (np.abs(ghost.astype(np.float64) - rest).max(-1) >= 20)
+    if visible.sum() < 8 * (size / 64) ** 2:
         raise NotApplicable("the objects' colours read as objects before a smudge is visible")
     for t in range(1, T):
         now = stood & (np.abs(frames[t] - rest).max(-1) <= 2)

@@ -44,6 +44,7 @@ from spiral.worlds.tabletop.perception import (
     perceive,
     perceive_clip,
 )
+from spiral.worlds.tabletop.cleanliness import discoloured
 from spiral.worlds.tabletop.predicates import describe, holds
 
 PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",
@@ -238,8 +239,8 @@ class PerceptionCritic:
                 missing.setdefault(c, []).append(t)
         # A cube the step uncovers (it was under a moving cube) must end whole when nothing
         # stands on it: a fill that paints table over its top leaves a sliver that
-        # reads as the same object (seen on 8-step chains of tiny-ti2v). Counted as missing
-        # in the last frame.
+        # reads as the same object (seen on 8-step chains of tiny-ti2v), or paints it a muddy
+        # colour (discoloured, see ``cleanliness.discoloured``). Counted as missing in the last frame.
         cut_off: dict[str, str] = {}
         end_scene = percepts[-1].scene
         if under and end_scene is not None:
@@ -250,7 +251,8 @@ class PerceptionCritic:
                 if c is None or c in drifted or c in missing or oid in covered or oid in inside:
                     continue
                 b = track[c][T - 1]
-                if b is not None and b.area < cfg.whole_cube * expected_area("cube", size):
+                if b is not None and (b.area < cfg.whole_cube * expected_area("cube", size)
+                                      or discoloured(frames[-1], b, c) >= cfg.residue_px * (size / 64) ** 2):
                     cut_off[c] = upper
                     missing.setdefault(c, []).append(T - 1)
         for c, t in sorted(drifted.items()):
@@ -408,8 +410,8 @@ class PerceptionCritic:
                 box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
                 if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
                     now[box] |= lab[box] == _COLOR_NAMES.index(c)
-                else:
-                    now[box] = True
+                else:  # its box and the pixel around it (its soft edge)
+                    now[max(0, b.y0 - 1):b.y1 + 2, max(0, b.x0 - 1):b.x1 + 2] = True
         found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab)
         if not found:
             return

@@ -5,9 +5,10 @@ produced, on two kinds of scenes and steps:
 
 * **lite** — like ActWM-Bench-Lite: 3–6 objects, at most one bowl, random valid steps,
   a chain of two steps;
-* **hard** — 7–8 objects, two or three bowls, stacked starts: clearing steps ("move the X
-  cube to the table" for a cube that has another on it, or the cube on top), ``put_in``
-  with several bowls, and chains of three steps.
+* **hard** — 7–8 objects, two or three bowls, most starting with a cube on a cube:
+  clearing steps ("move the X cube to the table" for the cube on top; post-conditions: what
+  the prompt states, on the table and the cube below clear, not the planner's hidden
+  ``at(x, y)``), ``put_in`` with several bowls, and chains of three steps.
 
 Each step is generated from the true start frame (step 1: the exact render) with several
 seeds at the model's temperature and one hotter; the chain goes on from the model's own
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from spiral.core.types import Clip, GenerationRequest, SubAction
+from spiral.core.types import C, Clip, GenerationRequest, SubAction
 from spiral.errors import SpiralError
 
 SUITES = ("lite", "hard")
@@ -109,7 +110,9 @@ def _hard_step(scene, rng: random.Random) -> SubAction | None:
         if tops and roll < 0.45:
             top = rng.choice(tops)
             act = make_action(scene, "pick_place", top.id, params={"region": None}, variant=rng.randint(0, 2))
+            # what its prompt states (issue 15, no hidden targets): on the table, the cube below clear
             act.prompt = f"move the {name(top.id)} to the table"
+            act.postconditions = [C("on_table", top.id), C("clear", top.on)]
             return act
         if len(bowls) >= 2 and loose and roll < 0.85:
             act = make_action(scene, "put_in", rng.choice(loose).id, [rng.choice(bowls).id])

@@ -15,6 +15,9 @@ only (the critic never sees states):
   channels) from every clean background colour — the table, a bowl's inside — is residue.
 
 It is residue when at least ``min_px`` pixels are (scaled with the frame area from 64 px).
+
+:func:`discoloured` checks the other place a moved object leaves: the top of a cube it stood
+on, which the model must repaint in that cube's colours.
 """
 
 from __future__ import annotations
@@ -121,3 +124,24 @@ def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: f
         return Residue(0, np.zeros_like(bad), None)
     ys, xs = np.nonzero(bad)
     return Residue(n, bad, (float(xs.mean() + 0.5) / size, float(ys.mean() + 0.5) / size))
+
+
+DISCOLOURED = 40.0  # RGB distance from a cube's own colours (lit top to shaded front) that is foreign
+
+
+def discoloured(frame: np.ndarray, blob, color: str, tol: float = DISCOLOURED) -> int:
+    """Pixels of a cube's whole square (as wide as its component ``blob`` and as tall, up from
+    its bottom edge, a pixel in from each side: its soft edges are mixes with the table) that
+    are no mix of its lit and shaded colour (further than ``tol``): a cube uncovered by the
+    step that the model repainted muddy."""
+    from spiral.worlds.tabletop.render import FRONT_SHADE
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    w = blob.x1 - blob.x0 + 1
+    y0, y1 = max(0, blob.y1 - w + 3), blob.y1 - 1
+    x0, x1 = blob.x0 + 1, blob.x1 - 1
+    if y1 < y0 or x1 < x0:
+        return 0
+    px = frame[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).astype(np.float64)
+    rgb = np.asarray(PALETTE[color], np.float64)
+    return int((_segment_dist(px, rgb, np.floor(rgb * FRONT_SHADE)) > tol).sum())

@@ -67,7 +67,8 @@ MOVED = 0.03  # table units: displacement that counts as moving
 STILL_TOL = 0.04  # table units: how far an object that should stay may drift
 PIECE_PX = 5  # an unexplained component of an object's colour this large is a piece/copy (64 px)
 VANISH_SHARE = 0.4  # fewer of an object's expected pixels than this: it vanished
-WHOLE_SHARE = 0.7  # fewer of a still object's expected pixels than this: it is cut off
+WHOLE_SHARE = 0.7  # fewer of a still object's expected pixels than this (loosely its colour): cut off
+LOOSE = 40.0  # RGB distance from an object's own colours that still shows it (a tint, not a repaint)
 JUMP = 0.1  # table units: a per-frame step of the subject this large ...
 JUMP_RATIO = 2.5  # ... and this many times the next largest is a jump
 
@@ -95,8 +96,8 @@ def judged_conditions(scene: Scene, action: SubAction) -> list[Condition]:
     of the others, not at the hidden spot the planner picked."""
     post = list(action.postconditions)
     if action.kind == "pick_place" and not action.params.get("region"):
-        post = [c for c in post if c.pred != "at"]
-        post.append(C("moved_off", action.subject))  # checked by _holds
+        post = [c for c in post if c.pred not in ("at", "on_table")]
+        post.append(C("moved_off", action.subject))  # checked by _holds: on the table, clear of the others
     return post
 
 
@@ -116,6 +117,18 @@ def _colour_masks(frame: np.ndarray, color: str) -> np.ndarray:
     rgb = np.asarray(PALETTE[color], np.int16)
     shade = np.asarray([int(c * FRONT_SHADE) for c in PALETTE[color]], np.int16)
     return (np.abs(f - rgb).max(-1) <= COLOR_TOL) | (np.abs(f - shade).max(-1) <= COLOR_TOL)
+
+
+def _loose_masks(frame: np.ndarray, color: str) -> np.ndarray:
+    """Pixels within ``LOOSE`` (RGB distance) of a mix of an object's lit and shaded colour:
+    a slight tint is still the object; a muddy repaint is not."""
+    rgb = np.asarray(PALETTE[color], np.float64)
+    shade = np.floor(rgb * FRONT_SHADE)
+    px = frame.reshape(-1, 3).astype(np.float64)
+    ab = shade - rgb
+    t = np.clip(((px - rgb) @ ab) / float(ab @ ab), 0.0, 1.0)
+    d = np.linalg.norm(px - (rgb + t[:, None] * ab), axis=1)
+    return (d <= LOOSE).reshape(frame.shape[:2])
 
 
 def _draw_xy(scene: Scene, oid: str) -> tuple[float, float]:
@@ -259,17 +272,20 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
     residue = residue_px >= RESIDUE_PX * k * k
 
     # objects: vanished, torn / duplicated, new colours
+    uncovered = {start.get(m).on for m in movers if start.get(m).on} - movers
     for o in start.objects:
         want = _colour_masks(render_end, o.color)
         have = _colour_masks(last, o.color)
         if want.sum() >= 4 and (have & _dilate(want, 2)).sum() < VANISH_SHARE * want.sum():
             other = diff & _dilate(want, 1) & ~_colour_masks(last, o.color)
-            if other.sum() >= 0.5 * want.sum():
+            if o.id in uncovered:  # the step uncovered it and the model painted it over
+                problems.append(("physical_violation", f"{o.id} is cut off (painted over where it was uncovered)"))
+            elif other.sum() >= 0.5 * want.sum():
                 problems.append(("identity_drift", f"{o.id} shows another colour"))
             else:
                 problems.append(("vanished", f"{o.id} vanished"))
             continue
-        if o.id not in moved_ids and (have & _dilate(want, 1)).sum() < WHOLE_SHARE * want.sum():
+        if o.id not in moved_ids and (_loose_masks(last, o.color) & _dilate(want, 1)).sum() < WHOLE_SHARE * want.sum():
             problems.append(("physical_violation", f"{o.id} is cut off (part of it is painted over)"))
         extra = have & ~_dilate(want, 2) & ~inherited
         for comp in _components(extra):

@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
+from spiral.worlds.tabletop.cleanliness import discoloured
 from spiral.worlds.tabletop.perception import (
     _COLOR_NAMES,
     Blob,
@@ -44,7 +45,6 @@ from spiral.worlds.tabletop.perception import (
     perceive,
     perceive_clip,
 )
-from spiral.worlds.tabletop.cleanliness import discoloured
 from spiral.worlds.tabletop.predicates import describe, holds
 
 PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",

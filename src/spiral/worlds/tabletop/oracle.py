@@ -273,6 +273,7 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
 
     # objects: vanished, torn / duplicated, new colours
     uncovered = {start.get(m).on for m in movers if start.get(m).on} - movers
+    end_items = dict(zip((o.id for o in end.objects), scene_items(end)))
     for o in start.objects:
         want = _colour_masks(render_end, o.color)
         have = _colour_masks(last, o.color)
@@ -288,9 +289,10 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
         if o.id not in moved_ids and (_loose_masks(last, o.color) & _dilate(want, 1)).sum() < WHOLE_SHARE * want.sum():
             problems.append(("physical_violation", f"{o.id} is cut off (part of it is painted over)"))
         extra = have & ~_dilate(want, 2) & ~inherited
+        whole = int(_colour_masks(render_items([end_items[o.id]], size), o.color).sum())  # all of it, unhidden
         for comp in _components(extra):
             if comp.sum() >= PIECE_PX * k * k:
-                key = "hallucinated_object" if comp.sum() >= 0.5 * max(want.sum(), 1) else "physical_violation"
+                key = "hallucinated_object" if comp.sum() >= 0.5 * max(whole, 1) else "physical_violation"
                 what = "second" if key == "hallucinated_object" else "torn piece of"
                 problems.append((key, f"{what} {o.id}"))
                 break

@@ -46,7 +46,8 @@ def main() -> None:
           f"{r['wall_s']:.0f} s\n")
     print("oracle labels: " + "; ".join(f"{s}: " + ", ".join(f"{k} {v}" for k, v in c.items())
                                         for s, c in r["by_suite"].items()) + "\n")
-    print(f"balanced accuracy (pass + failure types present): **{pct(r['balanced_accuracy'])}**  ")
+    print(f"balanced accuracy (pass + failure types present): **{pct(r['balanced_accuracy'])}** "
+          f"(over the classes with at least 10 clips: {pct(r['balanced_accuracy_supported'])})  ")
     print(f"false rejections: {fr['rejected']} of {fr['correct_clips']} correct clips (**{pct(fr['rate'])}**)  ")
     print(f"residue: recall **{pct(res['recall'])}**, precision {pct(res['precision'])} "
           f"({res['support']} clips with residue, {res['flagged']} flagged)  ")

@@ -90,3 +90,12 @@ def test_a_move_to_the_table_without_a_region_is_a_clearing_step():
                         SceneObject(kind="cube", color="blue", x=0.3, y=0.5, on="red_cube")])
     assert kind_of(make_action(sc, "pick_place", "blue_cube", params={"region": None})) == "clear"
     assert kind_of(make_action(sc, "pick_place", "blue_cube", params={"region": "left"})) == "pick_place"
+
+
+def test_the_supported_balanced_accuracy_leaves_out_rare_classes():
+    rows = [{"suite": "lite", "kind": "push", "label": PASS, "pred": PASS, "residue": False, "pred_residue": False}
+            for _ in range(10)]
+    rows.append({"suite": "lite", "kind": "push", "label": "hallucinated_object", "pred": PASS, "residue": False,
+                 "pred_residue": False})
+    m = real_metrics(rows)
+    assert m["balanced_accuracy"] == 0.5 and m["balanced_accuracy_supported"] == 1.0

@@ -189,3 +189,5 @@ def test_residue_thresholds_are_config():
     assert not _verdict(scene, action, frames).passed
     lax = PerceptionCritic(PerceptionCritic.Config(residue_tol=80))
     assert _verdict(scene, action, frames, lax).passed
+    off = PerceptionCritic(PerceptionCritic.Config(check_residue=False))
+    assert _verdict(scene, action, frames, off).passed

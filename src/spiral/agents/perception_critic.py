@@ -76,6 +76,8 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
+        check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
+                                                              "stood is a physical_violation")
         residue_tol: float = Field(default=16.0, gt=0, description="levels (0-255) a pixel where an object stood "
                                                                    "may differ from clean table or bowl inside")
         residue_px: float = Field(default=6.0, gt=0, description="unclean pixels (64-px frame) where an object "
@@ -397,7 +399,8 @@ class PerceptionCritic:
         clean background where the moving objects stood (see :mod:`~spiral.worlds.tabletop.cleanliness`)."""
         from spiral.worlds.tabletop.cleanliness import residue
 
-        if not moving_colors or percepts[0].labels is None or percepts[-1].labels is None:
+        if not self.cfg.check_residue or not moving_colors or percepts[0].labels is None \
+                or percepts[-1].labels is None:
             return
         idx = [_COLOR_NAMES.index(c) for c in sorted(moving_colors)]
         stood = np.isin(percepts[0].labels, idx)

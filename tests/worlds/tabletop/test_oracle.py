@@ -123,7 +123,8 @@ def test_a_clearing_step_needs_the_table_not_the_hidden_spot():
                     obj("ball", "green", 0.75, 0.3))
     planned = make_action(sc, "pick_place", "white_cube", params={"region": None}, variant=0)
     elsewhere = make_action(sc, "pick_place", "white_cube", params={"region": None}, variant=3)
-    assert [c.pred for c in judged_conditions(sc, planned)] == ["moved_off"]
+    preds = [c.pred for c in judged_conditions(sc, planned)]
+    assert "moved_off" in preds and "at" not in preds
     frames, _ = simulate(sc, elsewhere, num_frames=T)
     assert label_clip(sc, planned, frames).label == "pass"
     static = np.repeat(frames[:1], T, axis=0)

@@ -106,7 +106,7 @@ def _holds(cond: Condition, start: Scene, end: Scene) -> bool:
         a0, a1 = start.get(cond.args[0]), end.get(cond.args[0])
         moved = math.hypot(a1.x - a0.x, a1.y - a0.y) >= 2 * MOVED or a0.on is not None or a0.in_ is not None
         r = footprint(a1.kind)
-        clear = all(math.hypot(a1.x - o.x, a1.y - o.y) >= 0.9 * (r + footprint(o.kind))
+        clear = all(math.hypot(a1.x - o.x, a1.y - o.y) >= 0.8 * (r + footprint(o.kind))
                     for o in end.objects if o.id != a1.id and o.on is None and o.in_ is None)
         return moved and clear and a1.on is None and a1.in_ is None
     return holds(cond, end)

@@ -14,7 +14,7 @@ import spiral.agents.perception_critic as pc
 from spiral.agents.perception_critic import PerceptionCritic, blob_hue, blob_hues
 from spiral.core.memory import EpisodeMemory
 from spiral.core.types import Clip
-from spiral.worlds.tabletop.corrupt import LABELS, corrupt
+from spiral.worlds.tabletop.corrupt import LABELS, NotApplicable, corrupt
 from spiral.worlds.tabletop.perception import perceive_clip
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.sampling import sample_action
@@ -148,3 +148,46 @@ def test_a_registry_object_without_a_colour_is_left_to_other_critics():
     assert critic.critique(Clip(frames=frames, fps=8), act, Memory()).passed
     ep = Episode(first=frames[0], segments=[frames], registry=registry, result={})
     assert permanence.compute(ep)["permanence"] == 1.0
+
+
+def _verdict(scene, action, frames, critic=None):
+    critic = critic or PerceptionCritic()
+    memory = EpisodeMemory(None)
+    memory.register_objects(critic.observe(frames[0]), frames[0])
+    try:
+        return critic.critique(Clip(frames), action, memory)
+    finally:
+        memory.close()
+
+
+def test_residue_where_the_subject_stood_is_a_physical_violation_named_residue():
+    from spiral.worlds.tabletop.simulate import simulate
+
+    hits = n = 0
+    for seed in range(10):
+        scene = random_scene(seed)
+        action = sample_action(scene, random.Random(seed))
+        clean, _ = simulate(scene, action)
+        assert _verdict(scene, action, clean).passed, action.prompt
+        try:
+            frames, _, _ = corrupt("residue", scene, action, seed=seed, fallback=False)
+        except NotApplicable:
+            continue
+        v = _verdict(scene, action, frames)
+        n += 1
+        res = [f for f in v.failures if f.detail.startswith("residue")]
+        hits += bool(res) and v.failure_type == "physical_violation"
+        if res:
+            assert "smudge" in v.feedback or v.failures[0] is not res[0]
+    assert n >= 5 and hits == n
+
+
+def test_residue_thresholds_are_config():
+    scene = random_scene(1)
+    action = sample_action(scene, random.Random(1))
+    frames, _, _ = corrupt("residue", scene, action, seed=1, fallback=False)
+    assert not _verdict(scene, action, frames).passed
+    lax = PerceptionCritic(PerceptionCritic.Config(residue_tol=80))
+    assert _verdict(scene, action, frames, lax).passed
+    off = PerceptionCritic(PerceptionCritic.Config(check_residue=False))
+    assert _verdict(scene, action, frames, off).passed

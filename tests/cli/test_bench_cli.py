@@ -32,3 +32,19 @@ def test_bench_critic_bad_input(tmp_path):
     assert r.exit_code == 2 and "unknown corruption" in r.output
     r = runner.invoke(app, ["bench", "--help"])
     assert r.exit_code == 0 and "critic" in r.output
+
+
+def test_bench_critic_real_writes_json_and_prints_false_rejections_and_residue(tmp_path):
+    out = tmp_path / "r"
+    r = runner.invoke(app, ["bench", "critic", "--real", "--n", "2", "--part", "dev", "--out", str(out), "-q"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "critic_real.json").read_text())
+    assert rep["part"] == "dev" and rep["n_clips"] >= 6 and rep["critic"] == "perception"
+    assert set(rep) >= {"false_rejection", "residue", "balanced_accuracy", "per_type", "confusion", "rows",
+                        "distinct_clips", "config"}
+    assert {x["part"] for x in rep["rows"]} == {"dev"}
+    for needle in ("dev part", "false rejections", "residue recall", "suite: step kind", "confusion", "wrote"):
+        assert needle in r.output
+    r = runner.invoke(app, ["bench", "critic", "--real", "--part", "test", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "unknown --part" in r.output

@@ -15,7 +15,10 @@ For one clip and its sub-action it checks, from pixels only:
 * **identity** – each object's colour matches its appearance in the *first frame of the
   episode* (the memory's registry), not only the previous segment (``identity_drift``);
 * **stillness** – objects the step should not move stay where they were
-  (``physical_violation``).
+  (``physical_violation``);
+* **cleanliness** – where the moving objects stood, the last frame shows clean table (or
+  a bowl's inside), not a ghost (``physical_violation`` whose detail starts with
+  ``residue``; :mod:`~spiral.worlds.tabletop.cleanliness`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
+from spiral.worlds.tabletop.cleanliness import discoloured
 from spiral.worlds.tabletop.perception import (
     _COLOR_NAMES,
     Blob,
@@ -37,6 +41,7 @@ from spiral.worlds.tabletop.perception import (
     dup_area,
     expected_area,
     foreground_near,
+    min_area,
     perceive,
     perceive_clip,
 )
@@ -71,6 +76,12 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
+        check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
+                                                              "stood is a physical_violation")
+        residue_tol: float = Field(default=16.0, gt=0, description="levels (0-255) a pixel where an object stood "
+                                                                   "may differ from clean table or bowl inside")
+        residue_px: float = Field(default=6.0, gt=0, description="unclean pixels (64-px frame) where an object "
+                                                                 "stood that make residue")
 
     def __init__(self, config: PerceptionCritic.Config | None = None):
         self.cfg = config or self.Config()
@@ -230,8 +241,8 @@ class PerceptionCritic:
                 missing.setdefault(c, []).append(t)
         # A cube the step uncovers (it was under a moving cube) must end whole when nothing
         # stands on it: a fill that paints table over its top leaves a sliver that
-        # reads as the same object (seen on 8-step chains of tiny-ti2v). Counted as missing
-        # in the last frame.
+        # reads as the same object (seen on 8-step chains of tiny-ti2v), or paints it a muddy
+        # colour (discoloured, see ``cleanliness.discoloured``). Counted as missing in the last frame.
         cut_off: dict[str, str] = {}
         end_scene = percepts[-1].scene
         if under and end_scene is not None:
@@ -242,7 +253,8 @@ class PerceptionCritic:
                 if c is None or c in drifted or c in missing or oid in covered or oid in inside:
                     continue
                 b = track[c][T - 1]
-                if b is not None and b.area < cfg.whole_cube * expected_area("cube", size):
+                if b is not None and (b.area < cfg.whole_cube * expected_area("cube", size)
+                                      or discoloured(frames[-1], b, c) >= cfg.residue_px * (size / 64) ** 2):
                     cut_off[c] = upper
                     missing.setdefault(c, []).append(T - 1)
         for c, t in sorted(drifted.items()):
@@ -363,6 +375,9 @@ class PerceptionCritic:
                 tmpl["nontarget"].format(obj=_name(oid)), [oid])
         stillness = float(max(0.0, 1.0 - worst / 0.2)) if worst_c else 1.0
 
+        # 7. Cleanliness: no residue (a ghost) where the moving objects stood.
+        self._residue(frames, percepts, moving_colors, by_color, add, tmpl)
+
         n_obj_frames = max(1, len(known) * T)
         permanence = 1.0 - sum(len(v) for v in missing.values()) / n_obj_frames
         scores = {"action": round(action_score, 4), "permanence": round(permanence, 4),
@@ -377,6 +392,45 @@ class PerceptionCritic:
                        failure_type=failures[0].type if failures else None, failures=failures,
                        feedback=found[0][2] if found else "The step looks correct.",
                        perceived=perceived, critic=self.name)
+
+    def _residue(self, frames: np.ndarray, percepts: list[Percept], moving_colors: set[str],
+                 by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:
+        """A ``physical_violation`` whose detail starts with ``residue`` when the last frame is not
+        clean background where the moving objects stood (see :mod:`~spiral.worlds.tabletop.cleanliness`)."""
+        from spiral.worlds.tabletop.cleanliness import residue
+
+        if not self.cfg.check_residue or not moving_colors or percepts[0].labels is None \
+                or percepts[-1].labels is None:
+            return
+        idx = [_COLOR_NAMES.index(c) for c in sorted(moving_colors)]
+        stood = np.isin(percepts[0].labels, idx)
+        last, lab = percepts[-1], percepts[-1].labels
+        now = np.zeros(lab.shape, bool)  # the objects of the last frame (a faded piece is no object)
+        for c, blobs in last.all_blobs.items():
+            for b in blobs:
+                if b.area < min_area(frames.shape[1]):
+                    continue
+                box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+                if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
+                    now[box] |= lab[box] == _COLOR_NAMES.index(c)
+                else:  # its box and the pixel around it (its soft edge)
+                    now[max(0, b.y0 - 1):b.y1 + 2, max(0, b.x0 - 1):b.x1 + 2] = True
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab)
+        if not found:
+            return
+        # name the mover whose start pixels lie nearest the residue
+        cx, cy = found.center
+        size = frames.shape[1]
+
+        def dist(c: str) -> float:
+            ys, xs = np.nonzero(percepts[0].labels == _COLOR_NAMES.index(c))
+            return math.hypot(xs.mean() / size - cx, ys.mean() / size - cy) if len(xs) else 9.0
+
+        c = min(sorted(moving_colors), key=dist)
+        oid = by_color[c]["id"] if c in by_color else f"{c} object"
+        add("physical_violation", "physical_violation",
+            f"residue where {oid} stood ({found.pixels} px at {cx:.2f}, {cy:.2f})",
+            tmpl["residue"].format(obj=_name(oid)), [oid], [frames.shape[0] - 1])
 
     @staticmethod
     def _near_drifted(b: Blob, t: int, drifted: dict[str, int], track: dict[str, list], size: int) -> bool:

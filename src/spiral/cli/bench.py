@@ -55,16 +55,25 @@ def critic_cmd(
                                           "and scene.size shape the clips."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key, e.g. --set critic.frames=4 "
                                    "or --set agents.base_url=http://127.0.0.1:8000/v1 (repeatable)."),
-    n: int = typer.Option(20, "--n", min=1, help="Scenes in the suite (each: 1 exact clip + one per corruption)."),
+    n: int = typer.Option(20, "--n", min=1, help="Scenes in the suite (each: 1 exact clip + one per corruption; "
+                          "with --real: scenes per kind, lite and hard, of which half are the part)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed."),
     corruptions: str | None = typer.Option(None, "--corruptions", help="Comma-separated subset of corruptions."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for critic_fidelity.json "
                                        "(default: bench-results/critic-<name>-<time>)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    real: bool = typer.Option(False, "--real", help="Judge the critic on clips the built-in model (tiny-ti2v) "
+                              "really generated, labelled by an oracle from the true states, instead of "
+                              "corruptions (writes critic_real.json)."),
+    part: str = typer.Option("held-out", "--part", help="With --real: dev (tune on it), held-out (report it) "
+                             "or all."),
 ) -> None:
-    """Critic fidelity: exact clips and labelled corruptions → precision/recall per failure type,
-    confusion matrix, balanced accuracy."""
+    """Critic fidelity: exact clips and labelled corruptions (or, with --real, the built-in model's
+    real clips) → precision/recall per failure type, confusion matrix, balanced accuracy."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if real:
+        _critic_real(critic, config, set_, n, seed, part, out, quiet)
+        return
     from spiral.bench.critic_fidelity import evaluate, suite_size
     from spiral.config import build_config
     from spiral.registry import build
@@ -107,7 +116,58 @@ def critic_cmd(
     out_console.print(f"wrote {path}", highlight=False)
 
 
-def print_report(r: dict[str, Any]) -> None:
+def _critic_real(critic: str, config: Path | None, set_: list[str], n: int, seed: int, part: str,
+                 out: Path | None, quiet: bool) -> None:
+    from spiral.bench.critic_real import PARTS, evaluate, set_size
+    from spiral.config import build_config
+    from spiral.registry import build
+
+    try:
+        if part not in PARTS:
+            raise SpiralError(f"unknown --part {part!r}", f"use one of {', '.join(PARTS)}")
+        cfg = build_config(config, {"critic": {"name": critic}}, set_)
+        backend = build("critic", cfg.critic, config=cfg)
+        out_dir = out or Path("bench-results") / (
+            f"critic-real-{critic}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d-%H%M%S')}")
+        progress = None
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(TextColumn("[bold]critic on real clips"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, transient=True)
+            task = progress.add_task("clips", total=set_size(n, part))
+            progress.start()
+        try:  # the model works at 64 px; the clips keep the loop's frames per segment and fps
+            report = evaluate(backend, n_scenes=n, seed=seed, part=part, num_frames=cfg.loop.frames_per_segment,
+                              fps=cfg.loop.fps,
+                              on_case=(lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
+        finally:
+            if progress is not None:
+                progress.stop()
+        public = cfg.public_dict()
+        report["config"] = {"critic": public["critic"], "agents": public["agents"]}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "critic_real.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report, indent=1))
+        tmp.replace(path)
+    except SpiralError as exc:
+        _fail(exc)
+        return
+    except OSError as exc:
+        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
+        return
+    fr, res = report["false_rejection"], report["residue"]
+    out_console.print(
+        f"[bold]{report['part']} part[/] of the real-failure set: {report['distinct_clips']} distinct clips · "
+        f"false rejections {fr['rejected']} of {fr['correct_clips']} correct clips ({_pct(fr['rate'])}) · "
+        f"residue recall {_pct(res['recall'])}, precision {_pct(res['precision'])} ({res['support']} with residue)",
+        highlight=False)
+    print_report(report, "suite: step kind")
+    out_console.print(f"wrote {path}", highlight=False)
+
+
+def print_report(r: dict[str, Any], what: str = "corruption") -> None:
     d = r["detection"]
     out_console.print(
         f"[bold]critic {r['critic']}[/]: {r['n_clips']} clips from {r['n_scenes']} scenes · "
@@ -125,9 +185,9 @@ def print_report(r: dict[str, Any]) -> None:
     for k, v in r["per_type"].items():
         t.add_row(k, str(v["support"]), _pct(v["precision"]), _pct(v["recall"]), _pct(v["f1"]))
     out_console.print(t)
-    t = Table(title="per corruption", title_justify="left")
-    for col in ("corruption", "label", "n", "detected", "named right"):
-        t.add_column(col, justify="left" if col in ("corruption", "label") else "right")
+    t = Table(title=f"per {what}", title_justify="left")
+    for col in (what, "label", "n", "detected", "named right"):
+        t.add_column(col, justify="left" if col in (what, "label") else "right")
     for k, v in r["per_corruption"].items():
         t.add_row(k, v["label"], str(v["n"]), _pct(v["detection_rate"]), _pct(v["type_recall"]))
     out_console.print(t)
@@ -139,7 +199,7 @@ def print_report(r: dict[str, Any]) -> None:
     for name, row in zip(cm["labels_true"], cm["matrix"]):
         t.add_row(_SHORT.get(name, name), *[str(x) if x else "·" for x in row])
     out_console.print(t)
-    if r["skipped"]:
+    if r.get("skipped"):
         out_console.print("not applicable in some scenes (skipped): "
                           + ", ".join(f"{k} ×{v}" for k, v in r["skipped"].items()), highlight=False)
 

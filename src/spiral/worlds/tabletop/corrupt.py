@@ -44,6 +44,7 @@ LABELS: dict[str, str] = {
     "duplicate": "hallucinated_object",
     "new_object": "hallucinated_object",
     "cut_off": "physical_violation",
+    "residue": "physical_violation",
 }
 
 
@@ -63,6 +64,49 @@ def cut_off(scene, action, T, size, rng):
     for t in range(1, T):
         hidden = (classify_pixels(frames[t]) == ci) & ~seen
         frames[t][hidden] = TABLE_RGB
+    return frames, None
+
+
+def residue(scene, action, T, size, rng):
+    """The step is done, but a smudge of the moved objects stays where they stood (a learned
+    fill's failure, as ``tiny-ti2v`` leaves it): wherever the objects have left, their start
+    pixels are blended into the revealed table, 25-40 levels off clean table at the most, and
+    faint enough that no pixel of it reads as an object's colour (a ghost, not a copy)."""
+    from spiral.worlds.tabletop.actions import _moving_with
+    from spiral.worlds.tabletop.perception import classify_pixels
+
+    movers: set[str] = set()
+    for m in action.moving():
+        movers |= _moving_with(scene, m)
+    items = scene_items(scene)
+    first = render_items(items, size).astype(np.float64)
+    rest = render_items([it for it, o in zip(items, scene.objects) if o.id not in movers], size).astype(np.float64)
+    stood = np.abs(first - rest).max(-1) > 24
+    per, end = _items(scene, action, T)
+    frames = _render(per, size)
+    left = stood & (np.abs(frames[-1] - rest).max(-1) <= 2)
+    end_items = scene_items(end)
+    there = np.abs(render_items(end_items, size).astype(np.int16) - render_items(
+        [it for it, o in zip(end_items, end.objects) if o.id not in movers], size).astype(np.int16)).max(-1) > 8
+    grown = there.copy()  # where the movers are now, and their soft edges
+    grown[1:] |= there[:-1]
+    grown[:-1] |= there[1:]
+    grown[:, 1:] |= there[:, :-1]
+    grown[:, :-1] |= there[:, 1:]
+    if (left & ~grown).sum() < 8 * (size / 64) ** 2:
+        raise NotApplicable("the moved objects leave too little of their place uncovered")
+    alpha = rng.uniform(25, 40) / max(float(np.abs(first - rest)[left].max()), 1.0)
+    while True:
+        ghost = np.round(rest * (1 - alpha) + first * alpha).astype(np.uint8)
+        if alpha <= 0.05 or not (classify_pixels(ghost)[stood] >= 0).any():
+            break
+        alpha -= 0.02
+    visible = left & ~grown & (np.abs(ghost.astype(np.float64) - rest).max(-1) >= 20)
+    if visible.sum() < 8 * (size / 64) ** 2:
+        raise NotApplicable("the objects' colours read as objects before a smudge is visible")
+    for t in range(1, T):
+        now = stood & (np.abs(frames[t] - rest).max(-1) <= 2)
+        frames[t][now] = ghost[now]
     return frames, None
 
 
@@ -230,6 +274,7 @@ CORRUPTIONS: dict[str, Corruption] = {
     "duplicate": duplicate,
     "new_object": new_object,
     "cut_off": cut_off,
+    "residue": residue,
 }
 
 

@@ -1,0 +1,147 @@
+"""Residue ("ghost") detection from pixels: did a moved object leave a trace where it stood?
+
+A learned world model that moves an object must paint the background it reveals; when it
+paints a smudge (a faded copy of the object, a grey blot) instead of clean table, the clip
+shows an object's ghost. :func:`residue` finds it in the last frame of a clip, from pixels
+only (the critic never sees states):
+
+* **where the objects stood**: the pixels of the moving objects' colours in the first
+  frame, grown by a pixel (their soft edges);
+* **where nothing stands now**: minus the objects of the last frame (the caller's mask:
+  the perception critic gives each object's box, a bowl's ring), grown by a pixel (an
+  object's soft edges blend into the table; given the frame's colour labels, a pixel next to
+  an object that is a mix of its colour and clean background counts as its edge instead); a faded piece too small to be an object is not one;
+* **not clean**: a pixel there whose colour is further than ``tol`` levels (max over the
+  channels) from every clean background colour — the table, a bowl's inside — is residue.
+
+It is residue when at least ``min_px`` pixels are (scaled with the frame area from 64 px).
+
+:func:`discoloured` checks the other place a moved object leaves: the top of a cube it stood
+on, which the model must repaint in that cube's colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
+
+CLEAN_RGB: tuple[tuple[int, int, int], ...] = (TABLE_RGB, BOWL_INSIDE_RGB)
+TOL = 16  # levels: how far from a clean colour a pixel may be
+MIN_PX = 6  # residue pixels (64-px frame) that make residue
+
+
+@dataclass
+class Residue:
+    """What :func:`residue` found: the residue pixels and where (their centre, table units)."""
+
+    pixels: int
+    mask: np.ndarray
+    center: tuple[float, float] | None
+
+    def __bool__(self) -> bool:
+        return self.pixels > 0
+
+
+def _grow(mask: np.ndarray, r: int) -> np.ndarray:
+    m = mask.copy()
+    for _ in range(r):
+        n = m.copy()
+        n[1:] |= m[:-1]
+        n[:-1] |= m[1:]
+        n[:, 1:] |= m[:, :-1]
+        n[:, :-1] |= m[:, 1:]
+        m = n
+    return m
+
+
+def unclean(frame: np.ndarray, tol: float = TOL) -> np.ndarray:
+    """Pixels further than ``tol`` levels from every clean background colour."""
+    f = frame.astype(np.int16)
+    d = np.min([np.abs(f - np.asarray(c, np.int16)).max(-1) for c in CLEAN_RGB], axis=0)
+    return d > tol
+
+
+def _segment_dist(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean RGB distance of pixels ``px`` (N×3) from the segment ``a``–``b``."""
+    ab = b - a
+    t = np.clip(((px - a) @ ab) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
+    return np.linalg.norm(px - (a + t[:, None] * ab), axis=1)
+
+
+def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: float) -> np.ndarray:
+    """Of the candidate pixels, those that are a soft edge: a mix of clean background and the
+    colour of an object next to them, or of two objects next to them (antialiasing)."""
+    from spiral.worlds.tabletop.render import FRONT_SHADE
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    names = list(PALETTE)
+    ys, xs = np.nonzero(cand)
+    ok = np.zeros(len(ys), bool)
+    if not len(ys):
+        return cand
+    px = last[ys, xs].astype(np.float64)
+    near: dict[int, np.ndarray] = {}
+    for c in np.unique(labels[labels >= 0]):
+        m = _grow(labels == c, 1)
+        near[int(c)] = m[ys, xs]
+    refs = [np.asarray(c, np.float64) for c in CLEAN_RGB]
+
+    def tones(c: int) -> list[np.ndarray]:
+        rgb = np.asarray(PALETTE[names[c]], np.float64)
+        return [rgb, np.floor(rgb * FRONT_SHADE)]
+
+    for c, m in near.items():
+        for a in tones(c):
+            for b in refs:
+                ok |= m & (_segment_dist(px, a, b) <= tol)
+            for c2, m2 in near.items():
+                if c2 > c:
+                    for b in tones(c2):
+                        ok |= m & m2 & (_segment_dist(px, a, b) <= tol)
+    out = np.zeros_like(cand)
+    out[ys[ok], xs[ok]] = True
+    return out
+
+
+def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
+            min_px: float = MIN_PX, labels: np.ndarray | None = None) -> Residue:
+    """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
+    pixels in the first frame) and no object stands now (``objects_now``: H×W bool, the
+    objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels (at 64 px) are not
+    clean background. With ``labels`` (per-pixel palette index, -1 for none), a pixel next
+    to an object that is a mix of it and clean background (its soft edge) is clean, and the
+    objects are not grown; without, they are grown by a pixel."""
+    size = last.shape[0]
+    region = _grow(stood, 1) & ~(objects_now if labels is not None else _grow(objects_now, 1))
+    bad = region & unclean(last, tol)
+    if labels is not None:
+        bad &= ~_blend_clean(last, bad, labels, tol)
+    n = int(bad.sum())
+    if n < min_px * (size / 64.0) ** 2:
+        return Residue(0, np.zeros_like(bad), None)
+    ys, xs = np.nonzero(bad)
+    return Residue(n, bad, (float(xs.mean() + 0.5) / size, float(ys.mean() + 0.5) / size))
+
+
+DISCOLOURED = 40.0  # RGB distance from a cube's own colours (lit top to shaded front) that is foreign
+
+
+def discoloured(frame: np.ndarray, blob, color: str, tol: float = DISCOLOURED) -> int:
+    """Pixels of a cube's whole square (as wide as its component ``blob`` and as tall, up from
+    its bottom edge, a pixel in from each side: its soft edges are mixes with the table) that
+    are no mix of its lit and shaded colour (further than ``tol``): a cube uncovered by the
+    step that the model repainted muddy."""
+    from spiral.worlds.tabletop.render import FRONT_SHADE
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    w = blob.x1 - blob.x0 + 1
+    y0, y1 = max(0, blob.y1 - w + 3), blob.y1 - 1
+    x0, x1 = blob.x0 + 1, blob.x1 - 1
+    if y1 < y0 or x1 < x0:
+        return 0
+    px = frame[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).astype(np.float64)
+    rgb = np.asarray(PALETTE[color], np.float64)
+    return int((_segment_dist(px, rgb, np.floor(rgb * FRONT_SHADE)) > tol).sum())

@@ -76,3 +76,25 @@ def test_a_subtle_hue_drift_within_the_same_colour_name_is_identity_drift():
         drift[t] = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
     v = _judge(drift)
     assert any(f.type == "identity_drift" and "red_ball" in f.objects for f in v.failures), v.failures
+
+
+def test_an_object_that_ends_torn_is_a_physical_violation():
+    """What strict success calls torn, the critic rejects too (the same rule,
+    spiral.worlds.tabletop.cleanliness.shape_problems): here the subject ends cut in half."""
+    act = make_action(_scene(), "move_next_to", "green_cube", ["yellow_ball"])
+    frames, _ = simulate(_scene(), act, 12, 64)
+    assert _judge_with(frames, act).passed
+    torn = frames.copy()
+    green = np.abs(torn[-1].astype(int) - [40, 170, 60]).max(-1) < 70
+    ys, xs = np.nonzero(green)
+    cut = green & (np.arange(64)[None, :] > xs.mean())  # its right half is gone
+    torn[-1][cut] = (112, 102, 92)
+    v = _judge_with(torn, act)
+    assert any(f.type == "physical_violation" and f.detail.startswith("torn") for f in v.failures), v.failures
+
+
+def _judge_with(frames, act):
+    critic = PerceptionCritic()
+    mem = EpisodeMemory(None)
+    mem.register_objects(critic.observe(frames[0]), frames[0])
+    return critic.critique(Clip(frames), act, mem)

@@ -78,6 +78,8 @@ class PerceptionCritic:
                                                                         "cube must show at the end")
         check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
                                                               "stood is a physical_violation")
+        check_shapes: bool = Field(default=True, description="judge cleanliness: an object the step moved that "
+                                                             "ends torn or out of shape is a physical_violation")
         residue_tol: float = Field(default=16.0, gt=0, description="levels (0-255) a pixel where an object stood "
                                                                    "may differ from clean table or bowl inside")
         residue_px: float = Field(default=6.0, gt=0, description="unclean pixels (64-px frame) where an object "
@@ -375,8 +377,10 @@ class PerceptionCritic:
                 tmpl["nontarget"].format(obj=_name(oid)), [oid])
         stillness = float(max(0.0, 1.0 - worst / 0.2)) if worst_c else 1.0
 
-        # 7. Cleanliness: no residue (a ghost) where the moving objects stood.
+        # 7. Cleanliness: no residue (a ghost) where the moving objects stood, and what moved
+        #    ends whole and in its shape.
         self._residue(frames, percepts, moving_colors, by_color, add, tmpl)
+        self._shapes(frames[-1], registry, movers | carried, set(drifted) | set(missing), by_color, add, tmpl)
 
         n_obj_frames = max(1, len(known) * T)
         permanence = 1.0 - sum(len(v) for v in missing.values()) / n_obj_frames
@@ -392,6 +396,24 @@ class PerceptionCritic:
                        failure_type=failures[0].type if failures else None, failures=failures,
                        feedback=found[0][2] if found else "The step looks correct.",
                        perceived=perceived, critic=self.name)
+
+    def _shapes(self, last: np.ndarray, registry: list[dict[str, Any]], moved: set[str], judged: set[str],
+                by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:
+        """A ``physical_violation`` whose detail starts with ``torn`` or ``shape`` when an object
+        this step moved ends in pieces, a sliver, or another shape
+        (:func:`~spiral.worlds.tabletop.cleanliness.shape_problems`, the strict-success rule)."""
+        from spiral.worlds.tabletop.cleanliness import shape_problems
+
+        skip = {by_color[c]["id"] for c in judged if c in by_color}  # already named (vanished, recoloured)
+        only = moved - skip
+        if not self.cfg.check_shapes or not only:
+            return
+        torn, shape = shape_problems(last, registry, only)
+        for kind, items in (("torn", torn), ("shape", shape)):
+            for d in items:
+                oid = d.split(" ", 1)[0]
+                add("physical_violation", "physical_violation", f"{kind}: {d}",
+                    tmpl[kind].format(obj=_name(oid)), [oid], [])
 
     def _residue(self, frames: np.ndarray, percepts: list[Percept], moving_colors: set[str],
                  by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:

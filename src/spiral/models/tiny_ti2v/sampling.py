@@ -246,41 +246,39 @@ def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union
 
     if not hole.any():
         return fill
+    from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
+
     lab = palette_labels(frame)
     gone_cols = _colours(frame[union & (lab >= 0)])
-    # the hole's margin (its pixels outside the layers) that shows clean background already
-    # (no blend of what left) keeps its pixels and is a source of background colour
-    margin = hole & ~union & (lab < 0)
-    out_ring = _dilate(_dilate(_dilate(hole))) & ~_dilate(hole) & (lab < 0)
-    bg_cols = _colours(frame[out_ring], step=4)
-    clean = np.zeros_like(hole)
-    if margin.any() and len(bg_cols):
-        mf = frame[margin].astype(np.float32)
-        clean[margin] = np.linalg.norm(mf[:, None] - bg_cols[None], axis=-1).min(1) <= 10.0
-    hole = hole & ~clean
-    if not hole.any():
+    # background is flat: the table, a bowl's inside. Pixels of those colours are the sources;
+    # the hole's margin (its pixels outside the layers) that shows one already keeps it
+    clean_rgb = np.array([TABLE_RGB, BOWL_INSIDE_RGB], np.int16)
+    clean = (np.abs(frame.astype(np.int16)[..., None, :] - clean_rgb).max(-1) <= 12).any(-1)
+    hole = hole & ~(~union & clean)
+    sources = clean & ~hole
+    if not hole.any() or not sources.any():
         return fill
-    objects = _dilate(lab >= 0) & ~hole & ~clean  # object pixels and their soft edges: no background source
-    ys, xs = np.nonzero(hole)
-    H, W = hole.shape
-    y0, y1, x0, x1 = max(ys.min() - 8, 0), min(ys.max() + 9, H), max(xs.min() - 8, 0), min(xs.max() + 9, W)
-    mask = np.zeros_like(hole)
-    mask[y0:y1, x0:x1] = (hole | objects)[y0:y1, x0:x1]
-    if mask[y0:y1, x0:x1].all():  # no background in sight: keep the network's fill
-        return fill
-    painted = cv2.inpaint(np.ascontiguousarray(frame), mask.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    # each revealed pixel takes the colour of the nearest background pixel: a bowl's inside
+    # inside a bowl, the table outside (a blend across a bowl's ring would bring the table's
+    # colour into the bowl, a smudge of its own)
+    _, near_lab = cv2.distanceTransformWithLabels((~sources).astype(np.uint8), cv2.DIST_L2, 3,
+                                                  labelType=cv2.DIST_LABEL_PIXEL)
+    known = frame.reshape(-1, 3)[np.flatnonzero(sources.ravel())]  # label k: the k-th source pixel, row-major
+    painted = known[near_lab - 1].reshape(frame.shape)
     f = fill[hole].astype(np.float32)
     b = painted[hole].astype(np.float32)
     near = _dilate(_dilate(hole)) & ~hole & ~union & (lab >= 0)
-    # what stays nearby, in its shades as seen and in its pure colour (a cube's top face hidden
-    # under the layer shows only its front face outside the hole)
+    # what stays nearby, in its pure colours: the palette colour of each object seen just
+    # outside the hole, lit (a top face) and shaded (a cube's front face); a pixel of the fill
+    # is kept where it is mostly one of those over the background
+    from spiral.worlds.tabletop.render import FRONT_SHADE
     from spiral.worlds.tabletop.scene import PALETTE
 
     names = list(PALETTE)
     pure = np.array([PALETTE[names[c]] for c in np.unique(lab[near])], np.float32).reshape(-1, 3)
-    stay = _blend_fit(f, b, np.concatenate([_colours(frame[near]), pure]))
+    stay = _blend_fit(f, b, np.concatenate([pure, pure * FRONT_SHADE]))
     gone = _blend_fit(f, b, gone_cols)
-    keep = (stay[0] < 16.0) & (stay[1] >= 0.25) & (stay[0] <= gone[0])
+    keep = (stay[0] < 16.0) & (stay[1] >= 0.5) & (stay[0] <= gone[0])
     keep |= _continues(frame, fill, hole, union)[hole]
     out = fill.copy()
     out[hole] = np.where(keep[:, None], f, b).round().astype(np.uint8)

@@ -23,12 +23,17 @@ on, which the model must repaint in that cube's colours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
 
 CLEAN_RGB: tuple[tuple[int, int, int], ...] = (TABLE_RGB, BOWL_INSIDE_RGB)
+TORN_PIECE = 0.2  # a second piece this share of the expected area: the object is in pieces
+TORN_AREA = 0.6  # the main piece under this share of the expected area: it lost a large share
+SHAPE_ASPECT = 1.6  # bounding box sides further apart than this: stretched
+SHAPE_AREA = 1.7  # the main piece over this multiple of the expected area: smeared or grown
 TOL = 16  # levels: how far from a clean colour a pixel may be
 MIN_PX = 6  # residue pixels (64-px frame) that make residue
 
@@ -145,3 +150,76 @@ def discoloured(frame: np.ndarray, blob, color: str, tol: float = DISCOLOURED) -
     px = frame[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).astype(np.float64)
     rgb = np.asarray(PALETTE[color], np.float64)
     return int((_segment_dist(px, rgb, np.floor(rgb * FRONT_SHADE)) > tol).sum())
+
+
+def _drawn_boxes(scene) -> dict[str, tuple[float, float, float, float]]:
+    """Where each object of a (perceived) scene is drawn, in table units: a cube in a tower
+    is drawn higher, an object in a bowl smaller."""
+    from spiral.worlds.tabletop.scene import BALL_R, BOWL_R, CUBE_HALF, IN_BOWL_SCALE, STACK_DY
+
+    out = {}
+    for o in scene.objects:
+        h = {"cube": CUBE_HALF, "ball": BALL_R, "bowl": BOWL_R}[o.kind] * (IN_BOWL_SCALE if o.in_ else 1.0)
+        cy = o.y - scene.level(o.id) * STACK_DY
+        out[o.id] = (o.x - h, cy - h, o.x + h, cy + h)
+    return out
+
+
+def _occluded(oid: str, scene, boxes: dict[str, tuple[float, float, float, float]]) -> bool:
+    """Could another object hide part of ``oid`` where they are (its own bowl, which it
+    lies in, and the cubes of its own tower excepted)?"""
+    a = boxes[oid]
+    me = scene.get(oid)
+    for o in scene.objects:
+        if o.id == oid or o.id == me.in_ or o.in_ == oid or o.on == oid or me.on == o.id:
+            continue
+        b = boxes[o.id]
+        if a[0] < b[2] + 0.01 and b[0] < a[2] + 0.01 and a[1] < b[3] + 0.01 and b[1] < a[3] + 0.01:
+            return True
+    return False
+
+
+def shape_problems(frame, registry: list[dict[str, Any]], only: set[str] | None = None) -> tuple[list[str], list[str]]:
+    """(torn, shape) problems of the objects at rest in one frame (``only``: of those ids):
+    an object in pieces (a second piece of its colour at least ``TORN_PIECE`` of its expected
+    area) or with its main piece under ``TORN_AREA`` of it (torn); a cube or ball that reads
+    as another kind, is stretched beyond ``SHAPE_ASPECT`` : 1, or covers over ``SHAPE_AREA`` × its
+    area (shape). Objects partly hidden where they stand (under a cube, behind a tower, side by
+    side in a bowl) are not judged. The strict-success metric and the perception critic use it."""
+    from spiral.worlds.tabletop.perception import classify_kind, expected_area, perceive
+    from spiral.worlds.tabletop.scene import IN_BOWL_SCALE
+
+    known = {o["color"]: o["kind"] for o in registry if o.get("color")}
+    p = perceive(frame, known=known or None)
+    if p.scene is None:
+        return [], []
+    size = p.size
+    covered = {o.on for o in p.scene.objects if o.on}
+    inside = {o.id: o.in_ for o in p.scene.objects}
+    boxes = _drawn_boxes(p.scene)
+    torn, shape = [], []
+    for o in p.scene.objects:
+        if o.color not in known or o.id in covered or _occluded(o.id, p.scene, boxes) \
+                or (only is not None and o.id not in only):
+            continue  # partly hidden where it is (under a cube, behind a tower): nothing to judge
+        scale = IN_BOWL_SCALE if inside.get(o.id) else 1.0
+        want = expected_area(o.kind, size, scale)
+        pieces = p.all_blobs.get(o.color, [])
+        if not pieces:
+            continue  # vanished: the permanence check's
+        main = pieces[0]
+        big = [b for b in pieces[1:] if b.area >= TORN_PIECE * want]
+        if big:
+            torn.append(f"{o.id} is in {1 + len(big)} pieces")
+        elif main.area < TORN_AREA * want:
+            torn.append(f"{o.id} shows {main.area / want:.0%} of its area")
+        if o.kind == "bowl":
+            continue
+        aspect = max(main.w, main.h) / max(1, min(main.w, main.h))
+        if classify_kind(main, size, scale) != o.kind and main.area >= TORN_AREA * want and not inside.get(o.id):
+            shape.append(f"{o.id} looks like a {classify_kind(main, size, scale)}")
+        elif aspect > SHAPE_ASPECT and main.area >= TORN_AREA * want:
+            shape.append(f"{o.id} is stretched {aspect:.1f} : 1")
+        elif main.area > SHAPE_AREA * want:
+            shape.append(f"{o.id} covers {main.area / want:.1f}× its area")
+    return torn, shape

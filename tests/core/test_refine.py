@@ -79,3 +79,14 @@ def test_clip_change_and_words():
     b[-1, :4, :4] = 200
     assert clip_change(a, b) == 16 / 4096
     assert where_words([0.1, 0.1]) == "at the back left" and where_words([0.5, 0.5]) == "at the centre"
+
+
+def test_instruct_keeps_still_what_the_verdict_says_moved_and_should_not():
+    pol, req, act, failed = _setup()
+    v = Verdict(passed=False, scores={"stillness": 0.2}, failure_type="physical_violation",
+                failures=[{"type": "physical_violation", "detail": "blue_bowl moved 0.12 but should stay still",
+                           "objects": ["blue_bowl"]}], feedback="The blue bowl moved although it should stay still.")
+    h = pol.refine(req, "instruct", v, act, 1, 0, 0, failed=failed).hints
+    assert len(h["still"]) == 1 and abs(h["still"][0][0] - 0.25) < 0.05  # where the blue bowl is drawn
+    again = pol.refine(req.model_copy(update={"hints": h}), "instruct", v, act, 2, 0, 0, failed=failed).hints
+    assert again["still"] == h["still"]  # kept, not repeated

@@ -123,8 +123,8 @@ class SymbolicPlanner:
     def locate(self, sub_action: SubAction, observation: np.ndarray, memory: Any = None) -> dict[str, Any] | None:
         """Where ``sub_action``'s subject is drawn in ``observation`` and where the step's exact
         effect from that perceived state draws it (image coordinates 0..1; for a swap also its
-        partner): what the ``instruct`` refinement tells the generator. ``None`` when the
-        subject is not seen."""
+        partner), and where every perceived object is drawn (``objects``): what the
+        ``instruct`` refinement tells the generator. ``None`` when the subject is not seen."""
         try:
             scene = self.perceive(observation, memory)
         except ImpossibleGoalError:
@@ -132,7 +132,8 @@ class SymbolicPlanner:
         ids = {o.id for o in scene.objects}
         if sub_action.subject not in ids:
             return None
-        out: dict[str, Any] = {"subject": _drawn(scene, sub_action.subject)}
+        out: dict[str, Any] = {"subject": _drawn(scene, sub_action.subject),
+                               "objects": {o.id: _drawn(scene, o.id) for o in scene.objects}}
         if any(o not in ids for o in sub_action.objects):
             return out
         try:

@@ -128,7 +128,7 @@ class RefinePolicy:
             tmpl = refine_rules()["rewrite"].get(verdict.failure_type or "", "{prompt}. {feedback}")
             upd["prompt"] = tmpl.format(prompt=sub.prompt, feedback=verdict.feedback)
         elif strategy == "instruct":
-            hints.update(self._instruction(req, sub, failed, memory))
+            hints.update(self._instruction(req, sub, failed, memory, verdict))
             if not hints.get("target"):  # no planner that locates: the critic's own words instruct
                 tmpl = refine_rules()["rewrite"].get(verdict.failure_type or "", "{prompt}. {feedback}")
                 upd["prompt"] = tmpl.format(prompt=sub.prompt, feedback=verdict.feedback)
@@ -147,17 +147,32 @@ class RefinePolicy:
             return {}
         now = self.locate(sub, frame, memory) or {}
         return {k: [round(float(x), 4) for x in v] for k, v in now.items()
-                if k in ("subject", "target", "partner", "partner_target") and v is not None}
+                if k in ("subject", "target", "partner", "partner_target") and v is not None}  # no "objects"
 
     def _instruction(self, req: GenerationRequest, sub: SubAction, failed: np.ndarray | None,
-                     memory: Any) -> dict[str, Any]:
-        """``target`` (where the subject must end), ``subject`` (where it is now) and
-        ``avoid`` (where failed attempts put it), from the planner's ``locate``."""
+                     memory: Any, verdict: Verdict | None = None) -> dict[str, Any]:
+        """``target`` (where the subject must end), ``subject`` (where it is now), ``avoid``
+        (where failed attempts put it) and ``still`` (where the objects are that the verdict
+        says moved and should not), from the planner's ``locate``."""
         if self.locate is None:
             return {}
         now = self.locate(sub, req.cond_frame, memory) or {}
         out: dict[str, Any] = {k: [round(float(x), 4) for x in v] for k, v in now.items()
                                if k in ("subject", "target", "partner", "partner_target") and v is not None}
+        # objects the verdict says moved and should not: the instruction keeps them still
+        seen = now.get("objects") or {}
+        moving = set(sub.moving())
+        still = [list(p) for p in req.hints.get("still", [])]
+        for f in verdict.failures if verdict is not None else []:
+            if (f.type == "physical_violation" and "should stay still" in f.detail) or \
+                    (f.type == "missing_action" and " instead of " in f.detail):
+                for oid in f.objects:
+                    if oid not in moving and oid in seen:
+                        uv = [round(float(x), 4) for x in seen[oid]]
+                        if uv not in still:
+                            still.append(uv)
+        if still:
+            out["still"] = still[-6:]
         if failed is not None and "subject" in out:
             went = (self.locate(sub, failed[-1], memory) or {}).get("subject")
             if went is not None and "target" in out and \

@@ -38,7 +38,7 @@ def shipped_weights() -> Path:
 class TinyTI2VGenerator:
     name = "tiny-ti2v"
     # the refinement hints the sampler acts on (spiral.core.refine; models.tiny_ti2v.sampling.HINT_KEYS)
-    hint_keys = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target"})
+    hint_keys = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target", "still"})
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")

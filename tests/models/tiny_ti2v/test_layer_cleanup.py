@@ -145,3 +145,18 @@ def test_an_instruction_naming_the_subject_makes_the_layer_hold_all_of_it():
     assert not (grown & (palette_labels(frame) == RED)).any()
     assert np.array_equal(hinted_mask(cube, parts, uv, 0.65), cube)
     assert np.array_equal(hinted_mask(half, parts, [0.9, 0.1], 0.65), half)  # nothing drawn there
+
+
+def test_an_instruction_to_keep_an_object_still_takes_it_out_of_the_layer():
+    from spiral.models.tiny_ti2v.sampling import still_mask
+
+    sc = Scene(objects=[SceneObject(kind="cube", color="green", x=0.3, y=0.6),
+                        SceneObject(kind="ball", color="red", x=0.42, y=0.6)])
+    frame = render_scene(sc)
+    parts, _ = colour_parts(frame)
+    lab = palette_labels(frame)
+    both = (lab == GREEN) | (lab == RED)  # a layer that grabbed the ball beside the cube
+    kept = still_mask(both, parts, [0.42, 0.6], keep_uv=[0.3, 0.6])
+    assert not (kept & (lab == RED)).any() and (kept & (lab == GREEN)).sum() == (lab == GREEN).sum()
+    # never the subject itself
+    assert np.array_equal(still_mask(both, parts, [0.3, 0.6], keep_uv=[0.3, 0.6]), both)

@@ -460,7 +460,7 @@ def render_layers(frame: np.ndarray, fill: np.ndarray, layers: list[dict], num_f
     return out
 
 
-HINT_KEYS = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target"})
+HINT_KEYS = frozenset({"explore", "target", "subject", "avoid", "partner", "partner_target", "still"})
 TARGET_SIGMA_PX = 2.5  # spread of the end-point prior a target hint puts on the heatmap (64 px frames)
 AVOID_SIGMA_PX = 3.0
 AVOID_NATS = 6.0
@@ -520,6 +520,26 @@ def hinted_mask(mask: np.ndarray, parts: np.ndarray, uv: list[float], min_cover:
     return mask | comp
 
 
+def _component_at(parts: np.ndarray, uv: list[float], reach_px: float = 3.0) -> int:
+    """The id of the colour component drawn nearest ``uv`` (within ``reach_px`` at 64 px), or 0."""
+    H, W = parts.shape
+    ys, xs = np.nonzero(parts)
+    if len(xs) == 0:
+        return 0
+    d = np.hypot(xs - (uv[0] * W - 0.5), ys - (uv[1] * H - 0.5))
+    k = int(np.argmin(d))
+    return int(parts[ys[k], xs[k]]) if d[k] <= reach_px * W / 64 else 0
+
+
+def still_mask(mask: np.ndarray, parts: np.ndarray, uv: list[float], keep_uv: list[float] | None) -> np.ndarray:
+    """The layer's mask without the colour component drawn at ``uv`` (an object the
+    instruction says must stay still), unless that is the subject's own (``keep_uv``)."""
+    c = _component_at(parts, uv)
+    if c == 0 or (keep_uv is not None and _component_at(parts, keep_uv) == c):
+        return mask
+    return mask & (parts != c)
+
+
 def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str], seeds: list[int],
                    num_frames: int | None = None, steps: int | None = None, temperature: float | None = None,
                    guidance: float | None = None, keyframes: np.ndarray | None = None,
@@ -562,6 +582,9 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
             mask_a = hinted_mask(mask_a, parts, hint["subject"], cfg.layer_cover)
             if mask_b is not None and hint.get("partner"):
                 mask_b = hinted_mask(mask_b, parts, hint["partner"], cfg.layer_cover) & ~mask_a
+        for uv in hint.get("still") or []:  # objects that must stay: no layer takes them
+            mask_a = still_mask(mask_a, parts, uv, hint.get("subject"))
+            mask_b = None if mask_b is None else still_mask(mask_b, parts, uv, hint.get("partner"))
         if prune:
             mask_a = prune_mask(mask_a, parts, cfg.layer_cover)
             mask_b = None if mask_b is None else prune_mask(mask_b, parts, cfg.layer_cover)

@@ -75,88 +75,78 @@ def critic_cmd(
         _critic_real(critic, config, set_, n, seed, part, out, quiet)
         return
     from spiral.bench.critic_fidelity import evaluate, suite_size
+
+    names = [c.strip() for c in corruptions.split(",") if c.strip()] if corruptions else None
+    got = _critic_suite(critic, config, set_, out, quiet, "critic fidelity", "critic_fidelity.json", "",
+                        lambda: suite_size(n, names),
+                        lambda backend, cfg, on_case: evaluate(
+                            backend, n_scenes=n, seed=seed, corruptions=names, size=cfg.scene.size,
+                            num_frames=cfg.loop.frames_per_segment, fps=cfg.loop.fps, on_case=on_case))
+    if got is None:
+        return
+    report, path = got
+    print_report(report)
+    out_console.print(f"wrote {path}", highlight=False)
+
+
+def _critic_suite(critic: str, config: Path | None, set_: list[str], out: Path | None, quiet: bool, label: str,
+                  filename: str, stem: str, total: Any, run: Any) -> tuple[dict[str, Any], Path] | None:
+    """Build the critic, run one of its suites with a progress bar, write the report (redacted:
+    feedback may quote an echoed secret) into ``out``; ``None`` after a reported error."""
     from spiral.config import build_config
     from spiral.registry import build
 
-    names = [c.strip() for c in corruptions.split(",") if c.strip()] if corruptions else None
     try:
         cfg = build_config(config, {"critic": {"name": critic}}, set_)
         backend = build("critic", cfg.critic, config=cfg)
         out_dir = out or Path("bench-results") / (
-            f"critic-{critic}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d-%H%M%S')}")
-        progress = None
+            f"critic-{stem}{critic}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d-%H%M%S')}")
+        progress = task = None
         if not quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            progress = Progress(TextColumn("[bold]critic fidelity"), BarColumn(), MofNCompleteColumn(),
+            progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=console, transient=True)
-            task = progress.add_task("clips", total=suite_size(n, names))
+            task = progress.add_task("clips", total=total())
             progress.start()
         try:
-            report = evaluate(backend, n_scenes=n, seed=seed, corruptions=names, size=cfg.scene.size,
-                              num_frames=cfg.loop.frames_per_segment, fps=cfg.loop.fps,
-                              on_case=(lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
+            report = run(backend, cfg,
+                         (lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
         finally:
             if progress is not None:
                 progress.stop()
         public = cfg.public_dict()
         report["config"] = {"critic": public["critic"], "agents": public["agents"]}
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "critic_fidelity.json"
+        path = out_dir / filename
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(redact(json.dumps(report, indent=1)))  # feedback may quote an echoed secret
+        tmp.write_text(redact(json.dumps(report, indent=1)))
         tmp.replace(path)
     except SpiralError as exc:
         _fail(exc)
-        return
+        return None
     except OSError as exc:
         _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
-        return
-    print_report(report)
-    out_console.print(f"wrote {path}", highlight=False)
+        return None
+    return report, path
 
 
 def _critic_real(critic: str, config: Path | None, set_: list[str], n: int, seed: int, part: str,
                  out: Path | None, quiet: bool) -> None:
     from spiral.bench.critic_real import PARTS, evaluate, set_size
-    from spiral.config import build_config
-    from spiral.registry import build
 
-    try:
-        if part not in PARTS:
-            raise SpiralError(f"unknown --part {part!r}", f"use one of {', '.join(PARTS)}")
-        cfg = build_config(config, {"critic": {"name": critic}}, set_)
-        backend = build("critic", cfg.critic, config=cfg)
-        out_dir = out or Path("bench-results") / (
-            f"critic-real-{critic}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d-%H%M%S')}")
-        progress = None
-        if not quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            progress = Progress(TextColumn("[bold]critic on real clips"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=console, transient=True)
-            task = progress.add_task("clips", total=set_size(n, part))
-            progress.start()
-        try:  # the model works at 64 px; the clips keep the loop's frames per segment and fps
-            report = evaluate(backend, n_scenes=n, seed=seed, part=part, num_frames=cfg.loop.frames_per_segment,
-                              fps=cfg.loop.fps,
-                              on_case=(lambda i, c, p: progress.update(task, completed=i + 1)) if progress else None)
-        finally:
-            if progress is not None:
-                progress.stop()
-        public = cfg.public_dict()
-        report["config"] = {"critic": public["critic"], "agents": public["agents"]}
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "critic_real.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=1))
-        tmp.replace(path)
-    except SpiralError as exc:
-        _fail(exc)
+    if part not in PARTS:
+        _fail(SpiralError(f"unknown --part {part!r}", f"use one of {', '.join(PARTS)}"))
         return
-    except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
+    # the model works at 64 px; the clips keep the loop's frames per segment and fps
+    got = _critic_suite(critic, config, set_, out, quiet, "critic on real clips", "critic_real.json", "real-",
+                        lambda: set_size(n, part),
+                        lambda backend, cfg, on_case: evaluate(
+                            backend, n_scenes=n, seed=seed, part=part, num_frames=cfg.loop.frames_per_segment,
+                            fps=cfg.loop.fps, on_case=on_case))
+    if got is None:
         return
+    report, path = got
     fr, res = report["false_rejection"], report["residue"]
     out_console.print(
         f"[bold]{report['part']} part[/] of the real-failure set: {report['distinct_clips']} distinct clips · "

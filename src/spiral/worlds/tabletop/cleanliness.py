@@ -50,7 +50,8 @@ class Residue:
         return self.pixels > 0
 
 
-def _grow(mask: np.ndarray, r: int) -> np.ndarray:
+def grow(mask: np.ndarray, r: int = 1) -> np.ndarray:
+    """``mask`` grown by ``r`` pixels (4-neighbourhood steps)."""
     m = mask.copy()
     for _ in range(r):
         n = m.copy()
@@ -90,7 +91,7 @@ def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: fl
     px = last[ys, xs].astype(np.float64)
     near: dict[int, np.ndarray] = {}
     for c in np.unique(labels[labels >= 0]):
-        m = _grow(labels == c, 1)
+        m = grow(labels == c, 1)
         near[int(c)] = m[ys, xs]
     refs = [np.asarray(c, np.float64) for c in CLEAN_RGB]
 
@@ -120,7 +121,7 @@ def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: f
     to an object that is a mix of it and clean background (its soft edge) is clean, and the
     objects are not grown; without, they are grown by a pixel."""
     size = last.shape[0]
-    region = _grow(stood, 1) & ~(objects_now if labels is not None else _grow(objects_now, 1))
+    region = grow(stood, 1) & ~(objects_now if labels is not None else grow(objects_now, 1))
     bad = region & unclean(last, tol)
     if labels is not None:
         bad &= ~_blend_clean(last, bad, labels, tol)

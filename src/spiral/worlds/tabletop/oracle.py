@@ -44,6 +44,7 @@ import numpy as np
 
 from spiral.core.types import C, Condition, SubAction
 from spiral.worlds.tabletop.actions import _moving_with, apply
+from spiral.worlds.tabletop.cleanliness import grow  # pixel geometry only: no perception
 from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.render import FRONT_SHADE, render_items, scene_items
 from spiral.worlds.tabletop.scene import (
@@ -136,18 +137,6 @@ def _draw_xy(scene: Scene, oid: str) -> tuple[float, float]:
     return o.x, o.y - scene.level(oid) * STACK_DY
 
 
-def _dilate(mask: np.ndarray, r: int = 1) -> np.ndarray:
-    m = mask.copy()
-    for _ in range(r):
-        n = m.copy()
-        n[1:] |= m[:-1]
-        n[:-1] |= m[1:]
-        n[:, 1:] |= m[:, :-1]
-        n[:, :-1] |= m[:, 1:]
-        m = n
-    return m
-
-
 def _footprint(scene: Scene, ids: set[str], size: int, bg: Scene | None = None) -> np.ndarray:
     """Pixels where objects ``ids`` of ``scene`` show (their render minus the render without them)."""
     items = scene_items(scene)
@@ -162,7 +151,7 @@ def _components(mask: np.ndarray, bridge: bool = False) -> list[np.ndarray]:
     top and shaded front, split by a blended row)."""
     import cv2
 
-    n, lab = cv2.connectedComponents((_dilate(mask, 1) if bridge else mask).astype(np.uint8), connectivity=8)
+    n, lab = cv2.connectedComponents((grow(mask, 1) if bridge else mask).astype(np.uint8), connectivity=8)
     return [(lab == k) & mask for k in range(1, n)]
 
 
@@ -187,7 +176,7 @@ def infer_state(start: Scene, frame: np.ndarray, action: SubAction | None = None
         m1 = _colour_masks(frame, o.color)
         if not m0.any() or not m1.any():
             continue  # unseen at the start, or nothing of it now (vanished: judged later)
-        if (m1 & _dilate(m0, 1)).sum() >= STAY_SHARE * m1.sum():
+        if (m1 & grow(m0, 1)).sum() >= STAY_SHARE * m1.sum():
             continue  # what shows of it is where it was (a cube stacked on it hides the rest)
         c0 = _centroid(m0, size)
         parts = [m for m in _components(m1, bridge=True) if m.sum() >= 0.3 * m0.sum()]
@@ -252,8 +241,8 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
     base0 = frames[0]
     # pixels already wrong in the first frame (a chain's earlier residue) are not this clip's doing; the
     # objects' own edges are (what a moving object leaves of itself is this clip's residue)
-    objects0 = _dilate(_footprint(start, {o.id for o in start.objects}, size), 1)
-    inherited = _dilate(np.abs(base0.astype(np.int16) - exact0.astype(np.int16)).max(-1) > DIFF, 1) & ~objects0
+    objects0 = grow(_footprint(start, {o.id for o in start.objects}, size), 1)
+    inherited = grow(np.abs(base0.astype(np.int16) - exact0.astype(np.int16)).max(-1) > DIFF, 1) & ~objects0
     end, moved_ids = infer_state(start, last, action)
     problems: list[tuple[str, str]] = []
     movers = set()
@@ -263,9 +252,9 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
     diff = (np.abs(last.astype(np.int16) - render_end.astype(np.int16)).max(-1) > DIFF) & ~inherited
 
     # residue: unexplained pixels where the moved objects stood and no object stands now
-    stood = _dilate(_footprint(start, moved_ids, size), 1) if moved_ids else np.zeros((size, size), bool)
+    stood = grow(_footprint(start, moved_ids, size), 1) if moved_ids else np.zeros((size, size), bool)
     occupied_ids = {o.id for o in end.objects if o.kind != "bowl" or o.id in moved_ids}
-    occupied = _dilate(_footprint(end, occupied_ids, size), 1)
+    occupied = grow(_footprint(end, occupied_ids, size), 1)
     faint = (np.abs(last.astype(np.int16) - render_end.astype(np.int16)).max(-1) > RESIDUE_DIFF) & ~inherited
     ghost = faint & stood & ~occupied
     residue_px = int(ghost.sum())
@@ -277,8 +266,8 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
     for o in start.objects:
         want = _colour_masks(render_end, o.color)
         have = _colour_masks(last, o.color)
-        if want.sum() >= 4 and (have & _dilate(want, 2)).sum() < VANISH_SHARE * want.sum():
-            other = diff & _dilate(want, 1) & ~_colour_masks(last, o.color)
+        if want.sum() >= 4 and (have & grow(want, 2)).sum() < VANISH_SHARE * want.sum():
+            other = diff & grow(want, 1) & ~_colour_masks(last, o.color)
             if o.id in uncovered:  # the step uncovered it and the model painted it over
                 problems.append(("physical_violation", f"{o.id} is cut off (painted over where it was uncovered)"))
             elif other.sum() >= 0.5 * want.sum():
@@ -286,9 +275,9 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
             else:
                 problems.append(("vanished", f"{o.id} vanished"))
             continue
-        if o.id not in moved_ids and (_loose_masks(last, o.color) & _dilate(want, 1)).sum() < WHOLE_SHARE * want.sum():
+        if o.id not in moved_ids and (_loose_masks(last, o.color) & grow(want, 1)).sum() < WHOLE_SHARE * want.sum():
             problems.append(("physical_violation", f"{o.id} is cut off (part of it is painted over)"))
-        extra = have & ~_dilate(want, 2) & ~inherited
+        extra = have & ~grow(want, 2) & ~inherited
         whole = int(_colour_masks(render_items([end_items[o.id]], size), o.color).sum())  # all of it, unhidden
         for comp in _components(extra):
             if comp.sum() >= PIECE_PX * k * k:

@@ -39,7 +39,7 @@ from typing import Any
 from spiral.errors import SpiralError
 from spiral.worlds.tabletop.actions import apply
 from spiral.worlds.tabletop.goal_gen import random_goal
-from spiral.worlds.tabletop.goals import parse_goal, plan_clauses, provisional_conditions
+from spiral.worlds.tabletop.goals import parse_goal, plan_clauses
 from spiral.worlds.tabletop.scene import (
     BOWL_CAPACITY,
     BOWL_SLOTS,
@@ -352,6 +352,7 @@ DEV_PER_CATEGORY = 10
 
 
 def make(per_category: int = PER_CATEGORY, base: int = BASE, prefix: str = "hard") -> list[dict]:
+    from spiral.bench.suites.make_lite import reference_plan
     from spiral.bench.tasks import plan_movable
 
     vocab = model_vocab()
@@ -369,15 +370,10 @@ def make(per_category: int = PER_CATEGORY, base: int = BASE, prefix: str = "hard
             goal = _goal(cat, scene, rng)
             if not goal:
                 continue
-            try:
-                clauses = parse_goal(goal, scene)
-                plan, conds, _ = plan_clauses(scene, clauses)
-            except SpiralError:
+            ref = reference_plan(scene, goal)
+            if ref is None or not in_frame(scene, ref[1]):
                 continue
-            loose = provisional_conditions(clauses)
-            conds = [c for c in conds if c not in loose]
-            if not plan or not conds or not in_frame(scene, plan):
-                continue
+            clauses, plan, conds, loose = ref
             feats = features(scene, goal, clauses, plan, vocab)
             if not _accept(cat, scene, plan, feats):
                 continue

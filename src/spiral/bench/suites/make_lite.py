@@ -34,6 +34,24 @@ SET_GOALS = ("stack all the cubes", "put every ball in the bowl", "clear the lef
              "clear the right half of the table", "clear the front half of the table")
 
 
+def reference_plan(scene, goal: str):
+    """The symbolic planner's plan of ``goal`` in ``scene``: ``(clauses, steps, success
+    conditions, provisional conditions)``, or ``None`` when the goal does not plan or has
+    nothing to check. A pin that rests on where an earlier step was assumed to land an object
+    is not determined by the start state (the closed loop pins it again from what it sees):
+    those conditions are left out of the success conditions and returned apart."""
+    try:
+        clauses = parse_goal(goal, scene)
+        plan, conds, _ = plan_clauses(scene, clauses)
+    except SpiralError:
+        return None
+    loose = provisional_conditions(clauses)
+    conds = [c for c in conds if c not in loose]
+    if not plan or not conds:
+        return None
+    return clauses, plan, conds, loose
+
+
 def make() -> list[dict]:
     from spiral.bench.tasks import plan_movable
     from spiral.data.actwm_lite import goal_phrasing, paraphrase
@@ -53,17 +71,10 @@ def make() -> list[dict]:
                 goal = random_goal(scene, rng, rng.randint(*steps), kinds)
             if not goal:
                 continue
-            try:
-                clauses = parse_goal(goal, scene)
-                plan, conds, _ = plan_clauses(scene, clauses)
-            except SpiralError:
+            ref = reference_plan(scene, goal)
+            if ref is None:
                 continue
-            # a pin that rests on where an earlier step was assumed to land an object is not
-            # determined by the start state: the closed loop pins it again from what it sees
-            loose = provisional_conditions(clauses)
-            conds = [c for c in conds if c not in loose]
-            if not plan or not conds:
-                continue
+            _, plan, conds, loose = ref
             if cat == "paraphrase":
                 goal = goal_phrasing([paraphrase(s, rng) for s in plan], rng)
                 try:  # the paraphrase must mean the same plan

@@ -308,25 +308,37 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def error_lines(exc: ValidationError, unknown: Any, prefix: str = "", masked: tuple[str, ...] = ()) -> list[str]:
+    """One line per error of ``exc`` (the config's and every component's options' errors read
+    alike): ``unknown(loc, error)`` words an unknown key, others read ``prefix + loc: message
+    (got value)``; a value is never shown for the ``masked`` keys (their message shows them,
+    masked) and secret-looking values are scrubbed (:func:`shown_input`)."""
+    lines = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(unknown(loc, e))
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{loc}: {msg}" + ("" if loc in masked else f" (got {shown_input(e)!r})"))
+    return lines
+
+
+def _unknown_key(loc: str, e: dict[str, Any]) -> str:
+    if SECRET_RE.search(str(e["loc"][-1])):
+        return (f"{loc!r} looks like a secret; secrets are not config keys (set the API key in the environment: "
+                "SPIRAL_API_KEY or OPENAI_API_KEY)")
+    parent = e["loc"][0] if len(e["loc"]) > 1 else None
+    section = _section_model(str(parent)) if parent else RunConfig
+    opts = _valid_keys(section) if section else []
+    return f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts)
+
+
 def validate(data: dict[str, Any]) -> RunConfig:
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = ".".join(str(x) for x in e["loc"])
-            if e["type"] == "extra_forbidden":
-                parent = e["loc"][0] if len(e["loc"]) > 1 else None
-                section = _section_model(str(parent)) if parent else RunConfig
-                opts = _valid_keys(section) if section else []
-                if SECRET_RE.search(str(e["loc"][-1])):
-                    lines.append(f"{loc!r} looks like a secret; secrets are not config keys (set the API key "
-                                 "in the environment: SPIRAL_API_KEY or OPENAI_API_KEY)")
-                    continue
-                lines.append(f"unknown config key {loc!r}" + _suggest(str(e["loc"][-1]), opts))
-            else:
-                msg = e["msg"].removeprefix("Value error, ")  # base_url: its message shows it, masked
-                lines.append(f"{loc}: {msg}" + ("" if loc == "agents.base_url" else f" (got {shown_input(e)!r})"))
+        lines = error_lines(exc, _unknown_key, masked=("agents.base_url",))
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                           "run `spiral config` to see every key with its default") from None
     if cfg.scene.size < 64 and (cfg.critic.name == "perception" or cfg.planner.name == "symbolic"):

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spiral.config import ComponentConfig, shown_input
+from spiral.config import ComponentConfig, error_lines
 from spiral.errors import ConfigError
 from spiral.generators.diffusers import ADAPTERS as DIFFUSERS_ADAPTERS  # a plain table: imports no torch
 
@@ -92,14 +92,9 @@ def build(role: str, cfg: ComponentConfig | dict[str, Any] | str, **context: Any
         try:
             params = config_cls.model_validate(opts)
         except ValidationError as exc:
-            lines = []
-            for e in exc.errors():
-                loc = ".".join(str(x) for x in e["loc"])
-                if e["type"] == "extra_forbidden":
-                    lines.append(f"unknown option {role}.{loc} for {role} {cfg.name!r}; "
-                                 f"valid: {', '.join(config_cls.model_fields) or '(none)'}")
-                else:
-                    lines.append(f"{role}.{loc}: {e['msg']} (got {shown_input(e)!r})")
+            lines = error_lines(exc, lambda loc, e: f"unknown option {role}.{loc} for {role} {cfg.name!r}; "
+                                                    f"valid: {', '.join(config_cls.model_fields) or '(none)'}",
+                                prefix=f"{role}.")
             raise ConfigError("invalid config:\n  " + "\n  ".join(lines),
                               f"see `spiral config` for the options of {role} {cfg.name!r}") from None
         return cls.from_config(params, **context)

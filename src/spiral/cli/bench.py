@@ -94,6 +94,7 @@ def _critic_suite(critic: str, config: Path | None, set_: list[str], out: Path |
     """Build the critic, run one of its suites with a progress bar, write the report (redacted:
     feedback may quote an echoed secret) into ``out``; ``None`` after a reported error."""
     from spiral.config import build_config
+    from spiral.core.rundir import atomic_write_bytes
     from spiral.registry import build
 
     try:
@@ -119,9 +120,7 @@ def _critic_suite(critic: str, config: Path | None, set_: list[str], out: Path |
         report["config"] = {"critic": public["critic"], "agents": public["agents"]}
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / filename
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(redact(json.dumps(report, indent=1)))
-        tmp.replace(path)
+        atomic_write_bytes(path, redact(json.dumps(report, indent=1)).encode())
     except SpiralError as exc:
         _fail(exc)
         return None

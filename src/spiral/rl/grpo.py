@@ -279,9 +279,9 @@ class MetricsLog:
 
 # -- checkpoints -----------------------------------------------------------------------------
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    from spiral.core.rundir import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode())
 
 
 def save_checkpoint(out_dir: Path, step: int, policy: Policy, optimizer: Any, ema: EMA | None,

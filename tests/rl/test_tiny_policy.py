@@ -72,3 +72,16 @@ def test_spiral_train_grpo_writes_weights_the_generator_loads(tmp_path):
     assert gen.model.config.image_size == 64
     bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(out), "--trainable", "some"])
     assert bad.exit_code == 2 and "heads or all" in bad.output
+
+
+def test_mining_keeps_the_requests_with_mixed_rewards(policy):
+    from spiral.rl.tiny_policy import mine_requests
+
+    reqs = world_requests(6, seed=3)
+    flaky = {reqs[1].prompt, reqs[4].prompt}
+
+    def reward(clips, requests, **_):  # mixed outcomes for two of the requests only
+        return [float(c.meta["seed"] % 2) if r.prompt in flaky else 1.0 for c, r in zip(clips, requests)]
+
+    kept = mine_requests(policy, reqs, reward, k=4)
+    assert {r.prompt for r in kept} == flaky

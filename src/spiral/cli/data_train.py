@@ -216,6 +216,8 @@ def train_grpo(
     kl_beta: float = typer.Option(0.01, min=0.0, help="Weight of the KL to the shipped weights."),
     seed: int = typer.Option(0, help="Seed (requests, rollouts)."),
     threads: int = typer.Option(2, min=1, help="CPU threads."),
+    mine: int = typer.Option(0, min=0, help="Sample each request of the pool this many times first and train "
+                                           "only on those with mixed or imperfect rewards (0: off)."),
 ) -> None:
     """GRPO on the built-in world model from the perception critic's rewards (CPU, resumable).
 
@@ -231,7 +233,7 @@ def train_grpo(
     from spiral.models.tiny_ti2v.modeling_tiny_ti2v import save_pretrained
     from spiral.rl.grpo import GRPOConfig, GRPOTrainer
     from spiral.rl.rewards import make_reward
-    from spiral.rl.tiny_policy import TinyTI2VPolicy, world_requests
+    from spiral.rl.tiny_policy import TinyTI2VPolicy, mine_requests, world_requests
 
     if trainable not in ("heads", "all"):
         _fail(ConfigError(f"--trainable {trainable!r} is not heads or all", "use --trainable heads"))
@@ -244,8 +246,14 @@ def train_grpo(
             policy = TinyTI2VPolicy(explore=explore, trainable=trainable)
             cfg = GRPOConfig(group_size=group, requests_per_step=requests_per_step, steps=steps, lr=lr,
                              kl_beta=kl_beta, seed=seed, checkpoint_every=5)
-            trainer = GRPOTrainer(policy, make_reward(PerceptionCritic()),
-                                  world_requests(pool, seed=seed, hard=suite == "hard"), cfg, out_dir=out)
+            reward = make_reward(PerceptionCritic())
+            requests = world_requests(pool, seed=seed, hard=suite == "hard")
+            if mine:
+                requests = mine_requests(policy, requests, reward, k=mine, seed=seed)
+                out_console.print(f"{len(requests)} of {pool} requests have mixed or imperfect rewards", highlight=False)
+                if not requests:
+                    raise ConfigError("no request of the pool has mixed rewards", "raise --pool or --explore")
+            trainer = GRPOTrainer(policy, reward, requests, cfg, out_dir=out)
             while trainer.step_done < steps:
                 row = trainer.step().row
                 out_console.print(f"step {row['step']}/{steps}: reward {row['reward_mean']:.3f} ± "

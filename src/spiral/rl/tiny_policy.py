@@ -175,3 +175,19 @@ def world_requests(n: int, seed: int = 0, hard: bool = True, size: int = 64) -> 
         out.append(GenerationRequest(prompt=act.prompt, cond_frame=render_scene(scene, size), action=act,
                                      height=size, width=size, num_frames=12, seed=s))
     return out
+
+
+def mine_requests(policy: TinyTI2VPolicy, requests: Sequence[GenerationRequest], reward: Any, k: int = 4,
+                  seed: int = 0) -> list[GenerationRequest]:
+    """The requests worth training on: each is sampled ``k`` times (seeded) and kept when its
+    rewards differ (a group with mixed outcomes, what GRPO learns from) or fall short of the
+    best. A first curriculum step: the world generates mostly easy requests, whose groups
+    all succeed and teach nothing."""
+    keep = []
+    for i, r in enumerate(requests):
+        seeds = [int(seed * 1_000_003 + i * 97 + j) for j in range(k)]
+        clips, _ = policy.sample([r] * k, seeds)
+        vals = [v for v in reward(clips, [r] * k) if v is not None]
+        if vals and (max(vals) - min(vals) > 1e-6 or max(vals) < 1.0 - 1e-6):
+            keep.append(r)
+    return keep

@@ -86,6 +86,16 @@ def iter_suite(n_scenes: int = 20, seed: int = 0, corruptions: list[str] | None 
             yield Case(scene_seed, name, LABELS[name], frames, scene, action)
 
 
+def add_cost(totals: dict[str, Any], critic: Any) -> None:
+    """Add what the critic's last calls cost (an LLM/VLM critic reports it) to ``totals``."""
+    from spiral.core.protocols import CostReporting
+
+    c = critic.pop_cost() if isinstance(critic, CostReporting) else None
+    for k, v in (c or {}).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            totals[k] = round(totals.get(k, 0) + v, 8)
+
+
 def predict(critic: Any, case: Case, fps: int = 8) -> tuple[str, str]:
     """The critic's label for one case (``pass``, a failure type, or ``error``) and its feedback."""
     from spiral.agents.symbolic_planner import scene_objects
@@ -167,11 +177,7 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, corruptions: list[s
         pred, feedback = predict(critic, case, fps)
         rows.append({"scene_seed": case.scene_seed, "corruption": case.corruption, "label": case.label,
                      "pred": pred, "feedback": feedback})
-        pop = getattr(critic, "pop_cost", None)
-        c = pop() if callable(pop) else None
-        for k, v in (c or {}).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                cost[k] = round(cost.get(k, 0) + v, 8)
+        add_cost(cost, critic)
         if on_case is not None:
             on_case(i, case, pred)
     wall = time.perf_counter() - t0

@@ -231,6 +231,8 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-o
              num_frames: int = 12, size: int = 64, fps: int = 8, generator: Any = None, hot_generator: Any = None,
              on_case: Callable[[int, RealCase, str], None] | None = None) -> dict[str, Any]:
     """Generate the set (``part``: dev, held-out or all), label it, run ``critic`` on it, score it."""
+    from spiral.bench.critic_fidelity import add_cost
+
     rows: list[dict[str, Any]] = []
     cost: dict[str, Any] = {}
     t0 = time.perf_counter()
@@ -239,11 +241,7 @@ def evaluate(critic: Any, n_scenes: int = 20, seed: int = 0, part: str = "held-o
         pred, pres, feedback = predict(critic, case, fps)
         digest = hashlib.blake2b(np.ascontiguousarray(case.frames).tobytes(), digest_size=8).hexdigest()
         rows.append({**case.row(), "pred": pred, "pred_residue": pres, "feedback": feedback, "clip": digest})
-        pop = getattr(critic, "pop_cost", None)
-        c = pop() if callable(pop) else None
-        for k, v in (c or {}).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                cost[k] = round(cost.get(k, 0) + v, 8)
+        add_cost(cost, critic)
         if on_case is not None:
             on_case(i, case, pred)
     wall = time.perf_counter() - t0

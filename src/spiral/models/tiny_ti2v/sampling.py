@@ -279,18 +279,20 @@ def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union
     stay = _blend_fit(f, b, np.concatenate([pure, pure * FRONT_SHADE]))
     gone = _blend_fit(f, b, gone_cols)
     keep = (stay[0] < 16.0) & (stay[1] >= 0.5) & (stay[0] <= gone[0])
-    keep |= _continues(frame, fill, hole, union)[hole]
+    keep |= _continues(frame, fill, hole, union, lab)[hole]
     out = fill.copy()
     out[hole] = np.where(keep[:, None], f, b).round().astype(np.uint8)
     return out
 
 
-def _continues(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray) -> np.ndarray:
+def _continues(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray,
+               frame_labels: np.ndarray) -> np.ndarray:
     """Hole pixels of a palette colour that stays (not one of what left) and whose component,
-    with the fill in the hole, reaches outside the hole: the rest of an object that stays."""
+    with the fill in the hole, reaches outside the hole: the rest of an object that stays.
+    ``frame_labels``: ``palette_labels(frame)``, already computed by the caller."""
     import cv2
 
-    gone = np.unique(palette_labels(frame)[union])
+    gone = np.unique(frame_labels[union])
     bg = frame.copy()
     bg[hole] = fill[hole]
     lab = palette_labels(bg)

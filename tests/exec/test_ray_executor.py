@@ -86,6 +86,11 @@ def test_ray_results_match_local(local_ray, tmp_path):
     assert s["tasks"] == 6
     _same_as_local(tmp_path / "local", tmp_path / "ray")
     assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".spiral-incoming-")]
+    # what the shipped runs recorded names the driver's directory, never the node's scratch one
+    for p in (tmp_path / "ray").rglob("*"):
+        assert not p.is_file() or b"spiral-job-" not in p.read_bytes(), p
+    cfg = json.loads((tmp_path / "ray" / "runs" / "lite-single-000" / "config.json").read_text())
+    assert cfg["config"]["scene"]["file"] == str(tmp_path / "ray" / "scenes" / "lite-single-000.json")
 
 
 @pytest.mark.slow

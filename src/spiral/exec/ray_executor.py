@@ -6,7 +6,9 @@
 * **Files**: by default (``ship_files``) a job writes into a scratch directory on its
   node and the directory comes back to the driver as a tar inside the task's result; the
   driver unpacks it into its own output directory (each entry replaced whole, atomically)
-  before it yields the result, so no node needs a path the driver has. With
+  before it yields the result, so no node needs a path the driver has; what the job
+  recorded about its files (a run's scene path, its config hash) is rewritten to name the
+  driver's directory first (:mod:`spiral.exec.relocate`). With
   ``ship_files=False`` jobs write straight into the driver's directory, which every node
   must then mount at the same path (a shared filesystem).
 * **Generator actors** (``actors`` > 0): the generator is loaded once per actor
@@ -42,6 +44,7 @@ from typing import Any, Self
 from spiral.errors import BackendError, ConfigError
 from spiral.exec import Job
 from spiral.exec.context import config_key, serving
+from spiral.exec.relocate import relocate_tree, relocate_value
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ class RayExecutor:
         self._owns = False
         self._handles: list[Any] = []
         self._service: dict[str, Any] | None = None
+        self._watchdog: Any = None
         self._depth = 0
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -104,6 +108,7 @@ class RayExecutor:
                                     **self.init_options}
             if self.address is None and self.num_cpus is not None:
                 opts["num_cpus"] = self.num_cpus
+            before = _children()
             try:
                 ray.init(address=self.address, **opts)
             except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; all mean "no cluster"
@@ -112,6 +117,8 @@ class RayExecutor:
                         else "start a local Ray instance")
                 raise ConfigError(f"cannot {what}: {_first_line(exc)}", ADDRESS_HINT) from None
             self._owns = True
+            if self.address is None:  # the processes of the instance it started end with this one
+                self._watch([p for p in _children() if p.pid not in before])
         try:
             if self.actors:
                 self._start_actors()
@@ -134,7 +141,22 @@ class RayExecutor:
         if self._owns:
             ray.shutdown()
             self._owns = False
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
         self._ray = None
+
+    def _watch(self, processes: list[Any]) -> None:
+        """A watchdog ends ``processes`` if this driver is killed (Ray leaves two agents
+        for a minute otherwise: :mod:`spiral.exec.watchdog`)."""
+        from spiral.exec import watchdog
+
+        try:
+            self._watchdog = watchdog.start()
+            self._watchdog.watch(processes)
+        except Exception as exc:  # noqa: BLE001 - no watchdog: Ray's agents linger a minute after a kill -9
+            log.warning("cannot start the watchdog of the local Ray instance: %s", exc)
+            self._watchdog = None
 
     def _start_actors(self) -> None:
         ray = self._ray
@@ -221,6 +243,17 @@ def check_address(address: str | None) -> None:
                           ADDRESS_HINT) from None
 
 
+def _children() -> list[Any]:
+    """This process's descendants (``psutil.Process``; Ray ships psutil)."""
+    try:
+        import psutil
+
+        return psutil.Process().children(recursive=True)
+    except Exception as exc:  # noqa: BLE001 - no psutil: no watchdog
+        log.debug("cannot list child processes: %s", exc)
+        return []
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
@@ -236,7 +269,9 @@ def _run_job(fn: Job, root: str, ship: bool, service: dict[str, Any] | None,
         scratch = tempfile.mkdtemp(prefix="spiral-job-")
         try:
             result = fn(scratch, *args)
-            return result, pack(Path(scratch))
+            # what the job recorded names the driver's directory, where its files will be
+            relocate_tree(scratch, scratch, root)
+            return relocate_value(result, scratch, root), pack(Path(scratch))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -218,6 +218,11 @@ def train_grpo(
     threads: int = typer.Option(2, min=1, help="CPU threads."),
     mine: int = typer.Option(0, min=0, help="Sample each request of the pool this many times first and train "
                                            "only on those with mixed or imperfect rewards (0: off)."),
+    executor: str = typer.Option("local", "--executor", help="Where rollouts run: local (--workers processes; "
+                                 "1: this one) or ray (tasks on a Ray cluster; docs/ray.md)."),
+    workers: int = typer.Option(1, min=1, help="Rollout workers (processes, or Ray tasks in flight)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
+                                            "(default: start a local Ray instance)."),
 ) -> None:
     """GRPO on the built-in world model from the perception critic's rewards (CPU, resumable).
 
@@ -226,13 +231,17 @@ def train_grpo(
     final/ (weights for ``--set generator.weights=OUT/final``). The curriculum, held-out
     validation and the divergence stop are not built yet (docs/grpo.md)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from functools import partial
+
     import torch
 
     from spiral.agents.perception_critic import PerceptionCritic
     from spiral.core.lock import DirLock
+    from spiral.exec import make_executor
     from spiral.models.tiny_ti2v.modeling_tiny_ti2v import save_pretrained
     from spiral.rl.grpo import GRPOConfig, GRPOTrainer
     from spiral.rl.rewards import make_reward
+    from spiral.rl.rollouts import ExecutorSampler
     from spiral.rl.tiny_policy import TinyTI2VPolicy, mine_requests, world_requests
 
     if trainable not in ("heads", "all"):
@@ -242,18 +251,21 @@ def train_grpo(
     _check_out_dir(out)
     torch.set_num_threads(threads)
     try:
-        with DirLock(out, "GRPO output directory"):
+        rollout_ex = make_executor(executor, workers=workers, address=ray_address)
+        with DirLock(out, "GRPO output directory"), rollout_ex:
             policy = TinyTI2VPolicy(explore=explore, trainable=trainable)
+            # rollouts on the executor's workers, each with a copy of the policy (one worker: this process)
+            sampler = ExecutorSampler(policy, rollout_ex, partial(TinyTI2VPolicy, explore=explore, trainable=trainable))
             cfg = GRPOConfig(group_size=group, requests_per_step=requests_per_step, steps=steps, lr=lr,
                              kl_beta=kl_beta, seed=seed, checkpoint_every=5)
             reward = make_reward(PerceptionCritic())
             requests = world_requests(pool, seed=seed, hard=suite == "hard")
             if mine:
-                requests = mine_requests(policy, requests, reward, k=mine, seed=seed)
+                requests = mine_requests(sampler, requests, reward, k=mine, seed=seed)
                 out_console.print(f"{len(requests)} of {pool} requests have mixed or imperfect rewards", highlight=False)
                 if not requests:
                     raise ConfigError("no request of the pool has mixed rewards", "raise --pool or --explore")
-            trainer = GRPOTrainer(policy, reward, requests, cfg, out_dir=out)
+            trainer = GRPOTrainer(sampler, reward, requests, cfg, out_dir=out)
             while trainer.step_done < steps:
                 row = trainer.step().row
                 out_console.print(f"step {row['step']}/{steps}: reward {row['reward_mean']:.3f} ± "

@@ -1,9 +1,9 @@
 """The Ray executor against the local one, and generator actors against the scaling model.
 
 1. Overhead: the first N tasks of ActWM-Bench-Lite (``--generator sim``) with the local
-   executor (``--workers`` processes) and with the Ray executor (a local Ray instance,
-   ``--workers`` tasks in flight), one after the other in this process. Ray's wall time is
-   given with and without starting the instance (``ray.init``).
+   executor (``--workers`` processes) and with the Ray executor (``--workers`` tasks in
+   flight) on a local instance it starts and stops itself (counted) or on one already
+   running; the arms interleaved ``--repeats`` times, medians (see :func:`overhead`).
 2. Scaling: a generator that waits ``--latency`` s per clip (``sim-faulty``, no faults) in
    1, 2, 4 actors, on the suite's long tasks; ``--in-flight`` episode tasks; clips per
    second against :func:`scaling_model`, whose CPU seconds per clip are measured first
@@ -12,6 +12,7 @@
    episodes are left: the tail, where actors idle, is a property of the suite's length).
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --out /tmp/bench-ray
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only
 
 Prints one JSON object (with the load average, the machine being shared).
 """
@@ -41,6 +42,71 @@ def _clips(results: Path) -> float:
     return sum(json.loads(ln)["generator_calls"] for ln in (results / "results.jsonl").read_text().splitlines())
 
 
+def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeats: int) -> dict:
+    """Wall times of the first ``tasks`` tasks, arms interleaved ``repeats`` times (medians):
+    ``local`` (``workers`` processes, pool start and stop included); ``ray_fresh`` (a Ray
+    executor that starts its own local instance and stops it: ``ray.init``, the run and
+    ``ray.shutdown`` all counted, as ``spiral bench run --executor ray`` pays them); and
+    ``ray_running`` (on an instance started once, outside the clock: ``--ray-address auto``
+    after ``ray start --head``). The load average before each run is kept: the machine is shared."""
+    import statistics
+
+    import ray
+
+    from spiral.bench.runner import run_suite
+    from spiral.exec import LocalExecutor
+    from spiral.exec.ray_executor import RayExecutor
+
+    runs: dict[str, list[dict]] = {"local": [], "ray_fresh": [], "ray_running": []}
+    k = 0
+
+    def local() -> None:
+        nonlocal k
+        k += 1
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        run_suite(suite, out / f"local-{k}", base=base, limit=tasks, executor=LocalExecutor(workers))
+        runs["local"].append({"wall_s": time.perf_counter() - t0, "load": load})
+
+    for _ in range(repeats):  # a fresh instance per run
+        local()
+        k += 1
+        load = os.getloadavg()[0]
+        ex = RayExecutor(max_in_flight=workers, num_cpus=workers)
+        t0 = time.perf_counter()
+        with ex:
+            t1 = time.perf_counter()
+            run_suite(suite, out / f"ray-fresh-{k}", base=base, limit=tasks, executor=ex)
+            t2 = time.perf_counter()
+        t3 = time.perf_counter()
+        runs["ray_fresh"].append({"wall_s": t3 - t0, "init_s": t1 - t0, "run_s": t2 - t1, "shutdown_s": t3 - t2,
+                                  "load": load})
+    ray.init(num_cpus=workers, include_dashboard=False, logging_level="WARNING")  # outside the clock
+    try:
+        for _ in range(repeats):
+            local()
+            k += 1
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            run_suite(suite, out / f"ray-running-{k}", base=base, limit=tasks,
+                      executor=RayExecutor(max_in_flight=workers))
+            runs["ray_running"].append({"wall_s": time.perf_counter() - t0, "load": load})
+    finally:
+        ray.shutdown()
+
+    def med(arm: str, key: str = "wall_s") -> float:
+        return round(statistics.median(r[key] for r in runs[arm]), 2)
+
+    loc = med("local")
+    return {"tasks": tasks, "workers": workers, "repeats": repeats, "local_s": loc,
+            "ray_fresh_s": med("ray_fresh"), "ray_fresh_init_s": med("ray_fresh", "init_s"),
+            "ray_fresh_run_s": med("ray_fresh", "run_s"), "ray_fresh_shutdown_s": med("ray_fresh", "shutdown_s"),
+            "ray_running_s": med("ray_running"),
+            "ray_fresh_over_local": round(med("ray_fresh") / loc - 1, 3),
+            "ray_running_over_local": round(med("ray_running") / loc - 1, 3),
+            "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=40)
@@ -50,6 +116,8 @@ def main() -> None:
     ap.add_argument("--in-flight", type=int, default=12)
     ap.add_argument("--scaling-tasks", type=int, default=30, help="long tasks in the scaling runs")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each overhead arm (median)")
+    ap.add_argument("--overhead-only", action="store_true", help="skip the scaling runs")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench-ray-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -61,26 +129,18 @@ def main() -> None:
 
     from spiral.bench.runner import run_suite
     from spiral.bench.tasks import builtin_suite
-    from spiral.exec import LocalExecutor
     from spiral.exec.ray_executor import RayExecutor
 
     suite = builtin_suite()
     sim = {"generator": {"name": "sim"}}
     res: dict = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
 
-    t0 = time.perf_counter()
-    run_suite(suite, out / "local", base=sim, limit=a.tasks, executor=LocalExecutor(a.workers))
-    local_s = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    res["overhead"] = overhead(suite, out, sim, a.tasks, a.workers, a.repeats)
+    if a.overhead_only:
+        res["load_avg_end"] = os.getloadavg()
+        print(json.dumps(res, indent=1))
+        return
     ray.init(num_cpus=a.workers, include_dashboard=False, logging_level="WARNING")
-    init_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    run_suite(suite, out / "ray", base=sim, limit=a.tasks, executor=RayExecutor(max_in_flight=a.workers))
-    ray_s = time.perf_counter() - t1
-    res["overhead"] = {"tasks": a.tasks, "local_s": round(local_s, 2), "ray_s": round(ray_s, 2),
-                       "ray_init_s": round(init_s, 2), "ray_over_local": round(ray_s / local_s - 1, 3),
-                       "ray_with_init_over_local": round((ray_s + init_s) / local_s - 1, 3)}
 
     # long episodes (5-8 sub-actions), so that clips, not episode start-up, dominate
     long = [ln for ln in Path(suite).read_text().splitlines() if json.loads(ln)["category"] == "long"]

@@ -50,7 +50,7 @@ def test_killed_driver_resumes_every_task_once(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
-        for pid in started:  # Ray's idle agents outlive a SIGKILLed driver (docs/ray.md)
+        for pid in started:  # belt and braces: the watchdog ends what Ray leaves (docs/ray.md)
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

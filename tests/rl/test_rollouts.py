@@ -69,8 +69,15 @@ def test_workers_sample_under_the_current_weights():
     with torch.no_grad():
         driver.logits[:, 4] += 50.0  # the driver's weights changed: every decision is 4
     with LocalExecutor(2) as ex:
-        _, recs = ExecutorSampler(driver, ex, TOY).sample(reqs, seeds)
-    assert all(r.choices == [4, 4, 4] for r in recs)
+        sampler = ExecutorSampler(driver, ex, TOY)
+        _, recs = sampler.sample(reqs, seeds)
+        assert all(r.choices == [4, 4, 4] for r in recs)
+        sampler.sample(reqs, seeds)
+        assert sampler._version == 1  # unchanged weights are not sent again
+        with torch.no_grad():
+            driver.logits[:, 0] += 100.0  # changed between two batches: every decision is now 0
+        _, recs = sampler.sample(reqs, seeds)
+        assert sampler._version == 2 and all(r.choices == [0, 0, 0] for r in recs)
 
 
 def test_one_local_worker_is_the_policy_itself():

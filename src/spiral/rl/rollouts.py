@@ -4,8 +4,8 @@
 changes one thing, where :meth:`~ExecutorSampler.sample` runs: the requests are split into
 chunks and sent, as jobs of an executor (:mod:`spiral.exec`: local processes or Ray tasks),
 to workers that each hold a copy of the policy (built once per worker by ``factory``).
-Each step the current trainable weights go along once (Ray: one ``ray.put`` per step that
-every task of the step reads; a worker loads them only when they changed). Clips and
+The current trainable weights go along when they changed since the last batch (Ray: one
+``ray.put`` per update, read by every task; a worker loads them once per update). Clips and
 records come back in the order of the requests; everything else (scoring, the reference,
 parameters, checkpoints) is the wrapped policy's, on the driver, so the trainer does not
 know where its rollouts ran.
@@ -48,6 +48,7 @@ class ExecutorSampler:
         self.rescore = rescore
         self._id = uuid.uuid4().hex  # which policy a worker's copy belongs to
         self._version = 0
+        self._shipped: tuple[dict[str, Any], Any, Any] | None = None  # the last weights sent, as sent, where
         self._scored: dict[int, Any] = {}  # id(record) -> its log-probs [S], for the records of the last batch
         self._records: list[Any] = []  # keeps those ids valid
 
@@ -73,16 +74,35 @@ class ExecutorSampler:
             self._records = list(records)
         return clips, records
 
-    def _remote_sample(self, requests: list[GenerationRequest], seeds: list[int]) -> tuple[list[Clip], list[Any]]:
+    def _weights(self, ex: Any) -> Any:
+        """The current trainable weights as the jobs get them: a new version only when they
+        changed since the last batch (mining samples many batches between two updates);
+        on Ray one object reference per version."""
+        import torch
+
+        cur = self.policy.trainable_state()
+        session = None
+        if getattr(ex, "name", "") == "ray":
+            import ray
+
+            session = ray.get_runtime_context().get_job_id()  # a reference lives as long as its driver's job
+        last = self._shipped
+        if last is not None and last[2] == session and last[0].keys() == cur.keys() and all(
+                torch.equal(last[0][k], cur[k].detach().to("cpu")) for k in cur):
+            return last[1]
+        state = {k: v.detach().to("cpu").clone() for k, v in cur.items()}
         self._version += 1
-        state = {k: v.detach().to("cpu").clone() for k, v in self.policy.trainable_state().items()}
+        payload: Any = state
+        if session is not None:
+            payload = ray.put(state)  # once per version; the tasks get a reference
+        self._shipped = (state, payload, session)
+        return payload
+
+    def _remote_sample(self, requests: list[GenerationRequest], seeds: list[int]) -> tuple[list[Clip], list[Any]]:
         n = max(1, min(len(requests), self.chunks or self._parallelism()))
         bounds = [(i * len(requests) // n, (i + 1) * len(requests) // n) for i in range(n)]
         with self.executor as ex:
-            if getattr(ex, "name", "") == "ray":
-                import ray
-
-                state = ray.put(state)  # once per step; the tasks get a reference
+            state = self._weights(ex)
             jobs = [(self.factory, self._id, self._version, state, k, requests[a:b], seeds[a:b])
                     for k, (a, b) in enumerate(bounds)]
             parts: list[tuple[list[Clip], list[Any]] | None] = [None] * n

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth|authorization)([_-]|$)",
                        re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
+DEFAULT_WORLD = "tabletop"  # spiral.worlds.base.World by name (spiral.registry.get_world)
+#: the tabletop's planner and critic: the defaults when neither the run nor its world names others
+DEFAULT_COMPONENTS = {"planner": "symbolic", "critic": "perception"}
 
 
 class ComponentConfig(BaseModel):
@@ -169,10 +172,13 @@ class RunConfig(BaseModel):
     goal: str = ""
     seed: int = 0
     mode: Mode = "closed-loop"
+    world: str = Field(default=DEFAULT_WORLD, min_length=1, description=(
+        "where first frames come from and which planner and critic read them by default (tabletop: built in; "
+        "others through spiral.registry.register('world', ...) or the spiral.worlds entry points)"))
     scene: SceneConfig = Field(default_factory=SceneConfig)
     generator: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_GENERATOR))
-    planner: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="symbolic"))
-    critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="perception"))
+    planner: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_COMPONENTS["planner"]))
+    critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_COMPONENTS["critic"]))
     loop: LoopConfig = Field(default_factory=LoopConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
@@ -187,6 +193,8 @@ class RunConfig(BaseModel):
         """Hash of what determines the result (output options excluded)."""
         d = self.public_dict()
         d.pop("output", None)
+        if d.get("world") == DEFAULT_WORLD:  # runs from before the key existed keep their hash
+            d.pop("world")
         d.get("loop", {}).pop("speculate", None)  # how the run is executed, not what it produces
         d.get("scene", {}).pop("domain_check", None)  # whether to start, not what a run produces
         for k in AGENTS_RUNTIME_KEYS:
@@ -358,11 +366,17 @@ def validate(data: dict[str, Any]) -> RunConfig:
 
 def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
                  sets: list[str] | None = None) -> RunConfig:
-    data: dict[str, Any] = {"generator": {"name": DEFAULT_GENERATOR}, "planner": {"name": "symbolic"},
-                            "critic": {"name": "perception"}}
+    """The run config from the defaults, a config ``file``, ``overrides`` (a nested dict) and
+    ``--set`` items, in that order. A planner or critic the caller does not name is left out of
+    the config's set fields (``RunConfig.model_fields_set``): the run's world chooses it
+    (:func:`spiral.api.with_defaults`; the tabletop's are the ``DEFAULT_COMPONENTS``)."""
+    data: dict[str, Any] = {"generator": {"name": DEFAULT_GENERATOR}}
     if file:
         data = merge(data, load_config_file(file))
     data = merge(data, overrides or {})
     for item in sets or []:
         apply_set(data, item)
+    for role, name in DEFAULT_COMPONENTS.items():  # options given without a name: the default's
+        if isinstance(data.get(role), dict) and "name" not in data[role]:
+            data[role] = {"name": name, **data[role]}
     return validate(data)

@@ -17,6 +17,7 @@ from spiral.models.tiny_ti2v.sampling import (
     subpixel_offset,
 )
 from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer, build_vocab
+from spiral.generators.tiny_ti2v import tabletop_palette
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.scene import random_scene
 
@@ -30,6 +31,7 @@ def tiny():
     model = TinyTI2V(cfg).eval()
     with torch.no_grad():  # make the random model move something: a confident mask where it is red
         model.head.bias[0] = 0.0
+    model.palette = tabletop_palette()  # the world's colours, handed over as data (not saved with the weights)
     return model, Tokenizer(cfg.vocab, cfg.max_text_len)
 
 
@@ -121,7 +123,9 @@ def test_save_load_round_trip(tiny, tmp_path):
     again = load_pretrained(tmp_path / "w")
     f = _frames(1)
     a = generate_clips(model, tok, f, ["push left"], [3], num_frames=5)[0]
-    b = generate_clips(again, tok, f, ["push left"], [3], num_frames=5)[0]
+    with pytest.raises(ValueError, match="palette"):  # the clean-up needs the world's colours
+        generate_clips(again, tok, f, ["push left"], [3], num_frames=5)
+    b = generate_clips(again, tok, f, ["push left"], [3], num_frames=5, palette=model.palette)[0]
     assert np.array_equal(a["frames"], b["frames"])
     from spiral.errors import InputFileError
 

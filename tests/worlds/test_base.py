@@ -5,6 +5,7 @@ frame and its own default planner and critic."""
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -47,7 +48,7 @@ class PaintWorld:
     name = "paint"
     planner = "note-planner"
     critic = "nod-critic"
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def with_defaults(self, cfg):
         return cfg if cfg.goal else cfg.model_copy(update={"goal": "tidy the desk"})

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from spiral.generators.tiny_ti2v import tabletop_palette
 from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
 from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, load_pretrained, save_pretrained
 from spiral.models.tiny_ti2v.sampling import (
@@ -17,7 +18,6 @@ from spiral.models.tiny_ti2v.sampling import (
     subpixel_offset,
 )
 from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer, build_vocab
-from spiral.generators.tiny_ti2v import tabletop_palette
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.scene import random_scene
 

@@ -118,7 +118,9 @@ def test_the_tabletop_is_the_default_world_and_satisfies_the_interface(paint_wor
     cfg = with_defaults(build_config())
     assert cfg.world == "tabletop" and cfg.scene.file == "builtin:demo"
     assert (cfg.planner.name, cfg.critic.name) == ("symbolic", "perception")
-    frame, state, info = first_frame(cfg)
+    start = first_frame(cfg)
+    frame, state, info = start  # the tuple it was before the World interface, indexable too
+    assert start[0] is start.frame is frame and start[2] is info
     assert frame.shape == (64, 64, 3) and info == {"source": "file", "path": "builtin:demo"}
     assert {o["name"] for o in world.scene_objects(state)} >= {"green cube", "blue cube", "red ball"}
     # the default world is not part of a run's identity: hashes of runs from before the key hold

@@ -30,8 +30,11 @@ class FirstFrame:
     state: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    def __iter__(self):  # frame, state, info = world.first_frame(cfg)
+    def __iter__(self):  # frame, state, info = world.first_frame(cfg): the tuple api.first_frame gave
         return iter((self.frame, self.state, self.info))
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.frame, self.state, self.info)[i]
 
 
 @runtime_checkable

@@ -6,28 +6,34 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+FAST_GENERATOR = "sim-faulty"  # exact simulator + a known fault rate: fast, and failures on demand
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "real_default: run with the project's real default generator")
+    config.addinivalue_line("markers", "real_default: a test of the shipped default generator (tiny-ti2v); "
+                                       "every test sees it unless it asks for fast_default_generator")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _mechanics_generator():
-    """Loop-mechanics tests use ``sim-faulty`` (exact simulator + known fault rate) as the
-    default generator; tests marked ``real_default`` see the shipped default."""
+@pytest.fixture
+def fast_default_generator(monkeypatch):
+    """The default generator swapped for ``sim-faulty``, for loop-mechanics tests that build
+    configs or run ``spiral run`` without naming a generator. Opt in explicitly: per module
+    ``pytestmark = pytest.mark.usefixtures("fast_default_generator")``, or per test. Every
+    other test sees the shipped default (``tiny-ti2v``)."""
     import spiral.config
 
-    real = spiral.config.DEFAULT_GENERATOR
-    spiral.config.DEFAULT_GENERATOR = "sim-faulty"
-    yield real
-    spiral.config.DEFAULT_GENERATOR = real
+    monkeypatch.setattr(spiral.config, "DEFAULT_GENERATOR", FAST_GENERATOR)
+    return FAST_GENERATOR
 
 
-@pytest.fixture(autouse=True)
-def _real_default(request, monkeypatch, _mechanics_generator):
-    if request.node.get_closest_marker("real_default") is not None:
-        import spiral.config
+@pytest.fixture(scope="module")
+def fast_default_generator_module():
+    """:func:`fast_default_generator` for a module-scoped fixture that runs episodes."""
+    import spiral.config
 
-        monkeypatch.setattr(spiral.config, "DEFAULT_GENERATOR", _mechanics_generator)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(spiral.config, "DEFAULT_GENERATOR", FAST_GENERATOR)
+        yield FAST_GENERATOR
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The layer rules of the design (shared DESIGN.md, "Layers"): who may import whom.
 
 ``core`` imports no backend, world, model, agent, bench or CLI module (it may use the config,
-the errors and the redactor); ``spiral.rl`` is imported by nothing in core. Checked on the
+the errors and the redactor); ``models/`` imports only itself, core (not the loop) and the
+errors: a world's colours and words come in as data; ``spiral.rl`` is imported by nothing in
+core. Checked on the
 source text (every ``import``/``from`` statement, lazy ones inside functions included)."""
 
 import ast
@@ -34,8 +36,14 @@ def test_core_imports_no_backend_world_model_or_cli():
 def test_config_and_errors_import_no_upper_layer():
     for name in ("config.py", "errors.py", "redaction.py"):
         bad = [m for m in _imports(SRC / name)
-               if not m.startswith(("spiral.errors", "spiral.redaction", "spiral.config", "spiral.__version__"))]
+               if not m.startswith(("spiral.errors", "spiral.redaction", "spiral.config", "spiral.__version__"))
+               and m != "spiral.core.loop_config"]  # the loop's settings, owned by core
         assert not bad, (name, bad)
+
+
+def test_the_loop_config_core_owns_imports_nothing_of_spiral():
+    """``spiral.config`` imports it: a spiral import here would be a cycle in waiting."""
+    assert _imports(SRC / "core" / "loop_config.py") == []
 
 
 def test_nothing_outside_rl_and_cli_imports_rl():
@@ -43,3 +51,19 @@ def test_nothing_outside_rl_and_cli_imports_rl():
            if not p.relative_to(SRC).as_posix().startswith(("rl/", "cli/")) for m in _imports(p)
            if m.startswith("spiral.rl")]
     assert not bad, bad
+
+
+MODELS_MAY_IMPORT = ("spiral.models", "spiral.core", "spiral.errors")
+
+
+def test_models_import_only_themselves_and_core_types():
+    bad = [(p.relative_to(SRC).as_posix(), m) for p in (SRC / "models").rglob("*.py") for m in _imports(p)
+           if not m.startswith(MODELS_MAY_IMPORT) or m.startswith("spiral.core.loop")]
+    assert not bad, bad
+
+
+def test_core_owns_the_loop_config():
+    from spiral.config import LoopConfig
+    from spiral.core.loop_config import LoopConfig as Owned
+
+    assert LoopConfig is Owned

@@ -12,85 +12,50 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from spiral.config import RunConfig
+from spiral.config import ComponentConfig, RunConfig
 from spiral.core.loop import EpisodeResult, Loop
 from spiral.core.memory import EpisodeMemory, ExperienceStore
 from spiral.core.rundir import MEMORY, REPORT, TRACE, VIDEO, RunDir
 from spiral.core.trace import Trace
-from spiral.errors import ConfigError, InputFileError
+from spiral.errors import InputFileError
+from spiral.worlds.base import FirstFrame, World
 
 log = logging.getLogger(__name__)
 
-DEMO_GOAL = "stack the green cube on the blue one, then put the red ball in the bowl"
 
+def world_of(cfg: RunConfig) -> World:
+    """The run's :class:`~spiral.worlds.base.World` (``cfg.world``; an unknown name is a config error)."""
+    from spiral.registry import get_world
 
-def demo_scene_path() -> Path:
-    return Path(str(resources.files("spiral.worlds.tabletop").joinpath("scenes/demo.json")))
+    return get_world(cfg.world)
 
 
 def with_defaults(cfg: RunConfig) -> RunConfig:
-    """No scene given: the built-in demo scene; no goal either: the demo goal too."""
-    no_scene = not (cfg.scene.file or cfg.scene.image or cfg.scene.seed is not None)
-    if no_scene:
-        cfg = cfg.model_copy(update={"scene": cfg.scene.model_copy(update={"file": "builtin:demo"})})
-    if not cfg.goal.strip():
-        if no_scene:
-            return cfg.model_copy(update={"goal": DEMO_GOAL})
-        raise ConfigError("no goal given", 'pass a goal, e.g. spiral run "put the red cube in the blue bowl"')
-    return cfg
+    """``cfg`` with its world's defaults: the planner and critic it did not name, and the
+    world's demo where no scene (and no goal) is given (the tabletop: the demo scene and goal)."""
+    world = world_of(cfg)
+    update = {role: ComponentConfig(name=name) for role, name in (("planner", world.planner), ("critic", world.critic))
+              if role not in cfg.model_fields_set and getattr(cfg, role).name != name}
+    if update:
+        cfg = cfg.model_copy(update=update)
+    return world.with_defaults(cfg)
 
 
-def first_frame(cfg: RunConfig) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
-    """The episode's first frame, the exact scene behind it when known, and where it came from."""
-    from spiral.worlds.tabletop.render import render_scene
-    from spiral.worlds.tabletop.scene import Scene, SceneSpec, random_scene
-
-    size = cfg.scene.size
-    if cfg.scene.image:
-        from spiral.io.video import load_image
-
-        return load_image(cfg.scene.image, size), None, {"source": "image", "path": cfg.scene.image}
-    if cfg.scene.file:
-        path = demo_scene_path() if cfg.scene.file == "builtin:demo" else cfg.scene.file
-        scene = Scene.load(path)
-        return render_scene(scene, size), scene.model_dump(by_alias=True), {"source": "file",
-                                                                            "path": cfg.scene.file}
-    seed = cfg.scene.seed if cfg.scene.seed is not None else cfg.seed
-    scene = random_scene(seed, SceneSpec(min_objects=cfg.scene.min_objects, max_objects=cfg.scene.max_objects))
-    return render_scene(scene, size), scene.model_dump(by_alias=True), {"source": "seed", "seed": seed}
+def first_frame(cfg: RunConfig) -> FirstFrame:
+    """The episode's first frame, the exact scene behind it when known, and where it came from
+    (``frame, state, info = first_frame(cfg)``), from the run's world."""
+    return world_of(cfg).first_frame(cfg)
 
 
-def check_domain(cfg: RunConfig, frame: np.ndarray, info: dict[str, Any]) -> Any:
-    """Refuse (or warn about) a first frame from ``--image`` or ``--scene`` that does not look
-    like a tabletop render when a built-in component reads it (the symbolic planner or the
-    perception critic): they would plan and judge what they misread. ``scene.domain_check``
-    chooses refuse, warn or off; the LLM planner with the VLM critic skip it. Returns the
-    :class:`~spiral.worlds.tabletop.domain.DomainReport`, or ``None`` when not checked."""
-    builtin = [f"{n} {role}" for n, role, default in ((cfg.planner.name, "planner", "symbolic"),
-                                                      (cfg.critic.name, "critic", "perception")) if n == default]
-    if cfg.scene.domain_check == "off" or not builtin or info.get("source") not in ("image", "file") \
-            or info.get("path") == "builtin:demo":
-        return None
-    from spiral.worlds.tabletop.domain import HINT, MIN_SIZE, assess
+def __getattr__(name: str) -> Any:  # the tabletop names this module had before the World interface
+    if name in ("DEMO_GOAL", "demo_scene_path", "check_domain"):
+        from spiral.worlds.tabletop import world
 
-    if frame.shape[0] < MIN_SIZE:  # too few pixels to judge (or for perception): judge it at 64 px
-        frame = first_frame(cfg.model_copy(update={"scene": cfg.scene.model_copy(update={"size": MIN_SIZE})}))[0]
-    report = assess(frame)
-    what = f"{info['source']} {info['path']}"
-    why = "; ".join(report.reasons[:3])  # the worst first
-    if report.verdict == "out-of-domain" and cfg.scene.domain_check == "refuse":
-        raise InputFileError(f"{what} does not look like a tabletop render (confidence {report.confidence:.2f}): "
-                             f"{why}; the built-in {' and '.join(builtin)} would misread it", HINT)
-    if report.verdict != "ok":
-        log.warning("%s may not be a tabletop render (confidence %.2f): %s; the built-in %s may misread it (%s)",
-                    what, report.confidence, why, " and ".join(builtin), HINT)
-    return report
+        return getattr(world, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_out(cfg: RunConfig, root: str | Path = "runs") -> Path:
@@ -143,10 +108,10 @@ def run(cfg: RunConfig, out: str | Path, resume: bool = False,
                           "check the path, or drop --resume to start a new run there")
     # a video of a few segments must fit in memory: refused before any work
     check_video_budget(max(cfg.loop.frames_per_segment, ENCODER_FRAMES), cfg.scene.size, cfg.output.video_scale)
-    frame, state, info = first_frame(cfg)  # bad scene/image input fails before anything is written
-    domain = check_domain(cfg, frame, info)  # so does an image the built-in perception cannot read
-    if domain is not None:
-        info = {**info, "domain_confidence": domain.confidence}
+    world = world_of(cfg)
+    start = world.first_frame(cfg)  # bad scene/image input fails before anything is written
+    frame, state, info = start
+    info = {**info, **world.check_input(cfg, start)}  # so does an image the world's planner/critic cannot read
     planner, generator, critic = components or build_components(cfg)
     plan, plan_s = None, 0.0
     if not (resume and (Path(out) / "state.json").exists()):

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from spiral import redaction
+from spiral.core.loop_config import LoopConfig  # owned by core (the loop reads it); re-exported here
 from spiral.errors import ConfigError, InputFileError
 
 Mode = Literal["closed-loop", "plan-only", "open-loop"]
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 SECRET_RE = re.compile(r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|token|auth|authorization)([_-]|$)",
                        re.IGNORECASE)
 DEFAULT_GENERATOR = "tiny-ti2v"  # the built-in learned world model (weights ship in the package)
+DEFAULT_WORLD = "tabletop"  # spiral.worlds.base.World by name (spiral.registry.get_world)
+#: the tabletop's planner and critic: the defaults when neither the run nor its world names others
+DEFAULT_COMPONENTS = {"planner": "symbolic", "critic": "perception"}
 
 
 class ComponentConfig(BaseModel):
@@ -57,47 +61,6 @@ class SceneConfig(BaseModel):
     domain_check: Literal["refuse", "warn", "off"] = Field(
         default="refuse", description="--image/--scene with the built-in planner or critic: refuse (or only warn "
                                       "about) a first frame that does not look like a tabletop render; off skips it")
-
-
-class LoopConfig(BaseModel):
-    """Budgets and refinement policy of the loop."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    max_attempts: int = Field(default=4, ge=1, le=64, description="generator attempts per sub-action")
-    max_replans: int = Field(default=2, ge=0, le=32, description="replans per episode")
-    max_generator_calls: int = Field(default=64, ge=1, description="generator calls per episode")
-    max_wall_time_s: float = Field(default=1800.0, gt=0, description="wall-time budget per episode")
-    frames_per_segment: int = Field(default=12, ge=2, le=256)
-    fps: int = Field(default=8, ge=1, le=120)
-    steps: int | None = Field(default=None, ge=1, description="sampling steps (generator default if unset)")
-    max_steps: int = Field(default=64, ge=1, description="cap for the more_steps refinement")
-    guidance: float | None = Field(default=None, ge=0,
-                                   description="guidance scale (generator default if unset)")
-    negative_prompt: str | None = None
-    strategies: list[Literal["instruct", "explore", "reseed", "rewrite_prompt", "more_steps"]] = Field(
-        default_factory=lambda: ["instruct", "explore", "reseed", "rewrite_prompt", "more_steps"], min_length=1,
-        description="refinement strategies the loop may use (spiral/core/refine.py; their order per failure type "
-                    "is spiral/core/refine.yaml)")
-    instruct_first: bool = Field(default=False, description=(
-        "give every first attempt the instruct refinement's target hint (where the subject must end) too, "
-        "without a critic's verdict: an ablation that measures the hint without the loop (any mode)"))
-    explore: float = Field(default=1.0, ge=0, le=8, description=(
-        "how much wider the generator samples on each retry (hints['explore'] = explore x retry; 0: retries "
-        "sample like first attempts)"))
-    keyframe_conditioning: bool = Field(default=True, description="also pass the first frame to the generator")
-    precheck: bool = Field(default=True, description="check pre-conditions before each sub-action")
-    ground: bool = Field(default=True, description="closed-loop: let the planner pin a relative step (push, swap) "
-                                                   "again from the last accepted frame when its plan-time pins "
-                                                   "rest on an earlier step's assumed result")
-    speculate: bool = Field(
-        default=False, description="while the critic judges a clip, generate the next step's first attempt on a "
-                                   "worker thread as if the clip passes; used only if the loop then makes exactly "
-                                   "that request (same run, same trace), wasted if the clip is rejected. Hides the "
-                                   "critic behind the generator; off by default because a wasted call of a paid "
-                                   "generator is billed")
-    on_failure: Literal["stop", "accept_best"] = Field(
-        default="stop", description="when a step still fails with the replan budget spent: stop the run, or "
-                                    "accept the step's best attempt (recorded as accept_best) and go on")
 
 
 class MemoryConfig(BaseModel):
@@ -169,10 +132,13 @@ class RunConfig(BaseModel):
     goal: str = ""
     seed: int = 0
     mode: Mode = "closed-loop"
+    world: str = Field(default=DEFAULT_WORLD, min_length=1, description=(
+        "where first frames come from and which planner and critic read them by default (tabletop: built in; "
+        "others through spiral.registry.register('world', ...) or the spiral.worlds entry points)"))
     scene: SceneConfig = Field(default_factory=SceneConfig)
     generator: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_GENERATOR))
-    planner: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="symbolic"))
-    critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name="perception"))
+    planner: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_COMPONENTS["planner"]))
+    critic: ComponentConfig = Field(default_factory=lambda: ComponentConfig(name=DEFAULT_COMPONENTS["critic"]))
     loop: LoopConfig = Field(default_factory=LoopConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
@@ -187,6 +153,8 @@ class RunConfig(BaseModel):
         """Hash of what determines the result (output options excluded)."""
         d = self.public_dict()
         d.pop("output", None)
+        if d.get("world") == DEFAULT_WORLD:  # runs from before the key existed keep their hash
+            d.pop("world")
         d.get("loop", {}).pop("speculate", None)  # how the run is executed, not what it produces
         d.get("scene", {}).pop("domain_check", None)  # whether to start, not what a run produces
         for k in AGENTS_RUNTIME_KEYS:
@@ -358,11 +326,17 @@ def validate(data: dict[str, Any]) -> RunConfig:
 
 def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
                  sets: list[str] | None = None) -> RunConfig:
-    data: dict[str, Any] = {"generator": {"name": DEFAULT_GENERATOR}, "planner": {"name": "symbolic"},
-                            "critic": {"name": "perception"}}
+    """The run config from the defaults, a config ``file``, ``overrides`` (a nested dict) and
+    ``--set`` items, in that order. A planner or critic the caller does not name is left out of
+    the config's set fields (``RunConfig.model_fields_set``): the run's world chooses it
+    (:func:`spiral.api.with_defaults`; the tabletop's are the ``DEFAULT_COMPONENTS``)."""
+    data: dict[str, Any] = {"generator": {"name": DEFAULT_GENERATOR}}
     if file:
         data = merge(data, load_config_file(file))
     data = merge(data, overrides or {})
     for item in sets or []:
         apply_set(data, item)
+    for role, name in DEFAULT_COMPONENTS.items():  # options given without a name: the default's
+        if isinstance(data.get(role), dict) and "name" not in data[role]:
+            data[role] = {"name": name, **data[role]}
     return validate(data)

@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 from spiral.cli.main import app
 from spiral.core.trace import read_trace, strip_timings
 
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
+
 runner = CliRunner()
 KITCHEN_GOAL = "put the mug in the cupboard and close it"
 RUN_FILES = ("config.json", "trace.jsonl", "state.json", "memory.sqlite", "video.mp4", "report.html")

@@ -11,6 +11,8 @@ import base64
 import pytest
 from leak_paths import PATHS, count, forms, new_values, run_path
 
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
+
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
 def test_no_leak(path, tmp_path):

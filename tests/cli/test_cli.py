@@ -8,6 +8,8 @@ from typer.testing import CliRunner
 
 from spiral.cli.main import app
 
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
+
 runner = CliRunner()
 
 

@@ -8,10 +8,10 @@ import logging
 import numpy as np
 from typer.testing import CliRunner
 
-from spiral.api import check_domain
 from spiral.cli.main import app
 from spiral.config import build_config
 from spiral.errors import InputFileError
+from spiral.worlds.tabletop.world import check_domain
 
 runner = CliRunner()
 

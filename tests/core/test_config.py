@@ -9,7 +9,8 @@ from spiral.errors import ConfigError, InputFileError
 def test_defaults_and_identity_are_stable():
     a, b = build_config(), build_config()
     assert a.identity() == b.identity()
-    assert a.generator.name == "sim-faulty" and a.mode == "closed-loop"
+    assert a.generator.name == "tiny-ti2v" and a.mode == "closed-loop"  # the shipped default, not a test's swap
+    assert (a.world, a.planner.name, a.critic.name) == ("tabletop", "symbolic", "perception")
     assert build_config(sets=["seed=1"]).identity() != a.identity()
     # output options do not change what the run is
     assert build_config(sets=["output.video_scale=2"]).identity() == a.identity()

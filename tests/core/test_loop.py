@@ -18,6 +18,8 @@ from spiral.worlds.tabletop.corrupt import corrupt
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.scene import Scene
 
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
+
 GOAL4 = "stack the green cube on the blue one, then put the red ball in the bowl, then swap the yellow ball and " \
         "the orange cube"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from spiral.agents.perception_critic import PerceptionCritic
@@ -14,6 +15,8 @@ from spiral.api import run
 from spiral.config import build_config
 from spiral.core.trace import read_trace, strip_timings
 from spiral.generators.sim_faulty import FaultySimGenerator
+
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
 
 
 class PayingPlanner(SymbolicPlanner):

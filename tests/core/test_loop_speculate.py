@@ -9,6 +9,8 @@ import pytest
 from spiral.api import build_components, run
 from spiral.core.trace import read_trace, strip_timings
 
+pytestmark = pytest.mark.usefixtures("fast_default_generator")  # loop mechanics: sim-faulty as the default
+
 
 class _Recording:
     """Wraps a generator: records every request it gets and the thread it runs on."""

@@ -19,6 +19,13 @@ def test_build_validates_backend_options():
         build("generator", "no-such-model")
 
 
-def test_register_a_custom_backend():
+def test_register_a_custom_backend(monkeypatch):
+    from spiral import registry
+
+    monkeypatch.setattr(registry, "_EXTRA", {role: dict(t) for role, t in registry._EXTRA.items()})  # undone after
     register("generator", "custom-sim", "spiral.generators.sim:SimGenerator")
     assert build("generator", "custom-sim").name == "sim"
+    from spiral.generators.sim import SimGenerator
+
+    register("generator", "custom-class", SimGenerator)  # the class itself
+    assert build("generator", "custom-class").name == "sim"

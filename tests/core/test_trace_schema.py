@@ -66,7 +66,8 @@ def _interrupt_at_step1_verdict(e: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, tuple[object, Path]]:
+def runs(tmp_path_factory, fast_default_generator_module) -> dict[str, tuple[object, Path]]:
+    """Runs of every path the trace can take; sim-faulty as the default generator (its faults on demand)."""
     root = tmp_path_factory.mktemp("trace-schema")
     out: dict[str, tuple[object, Path]] = {}
 

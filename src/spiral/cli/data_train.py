@@ -144,6 +144,7 @@ def train_world_model(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from spiral.data.tiny_ti2v import tabletop_inputs
     from spiral.models.tiny_ti2v.training import TrainConfig, train
 
     kinds: dict[str, float] = {}
@@ -177,7 +178,7 @@ def train_world_model(
             p.update(task, completed=e["step"], info=info)
 
         try:
-            report = train(cfg, progress=cb)
+            report = train(cfg, tabletop_inputs(), progress=cb)
         except SpiralError as exc:
             _fail(exc)
             return

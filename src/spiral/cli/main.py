@@ -339,7 +339,7 @@ def config_cmd(generator: str | None = typer.Option(None, "--generator", help="A
             default = f.default_factory() if f.default_factory else f.default
             t.add_row(k, json.dumps(default, default=str), f.description or "")
         out_console.print(t)
-    for role in ("generator", "planner", "critic"):
+    for role in ("generator", "planner", "critic", "world"):
         out_console.print(f"{role}s: {', '.join(sorted(available(role)))}")
 
 

@@ -35,6 +35,16 @@ def shipped_weights() -> Path:
     return Path(str(resources.files("spiral.models.tiny_ti2v").joinpath("weights")))
 
 
+def tabletop_palette() -> Any:
+    """The tabletop's look as the model's :class:`~spiral.models.tiny_ti2v.appearance.RenderPalette`."""
+    from spiral.models.tiny_ti2v.appearance import RenderPalette
+    from spiral.worlds.tabletop.render import FRONT_SHADE, SHADOW_RGB
+    from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, PALETTE, TABLE_RGB
+
+    return RenderPalette(colors=tuple(PALETTE.items()), table=TABLE_RGB, bowl_inside=BOWL_INSIDE_RGB,
+                         shadow=SHADOW_RGB, front_shade=FRONT_SHADE)
+
+
 class TinyTI2VGenerator:
     name = "tiny-ti2v"
     # the refinement hints the sampler acts on (spiral.core.refine; models.tiny_ti2v.sampling.HINT_KEYS)
@@ -63,6 +73,8 @@ class TinyTI2VGenerator:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if model is None:
             model = self._load(self.cfg.weights)
+        if getattr(model, "palette", None) is None:  # the sampler's clean-up reads the tabletop's colours, handed over as data
+            model.palette = tabletop_palette()
         self.model = model
         if tokenizer is None:
             from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer

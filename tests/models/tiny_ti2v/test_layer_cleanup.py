@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from spiral.generators.tiny_ti2v import tabletop_palette
 from spiral.models.tiny_ti2v.sampling import _dilate, clean_fill, colour_parts, palette_labels, prune_mask
 from spiral.worlds.tabletop.actions import make_action
 from spiral.worlds.tabletop.perception import expected_area, perceive
@@ -10,6 +11,7 @@ from spiral.worlds.tabletop.scene import PALETTE, TABLE_RGB, Scene, SceneObject
 from spiral.worlds.tabletop.targets import step_targets
 
 BLUE, RED, GREEN = (list(PALETTE).index(c) for c in ("blue", "red", "green"))
+PAL = tabletop_palette()  # the world's colours, handed to the model as data
 
 
 def _scene():
@@ -29,8 +31,8 @@ def _composite(frame, fill, mask):
 def test_a_layer_drops_the_ring_pixels_it_grabbed_but_keeps_what_it_carries():
     sc = _scene()
     frame = render_scene(sc)
-    parts, _ = colour_parts(frame)
-    lab = palette_labels(frame)
+    parts, _ = colour_parts(frame, PAL)
+    lab = palette_labels(frame, PAL)
     cube = step_targets(sc, make_action(sc, "pick_place", "red_cube", params={"region": "right"})).mask_a > 0
     grown = cube
     for _ in range(3):
@@ -49,28 +51,28 @@ def test_a_layer_drops_the_ring_pixels_it_grabbed_but_keeps_what_it_carries():
 def test_the_revealed_background_loses_copy_ghosts_and_completes_the_cube_below():
     sc = _scene()
     frame = render_scene(sc)
-    parts, colours = colour_parts(frame)
+    parts, colours = colour_parts(frame, PAL)
     t = step_targets(sc, make_action(sc, "pick_place", "red_cube", params={"region": "right"}))
     mask = t.mask_a > 0
     ys, xs = np.nonzero(mask)
     fill = t.fill.copy()
     fill[ys.min():ys.min() + 3, xs.min():xs.max() + 1] = PALETTE["red"]  # a ghost of the cube that left
     fill[ys.max() - 2:ys.max() + 1, xs.min():xs.min() + 3] = PALETTE["blue"]  # ring copied into the bowl
-    out = clean_fill(frame, fill, mask, parts, colours, 0.65)
-    lab = palette_labels(_composite(frame, out, mask))
-    assert not (_dilate(mask) & np.isin(lab, [RED, BLUE]) & ~(palette_labels(frame) == BLUE)).any()
+    out = clean_fill(frame, fill, mask, parts, colours, 0.65, PAL)
+    lab = palette_labels(_composite(frame, out, mask), PAL)
+    assert not (_dilate(mask) & np.isin(lab, [RED, BLUE]) & ~(palette_labels(frame, PAL) == BLUE)).any()
     # the exact fill has nothing to clean (the background is painted in again, a few grey levels apart)
-    out = clean_fill(frame, t.fill, mask, parts, colours, 0.65)
+    out = clean_fill(frame, t.fill, mask, parts, colours, 0.65, PAL)
     assert np.abs(out.astype(int) - t.fill).max() <= 8
 
     # a lifted cube uncovers the cube under it: a fill that stops two rows short is completed
     t = step_targets(sc, make_action(sc, "pick_place", "yellow_cube", params={"region": "right"}))
     mask = t.mask_a > 0
-    gy = np.nonzero(palette_labels(t.fill) == GREEN)[0]
+    gy = np.nonzero(palette_labels(t.fill, PAL) == GREEN)[0]
     short = t.fill.copy()
     short[gy.min():gy.min() + 2] = TABLE_RGB
     assert perceive(_composite(frame, short, mask)).blobs["green"].area < 0.75 * expected_area("cube", 64)
-    out = clean_fill(frame, short, mask, parts, colours, 0.65)
+    out = clean_fill(frame, short, mask, parts, colours, 0.65, PAL)
     assert perceive(_composite(frame, out, mask)).blobs["green"].area >= 0.75 * expected_area("cube", 64)
 
 
@@ -79,13 +81,13 @@ def test_a_smudge_where_the_object_stood_is_painted_as_the_table():
     smudge on every demo run): the revealed background shows the table instead."""
     sc = _scene()
     frame = render_scene(sc)
-    parts, colours = colour_parts(frame)
+    parts, colours = colour_parts(frame, PAL)
     t = step_targets(sc, make_action(sc, "pick_place", "green_cube", params={"region": "right"}))
     mask = t.mask_a > 0
     smudge = t.fill.copy()
     green = np.array(PALETTE["green"], np.float32)
     smudge[mask] = np.round(0.6 * np.asarray(TABLE_RGB, np.float32) + 0.4 * green).astype(np.uint8)
-    out = clean_fill(frame, smudge, mask, parts, colours, 0.65)
+    out = clean_fill(frame, smudge, mask, parts, colours, 0.65, PAL)
     assert np.abs(out[mask].astype(int) - np.asarray(TABLE_RGB)).max() <= 12  # what counts as clean table
 
 
@@ -102,7 +104,7 @@ def test_a_ball_dropped_into_a_bowl_sheds_the_table_coloured_rim():
     mask = t.mask_a > 0
     clip = render_layers(frame, t.fill, [{"mask": mask, "end": t.target_a, "scale": 1.0, "lift": True}], 6, 5.0, 0.1)
     last = clip[-1].astype(float)
-    ys, xs = np.nonzero(palette_labels(clip[-1]) == RED)
+    ys, xs = np.nonzero(palette_labels(clip[-1], PAL) == RED)
     box = last[ys.min() - 2:ys.max() + 3, xs.min() - 2:xs.max() + 3].reshape(-1, 3)
     red = np.asarray(PALETTE["red"], float)
 
@@ -134,15 +136,15 @@ def test_an_instruction_naming_the_subject_makes_the_layer_hold_all_of_it():
     sc = Scene(objects=[SceneObject(kind="cube", color="green", x=0.3, y=0.6),
                         SceneObject(kind="ball", color="red", x=0.7, y=0.4)])
     frame = render_scene(sc)
-    parts, _ = colour_parts(frame)
+    parts, _ = colour_parts(frame, PAL)
     cube = step_targets(sc, make_action(sc, "pick_place", "green_cube", params={"region": "right"})).mask_a > 0
-    green = palette_labels(frame) == GREEN
+    green = palette_labels(frame, PAL) == GREEN
     half = cube.copy()
     half[:, : int(np.nonzero(cube)[1].mean())] = False  # the network caught its right half only
     uv = [0.3, 0.6]
     grown = hinted_mask(half, parts, uv, 0.65)
     assert (grown & green).sum() == green.sum() and (half & green).sum() < green.sum()
-    assert not (grown & (palette_labels(frame) == RED)).any()
+    assert not (grown & (palette_labels(frame, PAL) == RED)).any()
     assert np.array_equal(hinted_mask(cube, parts, uv, 0.65), cube)
     assert np.array_equal(hinted_mask(half, parts, [0.9, 0.1], 0.65), half)  # nothing drawn there
 
@@ -153,8 +155,8 @@ def test_an_instruction_to_keep_an_object_still_takes_it_out_of_the_layer():
     sc = Scene(objects=[SceneObject(kind="cube", color="green", x=0.3, y=0.6),
                         SceneObject(kind="ball", color="red", x=0.42, y=0.6)])
     frame = render_scene(sc)
-    parts, _ = colour_parts(frame)
-    lab = palette_labels(frame)
+    parts, _ = colour_parts(frame, PAL)
+    lab = palette_labels(frame, PAL)
     both = (lab == GREEN) | (lab == RED)  # a layer that grabbed the ball beside the cube
     kept = still_mask(both, parts, [0.42, 0.6], keep_uv=[0.3, 0.6])
     assert not (kept & (lab == RED)).any() and (kept & (lab == GREEN)).sum() == (lab == GREEN).sum()

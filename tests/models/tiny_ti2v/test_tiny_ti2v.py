@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from spiral.data.tiny_ti2v import tabletop_inputs
+from spiral.generators.tiny_ti2v import tabletop_palette
 from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
 from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V, load_pretrained, save_pretrained
 from spiral.models.tiny_ti2v.sampling import (
@@ -20,6 +22,7 @@ from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer, build_voca
 from spiral.worlds.tabletop.render import render_scene
 from spiral.worlds.tabletop.scene import random_scene
 
+INPUTS = tabletop_inputs()  # what training takes from the world and the dataset
 VOCAB = build_vocab(["put the red cube in the blue bowl", "stack the green cube on the yellow one", "push left"])
 
 
@@ -30,6 +33,7 @@ def tiny():
     model = TinyTI2V(cfg).eval()
     with torch.no_grad():  # make the random model move something: a confident mask where it is red
         model.head.bias[0] = 0.0
+    model.palette = tabletop_palette()  # the world's colours, handed over as data (not saved with the weights)
     return model, Tokenizer(cfg.vocab, cfg.max_text_len)
 
 
@@ -121,7 +125,9 @@ def test_save_load_round_trip(tiny, tmp_path):
     again = load_pretrained(tmp_path / "w")
     f = _frames(1)
     a = generate_clips(model, tok, f, ["push left"], [3], num_frames=5)[0]
-    b = generate_clips(again, tok, f, ["push left"], [3], num_frames=5)[0]
+    with pytest.raises(ValueError, match="palette"):  # the clean-up needs the world's colours
+        generate_clips(again, tok, f, ["push left"], [3], num_frames=5)
+    b = generate_clips(again, tok, f, ["push left"], [3], num_frames=5, palette=model.palette)[0]
     assert np.array_equal(a["frames"], b["frames"])
     from spiral.errors import InputFileError
 
@@ -152,13 +158,13 @@ def test_dataset_to_training_to_sampling_end_to_end(tmp_path):
     build(tmp_path / "ds", DatasetSpec(train=6, validation=2, test=1, shard_size=6, max_steps=2), workers=1)
     rep = train(TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=6, batch_size=4,
                             val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
-                            oversample_revealed=3))
+                            oversample_revealed=3), INPUTS)
     assert rep["steps"] == 6 and (tmp_path / "tr" / "final" / "model.safetensors").exists()
     assert (tmp_path / "tr" / "log.csv").read_text().count("validation") >= 2
     # resume: more steps continue from the checkpoint
     rep2 = train(TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=6, batch_size=4,
                              val_every=3, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
-                             oversample_revealed=3))
+                             oversample_revealed=3), INPUTS)
     assert rep2["steps"] == 6
     assert TinyTI2VConfig.load(tmp_path / "tr" / "final" / "config.json").fill_copy == 2
     gen = TinyTI2VGenerator.from_config(TinyTI2VGenerator.Config(weights=str(tmp_path / "tr" / "final"), threads=1))
@@ -185,7 +191,7 @@ def test_step_schedule_repeats_a_run_bit_for_bit_across_a_kill_and_resume(tmp_pa
                            val_every=100, ckpt_every=3, threads=1, channels=(8, 16, 16, 16), fill_copy=2,
                            schedule=schedule, warmup=2)
 
-    train(cfg("straight"))
+    train(cfg("straight"), INPUTS)
 
     class Killed(Exception):
         pass
@@ -195,22 +201,22 @@ def test_step_schedule_repeats_a_run_bit_for_bit_across_a_kill_and_resume(tmp_pa
             raise Killed
 
     with pytest.raises(Killed):
-        train(cfg("resumed"), progress=kill_at_4)
-    rep = train(cfg("resumed"))  # resumes from the step-3 checkpoint
+        train(cfg("resumed"), INPUTS, progress=kill_at_4)
+    rep = train(cfg("resumed"), INPUTS)  # resumes from the step-3 checkpoint
     assert rep["steps"] == 6
     a = load_file(str(tmp_path / "straight" / "final" / "model.safetensors"))
     b = load_file(str(tmp_path / "resumed" / "final" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # the default schedule draws from one stream per run: the resumed run differs
-    train(cfg("auto-straight", schedule="auto"))
+    train(cfg("auto-straight", schedule="auto"), INPUTS)
     with pytest.raises(Killed):
-        train(cfg("auto-resumed", schedule="auto"), progress=kill_at_4)
-    train(cfg("auto-resumed", schedule="auto"))
+        train(cfg("auto-resumed", schedule="auto"), INPUTS, progress=kill_at_4)
+    train(cfg("auto-resumed", schedule="auto"), INPUTS)
     c = load_file(str(tmp_path / "auto-straight" / "final" / "model.safetensors"))
     d = load_file(str(tmp_path / "auto-resumed" / "final" / "model.safetensors"))
     assert not all(torch.equal(c[k], d[k]) for k in c)
     with pytest.raises(ConfigError, match="schedule"):
-        train(cfg("bad", schedule="cosine"))
+        train(cfg("bad", schedule="cosine"), INPUTS)
 
 
 def test_soft_dice_and_the_fill_weight_of_revealed_objects():
@@ -232,7 +238,7 @@ def test_soft_dice_and_the_fill_weight_of_revealed_objects():
              "scale": torch.ones(B, dtype=torch.long), "lift": torch.zeros(B), "has_b": torch.zeros(B)}
     batch["fills"][:, :, 2:4, 2:4] = torch.tensor([0.2, 0.3, 0.9]).view(1, 3, 1, 1)  # a blue cube under it
     as_uint8 = (batch["fills"].permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
-    batch["fill_objects"] = torch.from_numpy(object_pixels(as_uint8))
+    batch["fill_objects"] = torch.from_numpy(object_pixels(as_uint8, INPUTS.palette))
     assert batch["fill_objects"].sum() == B * 4  # the blue pixels, not the table
     out = {"mask_a": sure.new_zeros(B, H, H), "mask_b": sure.new_zeros(B, H, H),
            "heat_a": torch.zeros(B, H * H), "heat_b": torch.zeros(B, H * H),
@@ -270,7 +276,7 @@ def test_self_rendered_inputs_reproduce_the_simulator_with_a_perfect_model(tmp_p
     from spiral.models.tiny_ti2v.training import load_arrays, self_rendered_frames
 
     build(tmp_path / "ds", DatasetSpec(train=4, validation=1, test=1, shard_size=4, max_steps=3), workers=1)
-    data = load_arrays(str(tmp_path / "ds"), "train")
+    data = load_arrays(str(tmp_path / "ds"), "train", INPUTS)
     prev = data["prev"]
     assert (prev[[m["step"] == 0 for m in data["meta"]]] == -1).all()
     follow = np.flatnonzero(prev >= 0)
@@ -333,7 +339,7 @@ def test_revealed_objects_flags_the_cube_under_a_lifted_cube():
             make_action(sc, "push", "green_ball", params={"direction": "left"})]  # reveals table only
     ts = [step_targets(sc, a) for a in acts]
     flags = revealed_objects(np.stack([t.frame for t in ts]), np.stack([t.fill for t in ts]),
-                             np.stack([np.stack([t.mask_a, t.mask_b]) for t in ts]).astype(np.uint8))
+                             np.stack([np.stack([t.mask_a, t.mask_b]) for t in ts]).astype(np.uint8), palette=INPUTS.palette)
     assert flags.tolist() == [True, False]
 
 
@@ -350,9 +356,9 @@ def test_oversampling_by_kind_and_revealed_sets_the_draw_weights():
     p = draw_weights(data, TrainConfig(oversample_revealed=0, oversample_kinds={"stack": 3.0}))
     np.testing.assert_allclose(p, np.array([1, 1, 1, 4]) / 7)
     with pytest.raises(ConfigError, match="unknown action kind.*move_near"):
-        check_oversampling(TrainConfig(oversample_kinds={"move_near": 1.0}))
+        check_oversampling(TrainConfig(oversample_kinds={"move_near": 1.0}), INPUTS.action_kinds)
     with pytest.raises(ConfigError, match=">= 0"):
-        check_oversampling(TrainConfig(oversample_kinds={"push": -1.0}))
+        check_oversampling(TrainConfig(oversample_kinds={"push": -1.0}), INPUTS.action_kinds)
 
 
 def test_resume_takes_runtime_changes_repairs_a_broken_swap_and_names_real_differences(tmp_path):
@@ -382,17 +388,17 @@ def test_resume_takes_runtime_changes_repairs_a_broken_swap_and_names_real_diffe
 
     out = tmp_path / "r"
     with pytest.raises(Killed):
-        train(cfg(out), progress=kill_at_4)
+        train(cfg(out), INPUTS, progress=kill_at_4)
     # a kill between the renames of a swap: the whole checkpoint sits in checkpoint.old
     (out / "checkpoint").rename(out / "checkpoint.old")
     (out / "checkpoint.tmp").mkdir()  # and a half-written new one
-    rep = train(cfg(tmp_path / "x" / ".." / "r", threads=2, val_every=2))
+    rep = train(cfg(tmp_path / "x" / ".." / "r", threads=2, val_every=2), INPUTS)
     assert rep["steps"] == 6 and not (out / "checkpoint.old").exists() and not (out / "checkpoint.tmp").exists()
     with open(out / "log.csv") as f:
         steps = [int(r["step"]) for r in csv.DictReader(f) if r["split"] == "validation"]
     assert steps == sorted(set(steps)), "each step is logged once"
     with pytest.raises(ConfigError, match=r"lr: 0.002 then, 0.001 now"):
-        train(cfg(out, max_steps=8, lr=1e-3))
+        train(cfg(out, max_steps=8, lr=1e-3), INPUTS)
 
 
 def test_the_weights_record_the_dataset_frame_size_and_fine_tuning_keeps_the_fill_head(tmp_path):
@@ -403,10 +409,10 @@ def test_the_weights_record_the_dataset_frame_size_and_fine_tuning_keeps_the_fil
     build(tmp_path / "ds", DatasetSpec(train=4, validation=2, test=1, shard_size=6, max_steps=2, size=32), workers=1)
     common = {"data": str(tmp_path / "ds"), "max_steps": 2, "batch_size": 2, "val_every": 100, "ckpt_every": 100,
               "threads": 1, "channels": (8, 16, 16, 16)}
-    train(TrainConfig(out=str(tmp_path / "a"), fill_copy=2, **common))
+    train(TrainConfig(out=str(tmp_path / "a"), fill_copy=2, **common), INPUTS)
     assert TinyTI2VConfig.load(tmp_path / "a" / "final" / "config.json").image_size == 32
     with pytest.raises(ConfigError, match="have fill_copy 2; fine-tuning keeps it"):
-        train(TrainConfig(out=str(tmp_path / "b"), fill_copy=0, init_from=str(tmp_path / "a" / "final"), **common))
+        train(TrainConfig(out=str(tmp_path / "b"), fill_copy=0, init_from=str(tmp_path / "a" / "final"), **common), INPUTS)
 
 
 def test_a_second_trainer_on_one_output_directory_is_refused(tmp_path):
@@ -418,5 +424,5 @@ def test_a_second_trainer_on_one_output_directory_is_refused(tmp_path):
     cfg = TrainConfig(data=str(tmp_path / "ds"), out=str(tmp_path / "tr"), max_steps=1, batch_size=2, threads=1,
                       channels=(8, 16, 16, 16))
     with DirLock(tmp_path / "tr"), pytest.raises(DirLockedError, match="being written by another process"):
-        train(cfg)
+        train(cfg, INPUTS)
     assert [p.name for p in (tmp_path / "tr").iterdir()] == [".spiral.lock"]

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spiral.models.tiny_ti2v.appearance import RenderPalette
 from spiral.models.tiny_ti2v.configuration_tiny_ti2v import TinyTI2VConfig
 
 N_SCALES = 3
@@ -70,6 +71,9 @@ class TinyTI2V(nn.Module):
     def __init__(self, cfg: TinyTI2VConfig):
         super().__init__()
         self.config = cfg
+        # the world's colours the sampler's clean-up reads (data, set by whoever loads the
+        # model for a world: spiral.generators.tiny_ti2v); not saved with the weights
+        self.palette: RenderPalette | None = None
         c = cfg.channels
         tdim = 2 * cfg.text_dim
         cin = 3 + 2 + (3 if cfg.use_keyframe else 0)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from spiral.models.tiny_ti2v.appearance import RenderPalette
 from spiral.models.tiny_ti2v.modeling_tiny_ti2v import TinyTI2V
 from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import Tokenizer
 
@@ -129,41 +130,28 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return m
 
 
-_HUE_LUT: np.ndarray | None = None
-
-
-def palette_labels(frame: np.ndarray) -> np.ndarray:
-    """Per pixel, the index of its colour in the world's ``PALETTE`` (``-1``: table, shadow,
-    a bowl's inside, a faded trace): the nearest palette hue (within 25°) of a saturated
-    pixel, or white. Close to :func:`spiral.worlds.tabletop.perception.classify_pixels` on
-    purpose but not it: the generator is not tuned to the judge's own thresholds."""
+def palette_labels(frame: np.ndarray, palette: RenderPalette) -> np.ndarray:
+    """Per pixel, the index of its colour in ``palette.colors`` (``-1``: table, shadow, a
+    bowl's inside, a faded trace): the nearest palette hue (within 25°) of a saturated pixel,
+    or white. Close to the tabletop perception's ``classify_pixels`` on purpose but not it:
+    the generator is not tuned to the judge's own thresholds."""
     import cv2
 
-    from spiral.worlds.tabletop.scene import PALETTE
-
-    global _HUE_LUT
-    names = list(PALETTE)
-    white = names.index("white")
-    if _HUE_LUT is None:  # OpenCV's 8-bit hue (0-255 over 360°) → palette index
-        ref = cv2.cvtColor(np.array([[PALETTE[c] for c in names]], np.uint8), cv2.COLOR_RGB2HSV_FULL)[0]
-        d = np.abs(np.arange(256, dtype=np.float32)[:, None] - ref[:, 0].astype(np.float32)) * (360.0 / 256.0)
-        d = np.minimum(d, 360 - d)
-        d[:, white] = 360.0
-        _HUE_LUT = np.where(d.min(1) <= 25.0, d.argmin(1), -1).astype(np.int8)
+    white = palette.names.index(palette.white)
     hsv = cv2.cvtColor(np.ascontiguousarray(frame, np.uint8), cv2.COLOR_RGB2HSV_FULL)
     h, s, v = hsv[..., 0], hsv[..., 1].astype(np.float32) / 255.0, hsv[..., 2].astype(np.float32) / 255.0
-    label = np.where((s >= 0.4) & (v >= 0.3), _HUE_LUT[h], -1).astype(np.int8)
+    label = np.where((s >= 0.4) & (v >= 0.3), palette.hue_lut[h], -1).astype(np.int8)
     label[(s <= 0.15) & (v >= 0.55)] = white
     return label
 
 
-def colour_parts(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def colour_parts(frame: np.ndarray, palette: RenderPalette) -> tuple[np.ndarray, np.ndarray]:
     """The frame's colour components: per pixel the id of its connected component of one
     palette colour (0: none), and per id that colour's index. Every object of the world has
     one colour, so a component is an object or a visible piece of one."""
     import cv2
 
-    label = palette_labels(frame)
+    label = palette_labels(frame, palette)
     parts = np.zeros(label.shape, np.int32)
     colours = [-1]
     for c in np.unique(label[label >= 0]):
@@ -201,7 +189,7 @@ def prune_mask(mask: np.ndarray, parts: np.ndarray, min_cover: float) -> np.ndar
 
 
 def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np.ndarray, colours: np.ndarray,
-               min_cover: float) -> np.ndarray:
+               min_cover: float, palette: RenderPalette) -> np.ndarray:
     """Copy ghosts out of the revealed background (the layers' masks grown by a pixel):
 
     * a pixel of the colour of an object that leaves with the layers (they cover at least
@@ -218,7 +206,7 @@ def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np
     gone = colours[_carried(union, parts, min_cover)]
     bg = frame.copy()
     bg[hole] = fill[hole]
-    lab = palette_labels(bg)
+    lab = palette_labels(bg, palette)
     ghost = hole & np.isin(lab, gone)
     for c in np.unique(lab[hole & (lab >= 0)]):
         n, cc = cv2.connectedComponents((lab == c).astype(np.uint8), connectivity=8)
@@ -229,11 +217,12 @@ def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np
     if ghost.any():
         painted = cv2.inpaint(np.ascontiguousarray(bg), ghost.astype(np.uint8), 3, cv2.INPAINT_TELEA)
         out[ghost] = painted[ghost]
-    out = background_fill(frame, out, hole, union)
-    return uncover(frame, out, union, parts, colours, min_cover)
+    out = background_fill(frame, out, hole, union, palette)
+    return uncover(frame, out, union, parts, colours, min_cover, palette)
 
 
-def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray) -> np.ndarray:
+def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray,
+                    palette: RenderPalette) -> np.ndarray:
     """What a revealed pixel shows is either background (table, a bowl's inside), painted in
     from the nearest pixels around the hole that are no object, or the continuation of an
     object that stays (the rest of the cube below, a bowl's ring). A pixel of the network's
@@ -246,13 +235,11 @@ def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union
 
     if not hole.any():
         return fill
-    from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
-
-    lab = palette_labels(frame)
+    lab = palette_labels(frame, palette)
     gone_cols = _colours(frame[union & (lab >= 0)])
     # background is flat: the table, a bowl's inside. Pixels of those colours are the sources;
     # the hole's margin (its pixels outside the layers) that shows one already keeps it
-    clean_rgb = np.array([TABLE_RGB, BOWL_INSIDE_RGB], np.int16)
+    clean_rgb = np.array([palette.table, palette.bowl_inside], np.int16)
     clean = (np.abs(frame.astype(np.int16)[..., None, :] - clean_rgb).max(-1) <= 12).any(-1)
     hole = hole & ~(~union & clean)
     sources = clean & ~hole
@@ -271,22 +258,18 @@ def background_fill(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union
     # what stays nearby, in its pure colours: the palette colour of each object seen just
     # outside the hole, lit (a top face) and shaded (a cube's front face); a pixel of the fill
     # is kept where it is mostly one of those over the background
-    from spiral.worlds.tabletop.render import FRONT_SHADE
-    from spiral.worlds.tabletop.scene import PALETTE
-
-    names = list(PALETTE)
-    pure = np.array([PALETTE[names[c]] for c in np.unique(lab[near])], np.float32).reshape(-1, 3)
-    stay = _blend_fit(f, b, np.concatenate([pure, pure * FRONT_SHADE]))
+    pure = np.array([palette.rgb(c) for c in np.unique(lab[near])], np.float32).reshape(-1, 3)
+    stay = _blend_fit(f, b, np.concatenate([pure, pure * palette.front_shade]))
     gone = _blend_fit(f, b, gone_cols)
     keep = (stay[0] < 16.0) & (stay[1] >= 0.5) & (stay[0] <= gone[0])
-    keep |= _continues(frame, fill, hole, union, lab)[hole]
+    keep |= _continues(frame, fill, hole, union, lab, palette)[hole]
     out = fill.copy()
     out[hole] = np.where(keep[:, None], f, b).round().astype(np.uint8)
     return out
 
 
 def _continues(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray,
-               frame_labels: np.ndarray) -> np.ndarray:
+               frame_labels: np.ndarray, palette: RenderPalette) -> np.ndarray:
     """Hole pixels of a palette colour that stays (not one of what left) and whose component,
     with the fill in the hole, reaches outside the hole: the rest of an object that stays.
     ``frame_labels``: ``palette_labels(frame)``, already computed by the caller."""
@@ -295,7 +278,7 @@ def _continues(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.
     gone = np.unique(frame_labels[union])
     bg = frame.copy()
     bg[hole] = fill[hole]
-    lab = palette_labels(bg)
+    lab = palette_labels(bg, palette)
     keep = np.zeros_like(hole)
     for c in np.unique(lab[hole & (lab >= 0)]):
         if c in gone:
@@ -330,7 +313,7 @@ def _blend_fit(f: np.ndarray, b: np.ndarray, colours: np.ndarray) -> tuple[np.nd
 
 
 def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.ndarray, colours: np.ndarray,
-            min_cover: float) -> np.ndarray:
+            min_cover: float, palette: RenderPalette) -> np.ndarray:
     """Complete the cube the layer stood on. A component that stays (covered less than
     ``min_cover``), shows right under the layer's bottom edge, is centred under it and as
     wide as it, is the visible front of the cube under a lifted cube (only cubes carry
@@ -356,7 +339,7 @@ def uncover(frame: np.ndarray, fill: np.ndarray, mask: np.ndarray, parts: np.nda
     box[max(top, 0):ytop, x0:x1 + 1] = True
     box[max(top, 0), [x0, x1]] = False  # a cube's top corners are soft
     box &= _dilate(mask)  # revealed pixels only
-    shown = box & (palette_labels(fill) == colours[c])
+    shown = box & (palette_labels(fill, palette) == colours[c])
     rgb = np.median(fill[shown] if shown.sum() >= 3 else frame[parts == c], axis=0)  # medians: no blended edges
     out = fill.copy()
     out[box & ~shown] = np.round(rgb).astype(np.uint8)
@@ -545,14 +528,16 @@ def still_mask(mask: np.ndarray, parts: np.ndarray, uv: list[float], keep_uv: li
 def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts: list[str], seeds: list[int],
                    num_frames: int | None = None, steps: int | None = None, temperature: float | None = None,
                    guidance: float | None = None, keyframes: np.ndarray | None = None,
-                   cleanup: bool | None = None, hints: list[dict] | None = None) -> list[dict]:
+                   cleanup: bool | None = None, hints: list[dict] | None = None,
+                   palette: RenderPalette | None = None) -> list[dict]:
     """Batched sampling: N frames + N prompts + N seeds → N clips with their log-probs.
     ``cleanup=False`` turns the layer clean-up off (``prune_masks`` and ``clean_background``
     of the model's config), ``True`` on; ``None`` keeps the config's. ``hints`` (one dict per
     clip, from a refinement): ``explore`` e > 0 samples the end points at temperature ×(1 + e)
     from one draw (no best-of-k) and spreads the mask threshold ×(1 + e); ``target`` /
     ``avoid`` (and ``partner_target`` for a swap's second layer) are priors on the heatmaps
-    (:func:`hinted_logits`)."""
+    (:func:`hinted_logits`). ``palette``: the world's colours the clean-up and a hinted subject
+    read (default ``model.palette``, which the caller that loads the model sets)."""
     cfg = model.config
     T = num_frames or cfg.num_frames
     k = max(1, int(steps or cfg.steps))
@@ -564,6 +549,10 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
     parts_of: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # N seeds of one frame: split it once
     clean = cfg.clean_background if cleanup is None else cleanup
     prune = cfg.prune_masks if cleanup is None else cleanup
+    palette = palette or getattr(model, "palette", None)  # a stand-in network may have none
+    if palette is None and (prune or clean or any(h and (h.get("subject") or h.get("still")) for h in hints or [])):
+        raise ValueError("the layer clean-up and hinted masks read the world's colours: pass palette= or set "
+                         "model.palette (spiral.generators.tiny_ti2v.tabletop_palette() for the tabletop)")
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(int(seed))
         hint = (hints[i] if hints else None) or {}
@@ -578,7 +567,7 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         if prune or clean or hint.get("subject"):
             key = frames[i].tobytes()
             if key not in parts_of:
-                parts_of[key] = colour_parts(frames[i])
+                parts_of[key] = colour_parts(frames[i], palette)
             parts, colours = parts_of[key]
         if hint.get("subject"):  # the instruction names the object: the layer holds all of it
             mask_a = hinted_mask(mask_a, parts, hint["subject"], cfg.layer_cover)
@@ -596,7 +585,7 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         keep = None
         if clean and mask_a.any():
             union = mask_a | mask_b if mask_b is not None else mask_a
-            fill = clean_fill(frames[i], fill, union, parts, colours, cfg.layer_cover)
+            fill = clean_fill(frames[i], fill, union, parts, colours, cfg.layer_cover, palette)
             keep = (parts > 0) & ~_carried(union, parts, cfg.layer_cover)[parts]  # objects that stay
         layers, logprob, ends, cells = [], 0.0, [], []
         if mask_a.any():

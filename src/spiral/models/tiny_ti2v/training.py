@@ -3,6 +3,11 @@
 CPU by default (``OMP_WAIT_POLICY=PASSIVE``, bf16 autocast), EMA weights, periodic
 validation, atomic checkpoints that resume after a kill, a CSV log and a final validation
 report. The shipped weights are the EMA weights written by :func:`train`.
+
+What training takes from the world and the dataset (the episodes, the world's colours, its
+words and action kinds, the critic's feedback sentences) comes in as a
+:class:`TrainingInputs`, built by the layer above (:func:`spiral.data.tiny_ti2v.tabletop_inputs`):
+this package imports nothing but itself and core.
 """
 
 from __future__ import annotations
@@ -23,7 +28,29 @@ from typing import Any
 
 import numpy as np
 
+from spiral.models.tiny_ti2v.appearance import RenderPalette
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingInputs:
+    """What training takes from outside the model, passed in by the caller.
+
+    ``episodes(root, split)`` yields a dataset split's episodes (``meta``, ``clips``,
+    ``targets``: ActWM-Dataset-Lite's layout); ``manifest(root)`` is the dataset's verified
+    manifest (``spec.size``, ``spec.frames_per_step``, ``shards[].sha256``); ``palette`` the
+    world's colours; ``words`` texts whose words join the vocabulary beyond the dataset's own
+    (phrasings, colour names); ``feedback`` the sentences the loop's rewrite refinement adds
+    to a prompt (the model learns to tolerate them; the order is part of a run's draws);
+    ``action_kinds`` the kinds ``oversample_kinds`` may name."""
+
+    episodes: Callable[[str, str], Any]
+    manifest: Callable[[str], dict[str, Any]]
+    palette: RenderPalette
+    words: list[str]
+    feedback: list[str]
+    action_kinds: tuple[str, ...]
 
 
 @dataclass
@@ -74,12 +101,11 @@ class TrainConfig:
 
 
 # -- data ------------------------------------------------------------------------------------
-def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[str, Any]:
+def load_arrays(root: str, split: str, inputs: TrainingInputs, max_episodes: int | None = None) -> dict[str, Any]:
     """Every sub-action of a split as arrays (start frame, privileged targets) plus texts."""
-    from spiral.data.actwm_lite import iter_episodes
     frames, masks, fills, ta, tb, scale, lift, hasb, texts, goals, meta = [], [], [], [], [], [], [], [], [], [], []
     kinds: list[str] = []
-    for n, ep in enumerate(iter_episodes(root, split)):
+    for n, ep in enumerate(inputs.episodes(root, split)):
         if max_episodes is not None and n >= max_episodes:
             break
         m = ep["meta"]
@@ -100,7 +126,7 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
     prev = [i - 1 if i > 0 and meta[i]["step"] > 0 and meta[i - 1]["key"] == meta[i]["key"] else -1
             for i in range(len(meta))]
     frames_a, fills_a, masks_a = np.stack(frames), np.stack(fills), np.stack(masks).astype(np.uint8)
-    objects = object_pixels(fills_a)
+    objects = object_pixels(fills_a, inputs.palette)
     return {"frames": frames_a, "masks": masks_a, "fills": fills_a, "fill_objects": objects,
             "revealed": revealed_objects(frames_a, fills_a, masks_a, objects=objects),
             "target_a": np.asarray(ta, np.float32), "target_b": np.asarray(tb, np.float32),
@@ -109,46 +135,30 @@ def load_arrays(root: str, split: str, max_episodes: int | None = None) -> dict[
             "kinds": np.asarray(kinds), "prev": np.asarray(prev, np.int64)}
 
 
-def object_pixels(fills: np.ndarray) -> np.ndarray:
+def object_pixels(fills: np.ndarray, palette: RenderPalette) -> np.ndarray:
     """Per pixel of N×H×W×3 uint8 fills: is it an object (neither table nor shadow)?"""
-    from spiral.worlds.tabletop.render import SHADOW_RGB
-    from spiral.worlds.tabletop.scene import TABLE_RGB
-
     f = fills.astype(np.int16)
-    return (np.abs(f - np.array(TABLE_RGB, np.int16)).sum(-1) > 30) & \
-        (np.abs(f - np.array(SHADOW_RGB, np.int16)).sum(-1) > 30)
+    return (np.abs(f - np.array(palette.table, np.int16)).sum(-1) > 30) & \
+        (np.abs(f - np.array(palette.shadow, np.int16)).sum(-1) > 30)
 
 
 def revealed_objects(frames: np.ndarray, fills: np.ndarray, masks: np.ndarray, min_px: int = 6,
-                     objects: np.ndarray | None = None) -> np.ndarray:
+                     objects: np.ndarray | None = None, palette: RenderPalette | None = None) -> np.ndarray:
     """Per sub-action: does the fill reveal part of an *object* (the rest of a cube whose top
     a lifted cube hid), i.e. pixels under the moving layers that are objects
     (:func:`object_pixels`, passed as ``objects`` when already computed) and differ from the
-    start frame? Rare in the data, and what the fill gets wrong."""
-    objects = object_pixels(fills) if objects is None else objects
+    start frame? Rare in the data, and what the fill gets wrong. Give ``objects`` or the
+    world's ``palette``."""
+    if objects is None and palette is None:
+        raise ValueError("revealed_objects needs objects= or palette=")
+    objects = object_pixels(fills, palette) if objects is None else objects
     new = np.abs(fills.astype(np.int16) - frames.astype(np.int16)).sum(-1) > 30
     return ((objects & new & (masks.sum(1) > 0)).reshape(len(fills), -1).sum(1) >= min_px)
 
 
-def feedback_suffixes() -> list[str]:
-    """Sentences the loop's rewrite_prompt refinement adds (so the model tolerates them)."""
-    from spiral.agents.perception_critic import feedback_templates
-    from spiral.core.loop import refine_rules
-
-    out = []
-    names = ["red cube", "blue ball", "green bowl", "yellow cube", "purple ball", "white cube"]
-    fb = feedback_templates()
-    for t in fb.values():
-        out.append(t.format(subject=names[0], goal="the red cube is in the green bowl", other=names[1],
-                            obj=names[2], frame=5, color="orange", a=4, b=5))
-    for t in refine_rules()["rewrite"].values():
-        out.append(t.format(prompt="", feedback="").strip(" .;,"))
-    return out
-
-
-def build_vocabulary(arrays: list[dict[str, Any]]) -> list[str]:
+def build_vocabulary(arrays: list[dict[str, Any]], words: list[str]) -> list[str]:
+    """The vocabulary of the dataset's texts and goals, and of ``words`` (TrainingInputs.words)."""
     from spiral.models.tiny_ti2v.tokenization_tiny_ti2v import build_vocab
-    from spiral.worlds.tabletop.actions import phrases
 
     corpus: list[str] = []
     for a in arrays:
@@ -156,17 +166,7 @@ def build_vocabulary(arrays: list[dict[str, Any]]) -> list[str]:
             corpus += t
         for g in a["goals"]:
             corpus += g
-    p = phrases()
-    for group in ("actions",):
-        for ts in p[group].values():
-            corpus += ts
-    for group in ("directions", "regions", "kinds"):
-        for ws in p[group].values():
-            corpus += ws
-    from spiral.worlds.tabletop.scene import COLORS
-
-    corpus += list(COLORS) + feedback_suffixes() + ["then", "and", "after", "that", "all", "every", "the"]
-    return build_vocab(corpus)
+    return build_vocab(corpus + list(words))
 
 
 def sample_texts(data: dict[str, Any], idx: np.ndarray, rng: random.Random, cfg: TrainConfig,
@@ -352,14 +352,13 @@ def load_widening_head(model, state: dict) -> None:
 
 
 # -- loop ------------------------------------------------------------------------------------
-def check_oversampling(cfg: TrainConfig) -> None:
+def check_oversampling(cfg: TrainConfig, action_kinds: tuple[str, ...]) -> None:
     from spiral.errors import ConfigError
-    from spiral.worlds.tabletop.actions import ACTION_KINDS
 
-    unknown = sorted(set(cfg.oversample_kinds) - set(ACTION_KINDS))
+    unknown = sorted(set(cfg.oversample_kinds) - set(action_kinds))
     if unknown:
         raise ConfigError(f"cannot oversample unknown action kind(s) {', '.join(unknown)}",
-                          f"use one of {', '.join(ACTION_KINDS)}")
+                          f"use one of {', '.join(action_kinds)}")
     if cfg.oversample_revealed < 0 or any(not w >= 0 for w in cfg.oversample_kinds.values()):
         raise ConfigError("oversampling weights must be numbers >= 0", "pass W >= 0 (0 = as often as the rest)")
 
@@ -380,8 +379,10 @@ def draw_weights(data: dict[str, Any], cfg: TrainConfig) -> np.ndarray | None:
     return wts / wts.sum()
 
 
-def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) into ``cfg.out``; returns the final report."""
+def train(cfg: TrainConfig, inputs: TrainingInputs,
+          progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) into ``cfg.out`` on what ``inputs`` give (the tabletop's:
+    :func:`spiral.data.tiny_ti2v.tabletop_inputs`); returns the final report."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
@@ -389,10 +390,8 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
         from spiral.errors import ConfigError
 
         raise ConfigError(f"unknown schedule {cfg.schedule!r}", "use --schedule auto or --schedule steps")
-    check_oversampling(cfg)
-    from spiral.data.actwm_lite import load_manifest
-
-    manifest = load_manifest(cfg.data, verify=True)  # every shard whole before an hour of training
+    check_oversampling(cfg, inputs.action_kinds)
+    manifest = inputs.manifest(cfg.data)  # every shard whole before an hour of training
     dataset_id = hashlib.sha256("".join(s["sha256"] for s in manifest["shards"]).encode()).hexdigest()[:16]
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -401,10 +400,10 @@ def train(cfg: TrainConfig, progress: Callable[[dict[str, Any]], None] | None = 
 
     out.mkdir(parents=True, exist_ok=True)
     with DirLock(out, "--out"):  # one trainer per output directory, for the whole run
-        return _train_locked(cfg, out, manifest, dataset_id, progress)
+        return _train_locked(cfg, inputs, out, manifest, dataset_id, progress)
 
 
-def _train_locked(cfg: TrainConfig, out: Path, manifest: dict[str, Any], dataset_id: str,
+def _train_locked(cfg: TrainConfig, inputs: TrainingInputs, out: Path, manifest: dict[str, Any], dataset_id: str,
                   progress: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     import torch
     from safetensors.torch import load_file, save_file
@@ -417,8 +416,8 @@ def _train_locked(cfg: TrainConfig, out: Path, manifest: dict[str, Any], dataset
 
     _recover_checkpoint(out)
     t_load = time.perf_counter()
-    train_data = load_arrays(cfg.data, "train", cfg.max_train_episodes)
-    val_data = load_arrays(cfg.data, "validation")
+    train_data = load_arrays(cfg.data, "train", inputs, cfg.max_train_episodes)
+    val_data = load_arrays(cfg.data, "validation", inputs)
     for split, d in (("train", train_data), ("validation", val_data)):
         if not len(d["frames"]):
             raise InputFileError(f"the dataset in {cfg.data} has no {split} sub-actions",
@@ -441,7 +440,7 @@ def _train_locked(cfg: TrainConfig, out: Path, manifest: dict[str, Any], dataset
                               "--max-minutes may change), or use another --out")
     else:
         st = None
-        mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data]), channels=list(cfg.channels),
+        mcfg = TinyTI2VConfig(vocab=build_vocabulary([train_data, val_data], inputs.words), channels=list(cfg.channels),
                               fill_copy=cfg.fill_copy, image_size=int(manifest["spec"]["size"]),
                               num_frames=int(manifest["spec"]["frames_per_step"]))
     if st is None and cfg.init_from:
@@ -480,7 +479,7 @@ def _train_locked(cfg: TrainConfig, out: Path, manifest: dict[str, Any], dataset
         p.requires_grad_(False)
     rng = random.Random(f"{cfg.seed}:{step}")
     np_rng = np.random.default_rng(cfg.seed + step)
-    suffixes = feedback_suffixes()
+    suffixes = list(inputs.feedback)
     csv_path = out / "log.csv"
     if st is not None and csv_path.exists():  # rows written after the checkpoint are written again
         rows = csv_path.read_text().splitlines(keepends=True)

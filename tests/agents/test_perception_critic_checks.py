@@ -98,3 +98,59 @@ def _judge_with(frames, act):
     mem = EpisodeMemory(None)
     mem.register_objects(critic.observe(frames[0]), frames[0])
     return critic.critique(Clip(frames), act, mem)
+
+
+def test_a_notch_left_in_a_still_bowl_where_the_subject_stood_is_residue():
+    """The subject leaves a bowl it sat in: the rim beside it must be repainted as rim. A notch
+    painted table colour (clean to a colour test) is residue: the bowl is fitted to its render."""
+    sc = Scene(objects=[SceneObject(kind="bowl", color="blue", x=0.5, y=0.5),
+                        SceneObject(kind="cube", color="yellow", x=0.5, y=0.455, **{"in": "blue_bowl"}, slot=0),
+                        SceneObject(kind="ball", color="red", x=0.2, y=0.25)])
+    act = make_action(sc, "pick_place", "yellow_cube", params={"region": "front-left"})
+    frames, _ = simulate(sc, act, 12, 64)
+    assert _judge_with(frames, act).passed
+    yellow = np.abs(frames[0].astype(int) - [235, 215, 30]).max(-1) < 60
+    blue = np.abs(frames[-1].astype(int) - [40, 80, 220]).max(-1) < 60
+    ys, xs = np.nonzero(yellow)
+    rim = blue & np.zeros_like(blue)
+    rim[max(0, ys.min() - 4):ys.min(), xs.min():xs.max() + 1] = True  # the rim just above where it stood
+    rim &= blue
+    assert rim.sum() >= 6
+    notched = frames.copy()
+    notched[-1][rim] = (112, 102, 92)
+    v = _judge_with(notched, act)
+    assert any(f.detail.startswith("residue") for f in v.failures), v.failures
+
+
+def test_an_uncovered_cube_painted_over_is_cut_off_not_a_new_object():
+    """The model repaints a cube it uncovers in a muddy mix of its colour and the table: that is
+    the cube cut off (a physical_violation), not a hallucinated object or a colour change."""
+    sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
+                        SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
+                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
+    act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
+    frames, _ = simulate(sc, act, 12, 64)
+    assert _judge_with(frames, act).passed
+    muddy = frames.copy()
+    for t in range(6, 12):
+        yellow = np.abs(muddy[t].astype(int) - [235, 215, 30]).max(-1) < 90
+        muddy[t][yellow] = (168, 128, 86)  # the tan seen on tiny-ti2v clips (hard-like scenes)
+    v = _judge_with(muddy, act)
+    assert not v.passed and v.failure_type == "physical_violation", v.failures
+    assert v.failures[0].detail == "yellow_cube stays cut off at the end"
+
+
+def test_an_uncovered_cube_with_a_few_soft_pixels_is_whole():
+    """A handful of pixels off its colours (a soft edge the model drew) does not make an
+    uncovered cube cut off: most of it still shows its own colours."""
+    sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
+                        SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
+                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
+    act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
+    frames, _ = simulate(sc, act, 12, 64)
+    soft = frames.copy()
+    ys, xs = np.nonzero(np.abs(soft[-1].astype(int) - [235, 215, 30]).max(-1) < 20)  # its lit top
+    top = ys == ys.min()
+    soft[-1][ys[top][:8], xs[top][:8]] = (150, 130, 80)  # its top edge, muddy
+    v = _judge_with(soft, act)
+    assert v.passed, v.failures

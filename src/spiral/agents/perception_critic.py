@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
-from spiral.worlds.tabletop.cleanliness import discoloured
+from spiral.worlds.tabletop.cleanliness import faithful, fit_bowl, grow
 from spiral.worlds.tabletop.perception import (
     _COLOR_NAMES,
     Blob,
@@ -46,6 +46,7 @@ from spiral.worlds.tabletop.perception import (
     perceive_clip,
 )
 from spiral.worlds.tabletop.predicates import describe, holds
+from spiral.worlds.tabletop.scene import PALETTE, TABLE_RGB
 
 PRIORITY = ("hallucinated_object", "identity_drift", "vanished", "sudden_switch", "missing_action",
             "incomplete_action", "physical_violation")
@@ -76,6 +77,8 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
+        faithful_cube: float = Field(default=0.28, gt=0, le=1, description="share of a cube's area an uncovered "
+                                     "cube must show in its own colours at the end (else it is painted over)")
         check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
                                                               "stood is a physical_violation")
         check_shapes: bool = Field(default=True, description="judge cleanliness: an object the step moved that "
@@ -151,63 +154,53 @@ class PerceptionCritic:
 
     # -- the verdict --------------------------------------------------------------------
     def critique(self, clip: Clip, sub_action: SubAction, memory: Any = None) -> Verdict:
-        cfg = self.cfg
         frames = clip.frames
-        T, size = frames.shape[0], frames.shape[1]
         registry = memory.objects() if memory is not None else self.observe(frames[0])
         # perception tracks objects by colour: one without (an LLM planner's free-form object) is not judged here
         registry = [o for o in registry if o.get("color")]
         known = {o["color"]: o["kind"] for o in registry}
-        by_color = {o["color"]: o for o in registry}
-        ref_hue = {c: o.get("hue") for c, o in by_color.items()}
         percepts: list[Percept] = perceive_clip(frames, known=known)
         self._remember(frames[-1], known or None, percepts[-1].scene)
-        tmpl = feedback_templates()
-        found: list[tuple[str, Failure, str]] = []  # (priority key, failure, feedback)
+        r = _Reading(frames, percepts, sub_action, registry, feedback_templates())
+        r.track_objects()
+        self._identity_and_permanence(r)
+        self._uncovered(r)
+        r.report_identity_and_permanence()
+        halluc = self._hallucination(r)
+        self._continuity(r)
+        action_score, met = self._action(r)
+        stillness = self._stillness(r)
+        self._residue(frames, percepts, r.moving_colors, r.by_color, r.add, r.tmpl)
+        self._shapes(frames[-1], registry, r.movers | r.carried, set(r.drifted) | set(r.missing), r.by_color,
+                     r.add, r.tmpl)
 
-        def add(key: str, ftype: str, detail: str, text: str, objects=(), fr=()) -> None:
-            found.append((key, Failure(type=ftype, detail=detail, objects=list(objects), frames=list(fr)), text))
+        T = r.T
+        n_obj_frames = max(1, len(known) * T)
+        permanence = 1.0 - sum(len(v) for v in r.missing.values()) / n_obj_frames
+        scores = {"action": round(action_score, 4), "permanence": round(permanence, 4),
+                  "stillness": round(stillness, 4),
+                  "continuity": 0.0 if any(f[0] == "sudden_switch" for f in r.found) else 1.0,
+                  "identity": 0.0 if r.drifted else 1.0, "no_hallucination": 0.0 if halluc else 1.0}
+        found = sorted(r.found, key=lambda f: PRIORITY.index(f[0]))
+        failures = [f[1] for f in found]
+        post = sub_action.postconditions
+        perceived = {"final": [o.id for o in r.end_scene.objects] if r.end_scene else [],
+                     "postconditions_met": [str(c) for c, ok in zip(post, met) if ok]}
+        return Verdict(passed=not failures, scores=scores,
+                       failure_type=failures[0].type if failures else None, failures=failures,
+                       feedback=found[0][2] if found else "The step looks correct.",
+                       perceived=perceived, critic=self.name)
 
-        # 1. Tracks: per object, the component of its colour nearest to where it was.
-        track: dict[str, list[Blob | None]] = {c: [None] * T for c in known}
-        used: list[set[int]] = [set() for _ in range(T)]
-        for c in known:
-            prev = None
-            for t in range(T):
-                cands = percepts[t].all_blobs.get(c, [])
-                if not cands:
-                    continue
-                if prev is None:
-                    b = cands[0]
-                else:
-                    b = min(cands, key=lambda x: math.hypot(x.cx - prev.cx, x.cy - prev.cy) - 0.02 * x.area)
-                track[c][t] = b
-                used[t].add(id(b))
-                prev = b
-
-        def pos(b: Blob) -> tuple[float, float]:
-            return b.cx / size, b.cy / size
-
-        start_scene = percepts[0].scene
-        movers = set(sub_action.moving())
-        carried = set()
-        if start_scene is not None:
-            for o in start_scene.objects:
-                if o.in_ in movers or o.on in movers:
-                    carried.add(o.id)
-        moving_colors = {by_color_id(registry, m) for m in movers | carried} - {None}
-        # cubes the step uncovers (lower -> the moving cube that stood on them)
-        under = {o.on: o.id for o in start_scene.objects if o.id in movers and o.on} if start_scene else {}
-
-        # 2. Identity and permanence: a missing object either changed colour (something
-        #    else is where it was) or vanished (nothing is, and nothing moving hides it).
-        drifted: dict[str, int] = {}
-        missing: dict[str, list[int]] = {}
-        explained: list[set[int]] = [set() for _ in range(T)]  # blobs that are a drifted object
-        checks = [(t, c, b) for c in known if c != "white" and ref_hue[c] is not None and track[c][0] is not None
+    # -- the checks, one each (they read and extend the clip's reading ``r``) -------------
+    def _identity_and_permanence(self, r: _Reading) -> None:
+        """Identity and permanence: a missing object either changed colour (something else is
+        where it was) or vanished (nothing is, and nothing moving hides it)."""
+        cfg, T, size, track, percepts, frames = self.cfg, r.T, r.size, r.track, r.percepts, r.frames
+        ref_hue = {c: o.get("hue") for c, o in r.by_color.items()}
+        checks = [(t, c, b) for c in r.known if c != "white" and ref_hue[c] is not None and track[c][0] is not None
                   for t, b in enumerate(track[c]) if b is not None and b.area >= 0.6 * track[c][0].area]
         hues = dict(zip(((t, c) for t, c, _ in checks), blob_hues(percepts, checks)))
-        for c in known:
+        for c in r.known:
             last, t_last = None, 0
             a0 = track[c][0].area if track[c][0] is not None else None
             for t in range(T):
@@ -218,184 +211,159 @@ class PerceptionCritic:
                     if (t, c) in hues:  # large enough to read its hue (see ``checks``)
                         d = abs(hues[t, c] - ref_hue[c])
                         if min(d, 360 - d) > cfg.hue_drift_deg:
-                            drifted.setdefault(c, t)
+                            r.drifted.setdefault(c, t)
                     continue
                 if last is None:
                     continue
-                lx, ly = pos(last)
-                if t < T - 1 and self._occluded(percepts[t], (lx, ly), moving_colors - {c}, size):
+                lx, ly = last.cx / size, last.cy / size
+                if t < T - 1 and self._occluded(percepts[t], (lx, ly), r.moving_colors - {c}, size):
                     continue  # hidden for a moment by a carried object (at rest, nothing may hide it)
                 reach = 0.08 + 0.12 * (t - t_last)
-                pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in used[t]]
+                pool = [x for bl in percepts[t].all_blobs.values() for x in bl if id(x) not in r.used[t]]
                 pool += percepts[t].unnamed
                 other = [x for x in pool if x.area >= 0.3 * last.area and x.color != c  # (a piece of itself
                          and math.hypot(x.cx / size - lx, x.cy / size - ly) < reach]      # is no colour change)
                 if other:  # something else stands where the object was: it changed colour
-                    drifted.setdefault(c, t)
-                    explained[t] |= {id(x) for x in other}
+                    r.drifted.setdefault(c, t)
+                    r.explained[t] |= {id(x) for x in other}
                     continue
                 if b is not None:
                     continue  # partly hidden, nothing else there
                 n, _ = foreground_near(frames[t], lx, ly, 0.06, percepts[t].labels, c)
                 if n >= 0.4 * last.area:
-                    drifted.setdefault(c, t)
+                    r.drifted.setdefault(c, t)
                     continue
-                missing.setdefault(c, []).append(t)
-        # A cube the step uncovers (it was under a moving cube) must end whole when nothing
-        # stands on it: a fill that paints table over its top leaves a sliver that
-        # reads as the same object (seen on 8-step chains of tiny-ti2v), or paints it a muddy
-        # colour (discoloured, see ``cleanliness.discoloured``). Counted as missing in the last frame.
-        cut_off: dict[str, str] = {}
-        end_scene = percepts[-1].scene
-        if under and end_scene is not None:
-            covered = {o.on for o in end_scene.objects if o.on}
-            inside = {o.id for o in end_scene.objects if o.in_}
-            for oid, upper in under.items():
-                c = by_color_id(registry, oid)
-                if c is None or c in drifted or c in missing or oid in covered or oid in inside:
-                    continue
-                b = track[c][T - 1]
-                if b is not None and (b.area < cfg.whole_cube * expected_area("cube", size)
-                                      or discoloured(frames[-1], b, c) >= cfg.residue_px * (size / 64) ** 2):
-                    cut_off[c] = upper
-                    missing.setdefault(c, []).append(T - 1)
-        for c, t in sorted(drifted.items()):
-            oid = by_color[c]["id"]
-            add("identity_drift", "identity_drift", f"{oid} changes colour from frame {t}",
-                tmpl["drift"].format(obj=_name(oid)), [oid], [t])
-        for c, ts in sorted(missing.items()):
-            oid = by_color[c]["id"]
-            if c in cut_off:
-                add("vanished", "physical_violation", f"{oid} stays cut off at the end",
-                    tmpl["cut_off"].format(obj=_name(oid), other=_name(cut_off[c])), [oid], ts)
+                r.missing.setdefault(c, []).append(t)
+
+    def _uncovered(self, r: _Reading) -> None:
+        """A cube the step uncovers (it was under a moving cube) must end whole when nothing
+        stands on it: a fill that paints table over its top leaves a sliver that reads as the
+        same object (seen on 8-step chains of tiny-ti2v), or paints it a muddy colour or draws
+        a ghost across it: few of its pixels keep its own colours (see ``cleanliness.faithful``),
+        or another colour altogether. Counted as missing in the last frame (``cut_off``)."""
+        cfg, T, size = self.cfg, r.T, r.size
+        if not r.under or r.end_scene is None:
+            return
+        covered = {o.on for o in r.end_scene.objects if o.on}
+        inside = {o.id for o in r.end_scene.objects if o.in_}
+        for oid, upper in r.under.items():
+            c = by_color_id(r.registry, oid)
+            if c in r.drifted and oid not in covered and oid not in inside:
+                # an uncovered cube that shows another colour was painted over where it was uncovered
+                del r.drifted[c]
+                r.cut_off[c] = upper
+                r.missing.setdefault(c, []).append(T - 1)
                 continue
-            add("vanished", "physical_violation", f"{oid} not visible in frames {ts[0]}..{ts[-1]}",
-                tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
+            if c is None or c in r.missing or oid in covered or oid in inside:
+                continue
+            b = r.track[c][T - 1]
+            if b is not None and (b.area < cfg.whole_cube * expected_area("cube", size)
+                                  or faithful(r.frames[-1], b, c) < cfg.faithful_cube * expected_area("cube", size)):
+                r.cut_off[c] = upper
+                r.missing.setdefault(c, []).append(T - 1)
 
-        # 3. Hallucination: large components that are no tracked object and no drifted one.
-        halluc = False
-        for t in range(1, T):
-            for color, bl in percepts[t].all_blobs.items():
+    def _hallucination(self, r: _Reading) -> bool:
+        """Hallucination: a large component that is no tracked object and no drifted one."""
+        for t in range(1, r.T):
+            for color, bl in r.percepts[t].all_blobs.items():
                 for b in bl:
-                    if id(b) in used[t] or id(b) in explained[t]:
+                    if id(b) in r.used[t] or id(b) in r.explained[t]:
                         continue
-                    if self._near_drifted(b, t, drifted, track, size):
+                    if self._near_drifted(b, t, r.drifted, r.track, r.size):
                         continue  # the drifting object itself, part-way to its new colour
-                    if b.area < dup_area(size):
+                    if any(_within(b, r.track[c][0], 3) or _within(b, _joined(r.track[c][0], r.track.get(
+                            by_color_id(r.registry, up) or "", [None])[0]), 3) for c, up in r.cut_off.items()):
+                        continue  # the paint over an uncovered cube (named above), not a new object
+                    if b.area < dup_area(r.size):
                         continue
-                    if color in known and color not in moving_colors and _within(b, track[color][0], 2):
+                    if color in r.known and color not in r.moving_colors and _within(b, r.track[color][0], 2):
                         continue  # a still object cut in two by something passing over it
-                    if color in known:
-                        oid = by_color[color]["id"]
-                        add("hallucinated_object", "hallucinated_object", f"second {oid} in frame {t}",
-                            tmpl["duplicated"].format(obj=_name(oid), frame=t), [oid], [t])
+                    if color in r.known:
+                        oid = r.by_color[color]["id"]
+                        r.add("hallucinated_object", "hallucinated_object", f"second {oid} in frame {t}",
+                              r.tmpl["duplicated"].format(obj=_name(oid), frame=t), [oid], [t])
                     else:
-                        add("hallucinated_object", "hallucinated_object", f"new {color} object in frame {t}",
-                            tmpl["new_object"].format(color=color, frame=t), [], [t])
-                    halluc = True
-                    break
-                if halluc:
-                    break
-            if halluc:
-                break
+                        r.add("hallucinated_object", "hallucinated_object", f"new {color} object in frame {t}",
+                              r.tmpl["new_object"].format(color=color, frame=t), [], [t])
+                    return True
+        return False
 
-        # 4. Continuity: one step far larger than the rest, or a scene cut.
-        for c, tr in track.items():
-            if c in drifted:
+    def _continuity(self, r: _Reading) -> None:
+        """Continuity: one step far larger than the rest, or a scene cut."""
+        cfg, size = self.cfg, r.size
+        for c, tr in r.track.items():
+            if c in r.drifted:
                 continue
             steps = [(math.hypot(tr[t].cx - tr[t - 1].cx, tr[t].cy - tr[t - 1].cy) / size, t)
-                     for t in range(1, T) if tr[t] is not None and tr[t - 1] is not None]
+                     for t in range(1, r.T) if tr[t] is not None and tr[t - 1] is not None]
             if not steps:
                 continue
             ordered = sorted(steps, reverse=True)
             top, t = ordered[0]
             second = ordered[1][0] if len(ordered) > 1 else 0.0
             if top > cfg.jump_threshold and top > cfg.jump_ratio * max(second, 0.01):
-                oid = by_color[c]["id"]
-                add("sudden_switch", "sudden_switch", f"{oid} jumps {top:.2f} between frames {t - 1} and {t}",
-                    tmpl["jump"].format(obj=_name(oid), a=t - 1, b=t), [oid], [t - 1, t])
+                oid = r.by_color[c]["id"]
+                r.add("sudden_switch", "sudden_switch", f"{oid} jumps {top:.2f} between frames {t - 1} and {t}",
+                      r.tmpl["jump"].format(obj=_name(oid), a=t - 1, b=t), [oid], [t - 1, t])
                 break
-        diffs = np.abs(np.diff(frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3))
+        diffs = np.abs(np.diff(r.frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3))
         if len(diffs) and diffs.max() > cfg.cut_threshold:
             cut = int(np.argmax(diffs))
-            add("sudden_switch", "sudden_switch", f"scene cut between frames {cut} and {cut + 1}",
-                tmpl["scene_cut"].format(a=cut, b=cut + 1), [], [cut, cut + 1])
+            r.add("sudden_switch", "sudden_switch", f"scene cut between frames {cut} and {cut + 1}",
+                  r.tmpl["scene_cut"].format(a=cut, b=cut + 1), [], [cut, cut + 1])
 
-        # 5. Action: post-conditions in the last frame.
+    def _action(self, r: _Reading) -> tuple[float, list[bool]]:
+        """Action: the post-conditions in the last frame; the action score and which are met."""
+        cfg, sub_action = self.cfg, r.sub_action
         post = sub_action.postconditions
-        met = [bool(end_scene is not None and holds(c, end_scene)) for c in post]
+        met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in post]
         action_score = float(np.mean(met)) if post else 1.0
-
-        def displacement(c: str) -> float:
-            tr = [b for b in track[c] if b is not None]
-            if track[c][0] is None or len(tr) < 2:
-                return 0.0
-            b0 = track[c][0]
-            return max(math.hypot(b.cx - b0.cx, b.cy - b0.cy) for b in tr) / size
-
-        subject_c = by_color_id(registry, sub_action.subject)
         goal_text = " and ".join(describe(c) for c in post) or "the step is done"
-        if not all(met):
-            subject_moved = any(displacement(by_color_id(registry, m) or "") >= cfg.moved_threshold
-                                for m in movers if by_color_id(registry, m))
-            others = [c for c in known if c not in moving_colors and displacement(c) > cfg.still_tolerance]
-            if not subject_moved and others:
-                oid = by_color[others[0]]["id"]
-                add("missing_action", "missing_action", f"{oid} moved instead of {sub_action.subject}",
-                    tmpl["wrong_object"].format(other=_name(oid), subject=_name(sub_action.subject), goal=goal_text),
-                    [sub_action.subject, oid])
-            elif not subject_moved:
-                add("missing_action", "missing_action", f"{sub_action.subject} did not move",
-                    tmpl["missing_action"].format(subject=_name(sub_action.subject), goal=goal_text),
-                    [sub_action.subject])
-            else:
-                unmet = [str(c) for c, ok in zip(post, met) if not ok]
-                add("incomplete_action", "incomplete_action", f"unmet: {', '.join(unmet)}",
-                    tmpl["incomplete_action"].format(subject=_name(sub_action.subject), goal=goal_text),
-                    [sub_action.subject])
-        del subject_c
+        if all(met):
+            return action_score, met
+        subject_moved = any(r.displacement(by_color_id(r.registry, m) or "") >= cfg.moved_threshold
+                            for m in r.movers if by_color_id(r.registry, m))
+        others = [c for c in r.known if c not in r.moving_colors and r.displacement(c) > cfg.still_tolerance]
+        if not subject_moved and others:
+            oid = r.by_color[others[0]]["id"]
+            r.add("missing_action", "missing_action", f"{oid} moved instead of {sub_action.subject}",
+                  r.tmpl["wrong_object"].format(other=_name(oid), subject=_name(sub_action.subject), goal=goal_text),
+                  [sub_action.subject, oid])
+        elif not subject_moved:
+            r.add("missing_action", "missing_action", f"{sub_action.subject} did not move",
+                  r.tmpl["missing_action"].format(subject=_name(sub_action.subject), goal=goal_text),
+                  [sub_action.subject])
+        else:
+            unmet = [str(c) for c, ok in zip(post, met) if not ok]
+            r.add("incomplete_action", "incomplete_action", f"unmet: {', '.join(unmet)}",
+                  r.tmpl["incomplete_action"].format(subject=_name(sub_action.subject), goal=goal_text),
+                  [sub_action.subject])
+        return action_score, met
 
-        # 6. Stillness of the objects this step should not move.
+    def _stillness(self, r: _Reading) -> float:
+        """Stillness of the objects this step should not move; returns the stillness score."""
+        cfg, size = self.cfg, r.size
         worst, worst_c = 0.0, None
-        for c in known:
-            if c in moving_colors or c in drifted or track[c][0] is None:
+        for c in r.known:
+            if c in r.moving_colors or c in r.drifted or r.track[c][0] is None:
                 continue
-            b0 = track[c][0]
-            for t in range(1, T):
-                b = track[c][t]
+            b0 = r.track[c][0]
+            for t in range(1, r.T):
+                b = r.track[c][t]
                 if b is None or b.area < 0.7 * b0.area:
                     continue  # unseen or partly hidden: its centre is unreliable
-                if by_color[c]["id"] in under:  # it grows upwards as it is uncovered: its base stays
+                if r.by_color[c]["id"] in r.under:  # it grows upwards as it is uncovered: its base stays
                     d = math.hypot(b.cx - b0.cx, b.y1 - b0.y1) / size
                 else:
                     d = math.hypot(b.cx - b0.cx, b.cy - b0.cy) / size
                 if d > cfg.still_tolerance and d > worst:
                     worst, worst_c = d, c
-        if worst_c is not None:
-            oid = by_color[worst_c]["id"]
-            add("physical_violation", "physical_violation", f"{oid} moved {worst:.2f} but should stay still",
-                tmpl["nontarget"].format(obj=_name(oid)), [oid])
-        stillness = float(max(0.0, 1.0 - worst / 0.2)) if worst_c else 1.0
-
-        # 7. Cleanliness: no residue (a ghost) where the moving objects stood, and what moved
-        #    ends whole and in its shape.
-        self._residue(frames, percepts, moving_colors, by_color, add, tmpl)
-        self._shapes(frames[-1], registry, movers | carried, set(drifted) | set(missing), by_color, add, tmpl)
-
-        n_obj_frames = max(1, len(known) * T)
-        permanence = 1.0 - sum(len(v) for v in missing.values()) / n_obj_frames
-        scores = {"action": round(action_score, 4), "permanence": round(permanence, 4),
-                  "stillness": round(stillness, 4),
-                  "continuity": 0.0 if any(f[0] == "sudden_switch" for f in found) else 1.0,
-                  "identity": 0.0 if drifted else 1.0, "no_hallucination": 0.0 if halluc else 1.0}
-        found.sort(key=lambda f: PRIORITY.index(f[0]))
-        failures = [f[1] for f in found]
-        perceived = {"final": [o.id for o in end_scene.objects] if end_scene else [],
-                     "postconditions_met": [str(c) for c, ok in zip(post, met) if ok]}
-        return Verdict(passed=not failures, scores=scores,
-                       failure_type=failures[0].type if failures else None, failures=failures,
-                       feedback=found[0][2] if found else "The step looks correct.",
-                       perceived=perceived, critic=self.name)
+        if worst_c is None:
+            return 1.0
+        oid = r.by_color[worst_c]["id"]
+        r.add("physical_violation", "physical_violation", f"{oid} moved {worst:.2f} but should stay still",
+              r.tmpl["nontarget"].format(obj=_name(oid)), [oid])
+        return float(max(0.0, 1.0 - worst / 0.2))
 
     def _shapes(self, last: np.ndarray, registry: list[dict[str, Any]], moved: set[str], judged: set[str],
                 by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:
@@ -427,22 +395,38 @@ class PerceptionCritic:
         idx = [_COLOR_NAMES.index(c) for c in sorted(moving_colors)]
         stood = np.isin(percepts[0].labels, idx)
         last, lab = percepts[-1], percepts[-1].labels
+        size = frames.shape[1]
         now = np.zeros(lab.shape, bool)  # the objects of the last frame (a faded piece is no object)
+        rings: dict[str, Blob] = {}  # still bowls next to where the movers stood: judged against their render
+        near = grow(stood, 3)
         for c, blobs in last.all_blobs.items():
             for b in blobs:
-                if b.area < min_area(frames.shape[1]):
+                if b.area < min_area(size):
                     continue
                 box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
                 if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
-                    now[box] |= lab[box] == _COLOR_NAMES.index(c)
+                    if c not in moving_colors and c not in rings and near[box].any():
+                        rings[c] = b
+                    else:
+                        now[box] |= lab[box] == _COLOR_NAMES.index(c)
                 else:  # its box and the pixel around it (its soft edge)
                     now[max(0, b.y0 - 1):b.y1 + 2, max(0, b.x0 - 1):b.x1 + 2] = True
-        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab)
+        expected = known = None
+        if rings:
+            expected = np.zeros(frames[-1].shape, np.float64)
+            known = np.zeros(lab.shape, bool)
+            ignore = grow(stood, 2) | now
+            for c, b in rings.items():
+                _, patch, (y0, y1, x0, x1) = fit_bowl(frames[-1], (b.x0, b.y0, b.x1, b.y1), PALETTE[c], ignore)
+                drawn = np.abs(patch - np.asarray(TABLE_RGB, np.float64)).max(-1) > 0
+                expected[y0:y1, x0:x1][drawn] = patch[drawn]
+                known[y0:y1, x0:x1] |= drawn
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab,
+                        expected=expected, known=known)
         if not found:
             return
         # name the mover whose start pixels lie nearest the residue
         cx, cy = found.center
-        size = frames.shape[1]
 
         def dist(c: str) -> float:
             ys, xs = np.nonzero(percepts[0].labels == _COLOR_NAMES.index(c))
@@ -476,6 +460,86 @@ class PerceptionCritic:
                 if b.x0 - 3 <= x <= b.x1 + 3 and b.y0 - 3 <= y <= b.y1 + 3:
                     return True
         return False
+
+
+class _Reading:
+    """One clip as the checks read it: its percepts, the tracks of the registered objects, what
+    the sub-action moves, and what the checks found so far (they run in order and share it)."""
+
+    def __init__(self, frames: np.ndarray, percepts: list[Percept], sub_action: SubAction,
+                 registry: list[dict[str, Any]], tmpl: dict[str, str]):
+        self.frames, self.percepts, self.sub_action, self.registry, self.tmpl = (frames, percepts, sub_action,
+                                                                                 registry, tmpl)
+        self.T, self.size = frames.shape[0], frames.shape[1]
+        self.known = {o["color"]: o["kind"] for o in registry}
+        self.by_color = {o["color"]: o for o in registry}
+        self.found: list[tuple[str, Failure, str]] = []  # (priority key, failure, feedback)
+        self.track: dict[str, list[Blob | None]] = {c: [None] * self.T for c in self.known}
+        self.used: list[set[int]] = [set() for _ in range(self.T)]  # components that are a tracked object
+        self.explained: list[set[int]] = [set() for _ in range(self.T)]  # components that are a drifted object
+        self.drifted: dict[str, int] = {}  # colour -> first frame it shows another colour
+        self.missing: dict[str, list[int]] = {}  # colour -> frames it is not seen
+        self.cut_off: dict[str, str] = {}  # colour of an uncovered cube painted over -> the cube that was on it
+        start_scene = percepts[0].scene
+        self.end_scene = percepts[-1].scene
+        self.movers = set(sub_action.moving())
+        self.carried = set()
+        if start_scene is not None:
+            for o in start_scene.objects:
+                if o.in_ in self.movers or o.on in self.movers:
+                    self.carried.add(o.id)
+        self.moving_colors = {by_color_id(registry, m) for m in self.movers | self.carried} - {None}
+        # cubes the step uncovers (lower -> the moving cube that stood on them)
+        self.under = {o.on: o.id for o in start_scene.objects if o.id in self.movers and o.on} if start_scene else {}
+
+    def add(self, key: str, ftype: str, detail: str, text: str, objects=(), fr=()) -> None:
+        self.found.append((key, Failure(type=ftype, detail=detail, objects=list(objects), frames=list(fr)), text))
+
+    def track_objects(self) -> None:
+        """Per object, the component of its colour nearest to where it was, frame by frame."""
+        for c in self.known:
+            prev = None
+            for t in range(self.T):
+                cands = self.percepts[t].all_blobs.get(c, [])
+                if not cands:
+                    continue
+                if prev is None:
+                    b = cands[0]
+                else:
+                    b = min(cands, key=lambda x: math.hypot(x.cx - prev.cx, x.cy - prev.cy) - 0.02 * x.area)
+                self.track[c][t] = b
+                self.used[t].add(id(b))
+                prev = b
+
+    def displacement(self, c: str) -> float:
+        """How far (table units) colour ``c``'s object got from where it started."""
+        tr = [b for b in self.track[c] if b is not None]
+        if self.track[c][0] is None or len(tr) < 2:
+            return 0.0
+        b0 = self.track[c][0]
+        return max(math.hypot(b.cx - b0.cx, b.cy - b0.cy) for b in tr) / self.size
+
+    def report_identity_and_permanence(self) -> None:
+        """The identity and permanence failures, once the uncovered cubes are judged."""
+        for c, t in sorted(self.drifted.items()):
+            oid = self.by_color[c]["id"]
+            self.add("identity_drift", "identity_drift", f"{oid} changes colour from frame {t}",
+                     self.tmpl["drift"].format(obj=_name(oid)), [oid], [t])
+        for c, ts in sorted(self.missing.items()):
+            oid = self.by_color[c]["id"]
+            if c in self.cut_off:
+                self.add("physical_violation", "physical_violation", f"{oid} stays cut off at the end",
+                         self.tmpl["cut_off"].format(obj=_name(oid), other=_name(self.cut_off[c])), [oid], ts)
+                continue
+            self.add("vanished", "physical_violation", f"{oid} not visible in frames {ts[0]}..{ts[-1]}",
+                     self.tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
+
+
+def _joined(a: Blob | None, b: Blob | None) -> Blob | None:
+    """The bounding box around two components (either may be missing)."""
+    if a is None or b is None:
+        return a or b
+    return dataclasses.replace(a, x0=min(a.x0, b.x0), y0=min(a.y0, b.y0), x1=max(a.x1, b.x1), y1=max(a.y1, b.y1))
 
 
 def _within(b: Blob, box: Blob | None, margin: int) -> bool:

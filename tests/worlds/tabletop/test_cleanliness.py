@@ -55,3 +55,48 @@ def test_an_object_leaving_a_bowl_must_leave_its_inside_clean():
     smudged = frames[-1].copy()
     smudged[ys, xs] = (110, 100, 70)  # a yellowish grey blot on the bowl's dark inside
     assert residue(smudged, stood, now, labels=classify_pixels(smudged))
+
+
+def test_a_bowl_is_fitted_to_its_exact_render_from_its_pixels():
+    from spiral.worlds.tabletop.cleanliness import fit_bowl
+    from spiral.worlds.tabletop.perception import perceive
+    from spiral.worlds.tabletop.render import Item, render_items
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    for x, y in ((0.5137, 0.4421), (0.2246, 0.7099)):
+        f = render_items([Item("bowl", "green", x, y)], 64)
+        b = perceive(f).blobs["green"]
+        (fx, fy), patch, (y0, y1, x0, x1) = fit_bowl(f, (b.x0, b.y0, b.x1, b.y1), PALETTE["green"])
+        assert abs(fx - x) < 0.001 and abs(fy - y) < 0.001
+        assert np.abs(patch - f[y0:y1, x0:x1]).max() <= 12  # a sub-sample at a rim edge at most
+
+
+def test_a_notch_in_a_still_bowl_where_an_object_stood_is_residue():
+    """A moved object that overlapped a bowl's rim: the model must repaint the rim, not the table
+    (a notch in the ring was invisible to the clean-colour test: table colour is clean)."""
+    from spiral.worlds.tabletop.cleanliness import fit_bowl
+    from spiral.worlds.tabletop.perception import perceive
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    bowl = obj("bowl", "blue", 0.5, 0.5)
+    sc = make_scene(bowl, in_bowl("cube", "yellow", bowl, 0), obj("ball", "red", 0.2, 0.25))
+    act = make_action(sc, "pick_place", "yellow_cube", params={"region": "front-left"})
+    frames, _ = simulate(sc, act, num_frames=12)
+    stood, now, lab = _masks(frames, 2)  # yellow
+    last = frames[-1]
+    b = perceive(last).blobs["blue"]
+    _, patch, (y0, y1, x0, x1) = fit_bowl(last, (b.x0, b.y0, b.x1, b.y1), PALETTE["blue"])
+    expected = np.zeros(last.shape)
+    expected[y0:y1, x0:x1] = patch
+    known = np.zeros(last.shape[:2], bool)
+    known[y0:y1, x0:x1] = True
+    ring = lab == 5  # blue
+    assert not residue(last, stood, now & ~ring, labels=lab, expected=expected, known=known)
+    notched = last.copy()
+    near = ring & np.roll(stood, 2, axis=0) | ring & np.roll(stood, -2, axis=0)  # rim pixels beside it
+    ys, xs = np.nonzero(near)
+    assert len(ys) >= 6
+    notched[ys, xs] = TABLE_RGB  # a gap in the ring, table-coloured: "clean" to the old test
+    assert not residue(notched, stood, now & ~ring, labels=lab)  # what the old test saw
+    found = residue(notched, stood, now & ~ring, labels=lab, expected=expected, known=known)
+    assert found.pixels >= len(ys) - 2

@@ -113,23 +113,90 @@ def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: fl
 
 
 def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
-            min_px: float = MIN_PX, labels: np.ndarray | None = None) -> Residue:
+            min_px: float = MIN_PX, labels: np.ndarray | None = None, expected: np.ndarray | None = None,
+            known: np.ndarray | None = None) -> Residue:
     """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
     pixels in the first frame) and no object stands now (``objects_now``: H×W bool, the
     objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels (at 64 px) are not
     clean background. With ``labels`` (per-pixel palette index, -1 for none), a pixel next
     to an object that is a mix of it and clean background (its soft edge) is clean, and the
-    objects are not grown; without, they are grown by a pixel."""
+    objects are not grown; without, they are grown by a pixel. Where ``known`` (H×W bool) the
+    background is not plain table but ``expected`` (H×W×3: a still bowl, fitted with
+    :func:`fit_bowl`), and a pixel further than ``tol`` from it is residue (a notch in its
+    rim, a ghost on its inside)."""
     size = last.shape[0]
     region = grow(stood, 1) & ~(objects_now if labels is not None else grow(objects_now, 1))
     bad = region & unclean(last, tol)
+    if known is not None and expected is not None:
+        bad &= ~known
     if labels is not None:
         bad &= ~_blend_clean(last, bad, labels, tol)
+    if known is not None and expected is not None:
+        off = np.abs(last.astype(np.float64) - expected).max(-1) > tol
+        bad |= grow(stood, 2) & ~objects_now & known & off
     n = int(bad.sum())
     if n < min_px * (size / 64.0) ** 2:
         return Residue(0, np.zeros_like(bad), None)
     ys, xs = np.nonzero(bad)
     return Residue(n, bad, (float(xs.mean() + 0.5) / size, float(ys.mean() + 0.5) / size))
+
+
+FIT_TOL = 4  # levels: a pixel a fitted bowl explains
+FIT_REACH = 2.0  # pixels: how far from its component's box centre a bowl's centre is searched
+
+
+def bowl_patch(centers: np.ndarray, rgb, size: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """How the renderer draws a lone bowl of colour ``rgb`` on the table, for each of
+    ``centers`` (K×2, table units), over the window rows ``y0:y1`` and columns ``x0:x1`` of a
+    ``size``-px frame: K×h×w×3 float (the supersampled coverage of its rim and its inside)."""
+    from spiral.worlds.tabletop.render import _ss
+    from spiral.worlds.tabletop.scene import BOWL_INNER_R, BOWL_R
+
+    ss = _ss(size)
+    S = size * ss
+    ys = (np.arange(y0 * ss, y1 * ss) + 0.5) / S
+    xs = (np.arange(x0 * ss, x1 * ss) + 0.5) / S
+    c = np.asarray(centers, np.float64).reshape(-1, 2)
+    d2 = (xs[None, None, :] - c[:, 0, None, None]) ** 2 + (ys[None, :, None] - c[:, 1, None, None]) ** 2
+    h, w = y1 - y0, x1 - x0
+    outer = (d2 <= BOWL_R * BOWL_R).reshape(len(c), h, ss, w, ss).mean(axis=(2, 4))
+    inner = (d2 <= BOWL_INNER_R * BOWL_INNER_R).reshape(len(c), h, ss, w, ss).mean(axis=(2, 4))
+    table, inside, rim = (np.asarray(v, np.float64) for v in (TABLE_RGB, BOWL_INSIDE_RGB, rgb))
+    out = (table * (1 - outer)[..., None] + rim * (outer - inner)[..., None] + inside * inner[..., None])
+    return np.clip(np.rint(out), 0, 255)
+
+
+def fit_bowl(frame: np.ndarray, box: tuple[int, int, int, int], rgb, ignore: np.ndarray | None = None
+             ) -> tuple[tuple[float, float], np.ndarray, tuple[int, int, int, int]]:
+    """Where a bowl whose component has the bounding box ``box`` (x0, y0, x1, y1 inclusive,
+    pixels) is drawn: the centre (table units) whose exact render explains most pixels of
+    its window in ``frame`` (``ignore``: H×W bool, pixels not to fit on: where something else
+    stands or stood), searched coarse to fine around the box centre. Returns the centre, the
+    render there (h×w×3) and the window (y0, y1, x0, x1)."""
+    from spiral.worlds.tabletop.scene import BOWL_R
+
+    size = frame.shape[0]
+    bx0, by0, bx1, by1 = box
+    cx, cy = (bx0 + bx1 + 1) / 2.0, (by0 + by1 + 1) / 2.0
+    r = BOWL_R * size + FIT_REACH + 1
+    y0, y1 = max(0, int(cy - r)), min(size, int(np.ceil(cy + r)) + 1)
+    x0, x1 = max(0, int(cx - r)), min(size, int(np.ceil(cx + r)) + 1)
+    win = frame[y0:y1, x0:x1].astype(np.float64)
+    use = np.ones(win.shape[:2], bool) if ignore is None else ~ignore[y0:y1, x0:x1]
+    best = (cx / size, cy / size)
+    # coarse: the most pixels explained; fine: the least (clipped) squared error on them
+    for step, reach, fine in ((0.5, FIT_REACH, False), (0.125, 0.5, False), (1 / 32, 0.125, True),
+                              (1 / 128, 1 / 32, True)):
+        offs = np.arange(-reach, reach + 1e-9, step)
+        cands = np.array([(best[0] + dx / size, best[1] + dy / size) for dy in offs for dx in offs])
+        pred = bowl_patch(cands, rgb, size, y0, y1, x0, x1)
+        err = np.abs(pred - win[None]).max(-1)
+        if fine:
+            score = -(np.minimum(err, 48.0) ** 2 * use).sum(axis=(1, 2))
+        else:
+            score = ((err <= FIT_TOL) & use).sum(axis=(1, 2)) - 1e-6 * (np.minimum(err, 64) * use).sum(axis=(1, 2))
+        best = tuple(cands[int(np.argmax(score))])
+    return best, bowl_patch(np.array([best]), rgb, size, y0, y1, x0, x1)[0], (y0, y1, x0, x1)
 
 
 DISCOLOURED = 40.0  # RGB distance from a cube's own colours (lit top to shaded front) that is foreign
@@ -151,6 +218,22 @@ def discoloured(frame: np.ndarray, blob, color: str, tol: float = DISCOLOURED) -
     px = frame[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).astype(np.float64)
     rgb = np.asarray(PALETTE[color], np.float64)
     return int((_segment_dist(px, rgb, np.floor(rgb * FRONT_SHADE)) > tol).sum())
+
+
+FAITHFUL_TOL = 14  # levels: a pixel that shows a cube's own lit or shaded colour
+
+
+def faithful(frame: np.ndarray, blob, color: str, tol: float = FAITHFUL_TOL) -> int:
+    """Pixels in the bounding box of a cube's component ``blob`` that show its own colours
+    (its lit top or its shaded front, each channel within ``tol`` levels): a cube the model
+    repainted over (a tint, a muddy fill, a ghost drawn across it) keeps few."""
+    from spiral.worlds.tabletop.render import FRONT_SHADE
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    px = frame[blob.y0:blob.y1 + 1, blob.x0:blob.x1 + 1].astype(np.int16)
+    rgb = np.asarray(PALETTE[color], np.int16)
+    shade = np.floor(rgb * FRONT_SHADE).astype(np.int16)
+    return int(((np.abs(px - rgb).max(-1) <= tol) | (np.abs(px - shade).max(-1) <= tol)).sum())
 
 
 def _drawn_boxes(scene) -> dict[str, tuple[float, float, float, float]]:

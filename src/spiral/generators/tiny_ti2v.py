@@ -38,11 +38,12 @@ def shipped_weights() -> Path:
 def tabletop_palette() -> Any:
     """The tabletop's look as the model's :class:`~spiral.models.tiny_ti2v.appearance.RenderPalette`."""
     from spiral.models.tiny_ti2v.appearance import RenderPalette
+    from spiral.worlds.tabletop.cleanliness import restore_bowls
     from spiral.worlds.tabletop.render import FRONT_SHADE, SHADOW_RGB
     from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, PALETTE, TABLE_RGB
 
     return RenderPalette(colors=tuple(PALETTE.items()), table=TABLE_RGB, bowl_inside=BOWL_INSIDE_RGB,
-                         shadow=SHADOW_RGB, front_shade=FRONT_SHADE)
+                         shadow=SHADOW_RGB, front_shade=FRONT_SHADE, restore=restore_bowls)
 
 
 class TinyTI2VGenerator:

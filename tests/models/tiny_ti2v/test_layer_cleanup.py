@@ -162,3 +162,29 @@ def test_an_instruction_to_keep_an_object_still_takes_it_out_of_the_layer():
     assert not (kept & (lab == RED)).any() and (kept & (lab == GREEN)).sum() == (lab == GREEN).sum()
     # never the subject itself
     assert np.array_equal(still_mask(both, parts, [0.3, 0.6], keep_uv=[0.3, 0.6]), both)
+
+
+def test_the_world_restores_what_it_knows_the_shape_of_after_the_fill():
+    """``RenderPalette.restore`` (the tabletop's: complete the bowls a mover passes) runs on the
+    revealed background after the sampler's own fill, and only there; without one the fill is
+    the sampler's alone."""
+    import dataclasses
+
+    sc = _scene()
+    frame = render_scene(sc)
+    parts, colours = colour_parts(frame, PAL)
+    t = step_targets(sc, make_action(sc, "pick_place", "red_cube", params={"region": "right"}))
+    mask = t.mask_a > 0
+    seen = {}
+
+    def restore(f, fill, hole, union):
+        seen["hole"] = hole.copy()
+        out = fill.copy()
+        out[hole & union] = (1, 2, 3)
+        return out
+
+    out = clean_fill(frame, t.fill, mask, parts, colours, 0.65, dataclasses.replace(PAL, restore=restore))
+    assert (seen["hole"] == _dilate(mask)).all()
+    assert (out[mask] == (1, 2, 3)).all(-1).mean() > 0.9
+    plain = clean_fill(frame, t.fill, mask, parts, colours, 0.65, dataclasses.replace(PAL, restore=None))
+    assert not (plain[mask] == (1, 2, 3)).all(-1).any()

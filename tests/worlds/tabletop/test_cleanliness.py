@@ -100,3 +100,28 @@ def test_a_notch_in_a_still_bowl_where_an_object_stood_is_residue():
     assert not residue(notched, stood, now & ~ring, labels=lab)  # what the old test saw
     found = residue(notched, stood, now & ~ring, labels=lab, expected=expected, known=known)
     assert found.pixels >= len(ys) - 2
+
+
+def test_restore_bowls_completes_a_ring_where_an_object_left_it():
+    """A cube stood over a bowl's rim; a fill that paints the table where it stood leaves a
+    notch. ``restore_bowls`` repaints the ring (and the inside) from the bowl's fitted render,
+    and leaves an object that stays in the bowl as it is."""
+    from spiral.worlds.tabletop.cleanliness import grow, restore_bowls
+    from spiral.worlds.tabletop.perception import classify_pixels
+    from spiral.worlds.tabletop.render import render_scene
+
+    with_cube = make_scene(obj("bowl", "blue", 0.5, 0.5), obj("cube", "red", 0.5, 0.37), obj("ball", "green", 0.2, 0.8))
+    without = make_scene(obj("bowl", "blue", 0.5, 0.5), obj("ball", "green", 0.2, 0.8))
+    frame, exact = render_scene(with_cube, 64), render_scene(without, 64)
+    union = classify_pixels(frame) == 0  # the red cube's pixels
+    hole = grow(union, 1)
+    fill = exact.copy()
+    fill[hole] = TABLE_RGB  # a naive fill: table everywhere the cube was
+    ring = hole & (np.abs(exact.astype(int) - TABLE_RGB).max(-1) > 0)
+    assert ring.sum() >= 10  # the cube did stand over the ring
+    fixed = restore_bowls(frame, fill, hole, union)
+    err = np.abs(fixed.astype(int) - exact.astype(int)).max(-1)
+    assert (err[hole] > 16).sum() <= 1 and (err[~hole] == 0).all()
+    keep = fill.copy()
+    keep[hole & ring] = (220, 40, 40)  # something red stays there: not the bowl's to repaint
+    assert (restore_bowls(frame, keep, hole, union)[hole & ring] == (220, 40, 40)).all()

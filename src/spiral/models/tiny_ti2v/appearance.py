@@ -8,6 +8,7 @@ imported from the world: the caller hands them over as a :class:`RenderPalette`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,6 +29,9 @@ class RenderPalette:
     shadow: RGB
     front_shade: float
     white: str = "white"
+    # the world's own repair of a revealed background, applied after the sampler's fill:
+    # (frame, fill, hole, union) -> fill (e.g. the tabletop completes the bowls it passes)
+    restore: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
 
     @property
     def names(self) -> list[str]:

@@ -218,6 +218,8 @@ def clean_fill(frame: np.ndarray, fill: np.ndarray, union: np.ndarray, parts: np
         painted = cv2.inpaint(np.ascontiguousarray(bg), ghost.astype(np.uint8), 3, cv2.INPAINT_TELEA)
         out[ghost] = painted[ghost]
     out = background_fill(frame, out, hole, union, palette)
+    if palette.restore is not None:  # the world completes what it knows the shape of (a bowl's ring)
+        out = palette.restore(frame, out, hole, union)
     return uncover(frame, out, union, parts, colours, min_cover, palette)
 
 

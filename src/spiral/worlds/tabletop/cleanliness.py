@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, TABLE_RGB
+from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB, PALETTE, TABLE_RGB
 
 CLEAN_RGB: tuple[tuple[int, int, int], ...] = (TABLE_RGB, BOWL_INSIDE_RGB)
 TORN_PIECE = 0.2  # a second piece this share of the expected area: the object is in pieces
@@ -197,6 +197,48 @@ def fit_bowl(frame: np.ndarray, box: tuple[int, int, int, int], rgb, ignore: np.
             score = ((err <= FIT_TOL) & use).sum(axis=(1, 2)) - 1e-6 * (np.minimum(err, 64) * use).sum(axis=(1, 2))
         best = tuple(cands[int(np.argmax(score))])
     return best, bowl_patch(np.array([best]), rgb, size, y0, y1, x0, x1)[0], (y0, y1, x0, x1)
+
+
+def restore_bowls(frame: np.ndarray, fill: np.ndarray, hole: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """A generator's revealed background with the still bowls it passes completed: ``frame``
+    (the conditioning frame, the movers in it), ``fill`` (what the generator paints where they
+    stood), ``hole`` (the revealed pixels), ``union`` (the movers' pixels). A bowl whose ring
+    or inside the hole reaches is fitted to its own pixels in ``frame`` (:func:`fit_bowl`,
+    the movers left out), and each hole pixel its drawn disc covers takes the bowl's render
+    there, unless the fill shows another object's colour (something that stays, in the
+    bowl or in front of it). Pixels only: the generator never sees a state. A notch painted
+    table colour in a ring, or a ghost on a bowl's inside, is what it repairs."""
+    from spiral.worlds.tabletop.perception import _COLOR_NAMES, classify_pixels, min_area, perceive
+
+    if not hole.any():
+        return fill
+    p = perceive(frame)
+    if p.scene is None:
+        return fill
+    near = grow(hole, 2)
+    out = fill.copy()
+    fill_lab = None
+    for o in p.scene.objects:
+        if o.kind != "bowl":
+            continue
+        for b in p.all_blobs.get(o.color, []):
+            if b.area < min_area(frame.shape[0]):
+                continue
+            box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+            ring = p.labels[box] == _COLOR_NAMES.index(o.color)
+            if not near[box].any() or (union[box] & ring).sum() > 0.3 * ring.sum():
+                continue  # not next to the hole, or the bowl is one of what moves
+            _, patch, (y0, y1, x0, x1) = fit_bowl(frame, (b.x0, b.y0, b.x1, b.y1), PALETTE[o.color],
+                                                  grow(union, 2) | (p.labels >= 0) & (p.labels != _COLOR_NAMES.index(o.color)))
+            drawn = np.abs(patch - np.asarray(TABLE_RGB, np.float64)).max(-1) > 0
+            if fill_lab is None:
+                fill_lab = classify_pixels(fill)
+            lab = fill_lab[y0:y1, x0:x1]
+            other = (lab >= 0) & (lab != _COLOR_NAMES.index(o.color))
+            m = hole[y0:y1, x0:x1] & drawn & ~other
+            out[y0:y1, x0:x1][m] = patch[m].astype(np.uint8)
+            break
+    return out
 
 
 DISCOLOURED = 40.0  # RGB distance from a cube's own colours (lit top to shaded front) that is foreign

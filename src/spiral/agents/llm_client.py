@@ -33,7 +33,6 @@ import logging
 import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 from spiral import redaction
 from spiral.config import safe_url
+from spiral.core.rundir import atomic_write_bytes
 from spiral.errors import BackendError
 
 log = logging.getLogger(__name__)
@@ -227,10 +227,8 @@ class ResponseCache:
         p = self._path(key)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:  # redacted: the last line of defence
-                f.write(redaction.redact(json.dumps({"key": key, **record})))
-            os.replace(tmp, p)
+            # redacted: the last line of defence; written whole or not at all
+            atomic_write_bytes(p, redaction.redact(json.dumps({"key": key, **record})).encode(), fsync=False)
         except OSError as exc:  # a read-only cache must not break the run
             log.warning("cannot write the response cache at %s: %s", self.root, exc)
 

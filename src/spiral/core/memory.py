@@ -12,7 +12,6 @@ tried and how often it fixed the failure. The loop tries the historically best f
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sqlite3
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
+from spiral.core.png import decode_png, encode_png
 from spiral.core.types import SubAction, Verdict
 from spiral.redaction import redact
 
@@ -35,18 +34,14 @@ CREATE TABLE IF NOT EXISTS segments (idx INTEGER PRIMARY KEY, sub_action TEXT, p
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER, attempt INTEGER, plan_version INTEGER,
     failure_type TEXT, feedback TEXT, strategy TEXT, fixed INTEGER DEFAULT 0, fixed_by TEXT);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
 def _png(frame: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size: 64x64 frames
-    return buf.getvalue()
+    return encode_png(frame, compress_level=1)  # speed over size: 64x64 frames
 
 
-def _unpng(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+_unpng = decode_png
 
 
 class EpisodeMemory:
@@ -136,14 +131,6 @@ class EpisodeMemory:
         cols = ("id", "step", "attempt", "plan_version", "failure_type", "feedback", "strategy", "fixed", "fixed_by")
         rows = self.db.execute(f"SELECT {', '.join(cols)} FROM failures ORDER BY id").fetchall()
         return [dict(zip(cols, r)) for r in rows]
-
-    def set_meta(self, key: str, value: Any) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, redact(json.dumps(value))))
-
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
 
 
 class ExperienceStore:

@@ -105,13 +105,9 @@ def sha256_file(path: Path) -> str:
 
 
 def _write_png(path: Path, img: np.ndarray) -> None:
-    import io
+    from spiral.core.png import encode_png
 
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", compress_level=1)
-    atomic_write_bytes(path, buf.getvalue(), fsync=False)
+    atomic_write_bytes(path, encode_png(img, compress_level=1), fsync=False)
 
 
 def _check(p: Path, identity: str, resume: bool) -> bool:

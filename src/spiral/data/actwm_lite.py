@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from spiral.core.lock import DirLock
+from spiral.core.png import decode_png, encode_png
 from spiral.core.rundir import atomic_write_bytes, atomic_write_json, remove_temp_files
 from spiral.errors import InputFileError
 from spiral.exec import Executor, LocalExecutor
@@ -102,9 +102,7 @@ def goal_phrasing(step_texts: list[str], rng: random.Random) -> str:
 
 # -- building -------------------------------------------------------------------------------
 def _png(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
+    return encode_png(arr)  # Pillow's default level: the shards' bytes are part of the dataset
 
 
 def _strip(frames: np.ndarray) -> np.ndarray:
@@ -307,8 +305,7 @@ def load_manifest(root: str | Path, verify: bool = False) -> dict[str, Any]:
     return m
 
 
-def _unpng(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+_unpng = decode_png
 
 
 def _unstrip(strip: np.ndarray, size: int) -> np.ndarray:

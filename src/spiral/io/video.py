@@ -144,6 +144,8 @@ def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
 
 
 def save_png(path: str | Path, frame: np.ndarray) -> None:
-    from PIL import Image
+    """``frame`` as a PNG file, written whole or not at all."""
+    from spiral.core.png import encode_png
+    from spiral.core.rundir import atomic_write_bytes
 
-    Image.fromarray(np.asarray(frame, np.uint8)).save(path)
+    atomic_write_bytes(Path(path), encode_png(frame), fsync=False)

@@ -79,152 +79,173 @@ class Expander:
             self.add("pick_place", top.id)
 
     def expand(self, clause: dict[str, Any]) -> None:
-        k = clause["kind"]
+        """Add the sub-actions that make one parsed clause hold (none when it holds already)."""
+        step = getattr(self, f"_clause_{clause['kind']}", None)
+        if step is None:  # pragma: no cover
+            raise ValueError(f"unknown clause kind {clause['kind']!r}")
+        step(clause)
+
+    def _clause_put_in(self, clause: dict[str, Any]) -> None:
         st = self.state
-        if k == "put_in":
-            a, bowl = clause["subject"], clause["bowl"]
-            if st.get(a).in_ == bowl:
-                return
-            self.clear(a)
-            self.add("put_in", a, [bowl])
-        elif k == "stack":
-            a, b = clause["subject"], clause["ref"]
-            if st.get(a).on == b:
-                return
+        a, bowl = clause["subject"], clause["bowl"]
+        if st.get(a).in_ == bowl:
+            return
+        self.clear(a)
+        self.add("put_in", a, [bowl])
+
+    def _clause_stack(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a, b = clause["subject"], clause["ref"]
+        if st.get(a).on == b:
+            return
+        self.clear(a)
+        self.clear(b)
+        self.add("stack", a, [b])
+
+    def _clause_next_to(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a, b = clause["subject"], clause["ref"]
+        if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
+            return
+        holder = st.get(b).in_
+        if holder is not None:
+            raise ImpossibleGoalError(f"the {st.get(b).name} is in the {st.get(holder).name}: nothing can stand "
+                                      "next to it there", f"say 'next to the {st.get(holder).name}'")
+        self.clear(a)
+        self.add("move_next_to", a, [b])
+
+    def _clause_push(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a = clause["subject"]
+        o = st.get(a)
+        if o.on or o.in_:
+            raise ImpossibleGoalError(f"cannot push the {o.name}: it is not standing on the table",
+                                      "move it onto the table first")
+        target = clause.get("target_xy")
+        if target and holds(C("at", a, xy=tuple(target)), st):
+            return
+        assumed = self.moved(a)  # where the push starts rests on an earlier step's result
+        self.clear(a)
+        params = {"direction": clause["direction"]}
+        if target:
+            params["target_xy"] = list(target)
+        try:
+            self.add("push", a, **params)
+        except ImpossibleGoalError:
+            if not target:
+                raise
+            self.add("pick_place", a, target_xy=list(target),
+                     prompt=phrases()["actions"]["push"][0].format(
+                         a=o.name, dir=phrases()["directions"][clause["direction"]][0]))
+        if not target:
+            clause["target_xy"] = list(self.steps[-1].params["target_xy"])
+            clause["provisional"] = ["target_xy"] if assumed else []
+
+    def _clause_swap(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a, b = clause["a"], clause["b"]
+        for oid in (a, b):
+            o = st.get(oid)
+            if o.on or o.in_:
+                where = "in a bowl" if o.in_ else "on another cube"
+                raise ImpossibleGoalError(f"cannot swap the {o.name}: it is {where}",
+                                          "move it onto the table first")
+        pa, pb = clause.get("pos_a"), clause.get("pos_b")
+        if pa is None:
+            clause["pos_a"] = [st.get(a).x, st.get(a).y]
+            clause["pos_b"] = [st.get(b).x, st.get(b).y]
+            clause["provisional"] = [pin for pin, oid in (("pos_a", a), ("pos_b", b)) if self.moved(oid)]
             self.clear(a)
             self.clear(b)
-            self.add("stack", a, [b])
-        elif k == "next_to":
-            a, b = clause["subject"], clause["ref"]
-            if holds(C("next_to", a, b), st) and holds(C("on_table", a), st):
-                return
-            holder = st.get(b).in_
-            if holder is not None:
-                raise ImpossibleGoalError(f"the {st.get(b).name} is in the {st.get(holder).name}: nothing can stand "
-                                          "next to it there", f"say 'next to the {st.get(holder).name}'")
+            self.add("swap", a, [b])
+            return
+        a_done = holds(C("at", a, xy=tuple(pb)), st)
+        b_done = holds(C("at", b, xy=tuple(pa)), st)
+        if a_done and b_done:
+            return
+        if not a_done and not b_done:
             self.clear(a)
-            self.add("move_next_to", a, [b])
-        elif k == "push":
-            a = clause["subject"]
-            o = st.get(a)
-            if o.on or o.in_:
-                raise ImpossibleGoalError(f"cannot push the {o.name}: it is not standing on the table",
-                                          "move it onto the table first")
-            target = clause.get("target_xy")
-            if target and holds(C("at", a, xy=tuple(target)), st):
+            self.clear(b)
+            self.add("swap", a, [b])
+            return
+        # the rest of a swap half done: each object to where the other stood (the prompt says so)
+        if not a_done:
+            self.add("pick_place", a, target_xy=list(pb),
+                     prompt=f"move the {st.get(a).name} to where the {st.get(b).name} was")
+        if not b_done:
+            self.add("pick_place", b, target_xy=list(pa),
+                     prompt=f"move the {st.get(b).name} to where the {st.get(a).name} was")
+
+    def _clause_take_out(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a = clause["subject"]
+        if holds(C("on_table", a), st):
+            return
+        self.clear(a)
+        self.add("pick_place", a)
+
+    def _clause_place_region(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        a, region = clause["subject"], clause["region"]
+        if holds(C("in_region", a, region=region), st):
+            return
+        self.clear(a)
+        self.add("pick_place", a, region=region)
+
+    def _clause_put_every(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        bowl, kind = clause["bowl"], clause["object_kind"]
+        todo = [o.id for o in st.objects if o.kind == kind and o.in_ != bowl]
+        room = BOWL_CAPACITY - len(st.contents(bowl))
+        if not [o for o in st.objects if o.kind == kind]:
+            raise ImpossibleGoalError(f"the scene has no {kind}s", "name objects that are in the scene")
+        if len(todo) > room:
+            raise ImpossibleGoalError(
+                f"the {bowl.replace('_', ' ')} has room for {room} more object(s) but {len(todo)} {kind}(s) "
+                f"are outside it", f"a bowl holds at most {BOWL_CAPACITY} objects")
+        for oid in todo:
+            self.clear(oid)
+            self.add("put_in", oid, [bowl])
+
+    def _clause_stack_all(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        cubes = [o.id for o in st.objects if o.kind == "cube"]
+        if clause.get("count") and clause["count"] != len(cubes):
+            raise ImpossibleGoalError(f"the goal names {clause['count']} cubes but the scene has {len(cubes)}",
+                                      "say 'stack all the cubes'")
+        if len(cubes) < 2:
+            raise ImpossibleGoalError(f"stacking needs at least 2 cubes; the scene has {len(cubes)}",
+                                      "choose another goal")
+        if len(cubes) > MAX_STACK:
+            raise ImpossibleGoalError(f"a tower holds at most {MAX_STACK} cubes; the scene has {len(cubes)}",
+                                      "stack some of them by name")
+        base = clause.get("base")
+        if base is None:
+            def tower(c: str) -> int:
+                n, cur = 1, c
+                while st.above(cur) is not None and st.above(cur).kind == "cube":
+                    cur, n = st.above(cur).id, n + 1
+                return n
+            bases = [c for c in cubes if st.get(c).on is None and st.get(c).in_ is None]
+            if not bases:
+                bases = cubes
+            base = max(bases, key=lambda c: (tower(c), -cubes.index(c)))
+            clause["base"] = base
+        self._build_tower(base, cubes)
+
+    def _clause_clear_region(self, clause: dict[str, Any]) -> None:
+        st = self.state
+        region = clause["region"]
+        target = OPPOSITE[region]
+        for _ in range(32):
+            st = self.state
+            movable = [o for o in st.objects if in_region(o.x, o.y, region) and st.above(o.id) is None
+                       and (o.in_ is None or not in_region(st.get(o.in_).x, st.get(o.in_).y, region))]
+            if not movable:
                 return
-            assumed = self.moved(a)  # where the push starts rests on an earlier step's result
-            self.clear(a)
-            params = {"direction": clause["direction"]}
-            if target:
-                params["target_xy"] = list(target)
-            try:
-                self.add("push", a, **params)
-            except ImpossibleGoalError:
-                if not target:
-                    raise
-                self.add("pick_place", a, target_xy=list(target),
-                         prompt=phrases()["actions"]["push"][0].format(
-                             a=o.name, dir=phrases()["directions"][clause["direction"]][0]))
-            if not target:
-                clause["target_xy"] = list(self.steps[-1].params["target_xy"])
-                clause["provisional"] = ["target_xy"] if assumed else []
-        elif k == "swap":
-            a, b = clause["a"], clause["b"]
-            for oid in (a, b):
-                o = st.get(oid)
-                if o.on or o.in_:
-                    where = "in a bowl" if o.in_ else "on another cube"
-                    raise ImpossibleGoalError(f"cannot swap the {o.name}: it is {where}",
-                                              "move it onto the table first")
-            pa, pb = clause.get("pos_a"), clause.get("pos_b")
-            if pa is None:
-                clause["pos_a"] = [st.get(a).x, st.get(a).y]
-                clause["pos_b"] = [st.get(b).x, st.get(b).y]
-                clause["provisional"] = [pin for pin, oid in (("pos_a", a), ("pos_b", b)) if self.moved(oid)]
-                self.clear(a)
-                self.clear(b)
-                self.add("swap", a, [b])
-                return
-            a_done = holds(C("at", a, xy=tuple(pb)), st)
-            b_done = holds(C("at", b, xy=tuple(pa)), st)
-            if a_done and b_done:
-                return
-            if not a_done and not b_done:
-                self.clear(a)
-                self.clear(b)
-                self.add("swap", a, [b])
-                return
-            # the rest of a swap half done: each object to where the other stood (the prompt says so)
-            if not a_done:
-                self.add("pick_place", a, target_xy=list(pb),
-                         prompt=f"move the {st.get(a).name} to where the {st.get(b).name} was")
-            if not b_done:
-                self.add("pick_place", b, target_xy=list(pa),
-                         prompt=f"move the {st.get(b).name} to where the {st.get(a).name} was")
-        elif k == "take_out":
-            a = clause["subject"]
-            if holds(C("on_table", a), st):
-                return
-            self.clear(a)
-            self.add("pick_place", a)
-        elif k == "place_region":
-            a, region = clause["subject"], clause["region"]
-            if holds(C("in_region", a, region=region), st):
-                return
-            self.clear(a)
-            self.add("pick_place", a, region=region)
-        elif k == "put_every":
-            bowl, kind = clause["bowl"], clause["object_kind"]
-            todo = [o.id for o in st.objects if o.kind == kind and o.in_ != bowl]
-            room = BOWL_CAPACITY - len(st.contents(bowl))
-            if not [o for o in st.objects if o.kind == kind]:
-                raise ImpossibleGoalError(f"the scene has no {kind}s", "name objects that are in the scene")
-            if len(todo) > room:
-                raise ImpossibleGoalError(
-                    f"the {bowl.replace('_', ' ')} has room for {room} more object(s) but {len(todo)} {kind}(s) "
-                    f"are outside it", f"a bowl holds at most {BOWL_CAPACITY} objects")
-            for oid in todo:
-                self.clear(oid)
-                self.add("put_in", oid, [bowl])
-        elif k == "stack_all":
-            cubes = [o.id for o in st.objects if o.kind == "cube"]
-            if clause.get("count") and clause["count"] != len(cubes):
-                raise ImpossibleGoalError(f"the goal names {clause['count']} cubes but the scene has {len(cubes)}",
-                                          "say 'stack all the cubes'")
-            if len(cubes) < 2:
-                raise ImpossibleGoalError(f"stacking needs at least 2 cubes; the scene has {len(cubes)}",
-                                          "choose another goal")
-            if len(cubes) > MAX_STACK:
-                raise ImpossibleGoalError(f"a tower holds at most {MAX_STACK} cubes; the scene has {len(cubes)}",
-                                          "stack some of them by name")
-            base = clause.get("base")
-            if base is None:
-                def tower(c: str) -> int:
-                    n, cur = 1, c
-                    while st.above(cur) is not None and st.above(cur).kind == "cube":
-                        cur, n = st.above(cur).id, n + 1
-                    return n
-                bases = [c for c in cubes if st.get(c).on is None and st.get(c).in_ is None]
-                if not bases:
-                    bases = cubes
-                base = max(bases, key=lambda c: (tower(c), -cubes.index(c)))
-                clause["base"] = base
-            self._build_tower(base, cubes)
-        elif k == "clear_region":
-            region = clause["region"]
-            target = OPPOSITE[region]
-            for _ in range(32):
-                st = self.state
-                movable = [o for o in st.objects if in_region(o.x, o.y, region) and st.above(o.id) is None
-                           and (o.in_ is None or not in_region(st.get(o.in_).x, st.get(o.in_).y, region))]
-                if not movable:
-                    return
-                movable.sort(key=lambda o: (-st.level(o.id), COLORS.index(o.color)))
-                self.add("pick_place", movable[0].id, region=target)
-            raise ImpossibleGoalError(f"could not clear the {region} half", "try fewer objects")  # pragma: no cover
-        else:  # pragma: no cover
-            raise ValueError(f"unknown clause kind {k!r}")
+            movable.sort(key=lambda o: (-st.level(o.id), COLORS.index(o.color)))
+            self.add("pick_place", movable[0].id, region=target)
+        raise ImpossibleGoalError(f"could not clear the {region} half", "try fewer objects")  # pragma: no cover
 
     def _build_tower(self, base: str, cubes: list[str]) -> None:
         st = self.state

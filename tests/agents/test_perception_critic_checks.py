@@ -154,3 +154,19 @@ def test_an_uncovered_cube_with_a_few_soft_pixels_is_whole():
     soft[-1][ys[top][:8], xs[top][:8]] = (150, 130, 80)  # its top edge, muddy
     v = _judge_with(soft, act)
     assert v.passed, v.failures
+
+
+def test_an_uncovered_cube_repainted_off_its_own_colours_is_cut_off():
+    """Same hue, same size, but hardly a pixel in its own lit or shaded colour (the model
+    repainted it a shade off, or drew a ghost across it): few faithful pixels, cut off."""
+    sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
+                        SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
+                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
+    act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
+    frames, _ = simulate(sc, act, 12, 64)
+    off = frames.copy()
+    for t in range(8, 12):
+        yellow = np.abs(off[t].astype(int) - [235, 215, 30]).max(-1) < 90
+        off[t][yellow] = (off[t][yellow] * 0.84).astype(np.uint8)
+    v = _judge_with(off, act)
+    assert not v.passed and v.failures[0].detail == "yellow_cube stays cut off at the end", v.failures

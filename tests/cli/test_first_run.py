@@ -47,7 +47,8 @@ def failing_run(tmp_path_factory):
     """A run with refinements, two replans and a stop (deterministic: same config, same trace)."""
     out = tmp_path_factory.mktemp("fail") / "r"
     r = invoke("run", "stack all the cubes", "--scene-seed", "5", "-g", "sim-faulty", "--seed", "13",
-               "--set", "generator.fault_rate=0.8", "--set", "loop.max_attempts=2", "--out", str(out), "-q")
+               "--set", "generator.fault_rate=0.8", "--set", "loop.max_attempts=2", "--set", "loop.on_failure=stop",
+               "--out", str(out), "-q")
     assert r.exit_code == 3, r.output
     return out
 

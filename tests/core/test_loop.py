@@ -82,7 +82,7 @@ def test_forced_failures_trigger_a_replan_that_succeeds(cfg_factory):
 
 
 def test_stops_gracefully_when_replans_are_spent(cfg_factory):
-    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=2", "loop.max_replans=1"])
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=2", "loop.max_replans=1", "loop.on_failure=stop"])
     scene = demo4_scene()
     gen = FaultySimGenerator(fault_rate=0.0, force_fail=[{"segment": 1, "plan_version": v} for v in range(3)])
     loop = _loop(cfg, gen)
@@ -360,7 +360,8 @@ def test_a_replan_differs_from_the_plan_that_failed_or_says_why(cfg_factory):
 @pytest.mark.parametrize("budget", [0, 1, 2])
 def test_the_replan_budget_is_spent_exactly_then_the_run_stops(cfg_factory, budget):
     """A step that always fails: exactly ``loop.max_replans`` replans, then a stop that says so."""
-    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=1", f"loop.max_replans={budget}"])
+    cfg = cfg_factory(GOAL4, scene_seed=None, sets=["loop.max_attempts=1", f"loop.max_replans={budget}",
+                                                      "loop.on_failure=stop"])
     scene = demo4_scene()
     fails = [{"segment": 1, "plan_version": v} for v in range(budget + 1)]
     loop = _loop(cfg, FaultySimGenerator(fault_rate=0.0, force_fail=fails))

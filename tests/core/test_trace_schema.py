@@ -78,9 +78,11 @@ def runs(tmp_path_factory, fast_default_generator_module) -> dict[str, tuple[obj
     go("demo", build_config())
     # high fault rate, 2 attempts, 1 replan: refines, replans and (today) stops; scene 24 has 3 cubes
     go("faulty", build_config(overrides={"goal": "stack all the cubes", "scene": {"seed": 24}},
-                              sets=["generator.fault_rate=0.9", "loop.max_attempts=2", "loop.max_replans=1"]))
+                              sets=["generator.fault_rate=0.9", "loop.max_attempts=2", "loop.max_replans=1",
+                                    "loop.on_failure=stop"]))
     # the same paths made certain: segment 0 always fails (subject stays still) in plan v0 and v1
     go("forced_stop", build_config(sets=['generator.faults=["static"]', "loop.max_attempts=2", "loop.max_replans=1",
+                                         "loop.on_failure=stop",
                                          'generator.force_fail=[{"segment": 0}, {"segment": 0, "plan_version": 1}]']))
     # the same, best effort: the step's best failing attempt is kept and the run goes on
     go("accept_best", build_config(sets=['generator.faults=["static"]', "loop.max_attempts=2", "loop.max_replans=1",

@@ -47,5 +47,7 @@ class LoopConfig(BaseModel):
                                    "critic behind the generator; off by default because a wasted call of a paid "
                                    "generator is billed")
     on_failure: Literal["stop", "accept_best"] = Field(
-        default="stop", description="when a step still fails with the replan budget spent: stop the run, or "
-                                    "accept the step's best attempt (recorded as accept_best) and go on")
+        default="accept_best", description="when a step still fails with the replan budget spent: stop the run, "
+                                           "or accept the step's best attempt (recorded as accept_best) and go on "
+                                           "(the default: a long video is finished; strict success still sees "
+                                           "the flaw)")

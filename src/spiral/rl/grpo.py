@@ -580,6 +580,16 @@ class GRPOTrainer:
                 log.info("matplotlib is not importable: no curves.png")
         return row
 
+    def validate_start(self) -> dict[str, Any] | None:
+        """Validate the starting weights (the first best, the base of the curves), unless
+        validation is off, training has begun, or a resumed run already did."""
+        if self.validate is None or not self.cfg.validate_every or self.step_done or self.stopped:
+            return None
+        if self.best is not None and self.best["step"] == 0 or \
+                any(int(r["step"]) == 0 for r in (self.log.validation_rows() if self.log else [])):
+            return None
+        return self.run_validation()
+
     def _write_best(self, stage: str) -> None:
         if self.out_dir is None or (self.accelerator is not None and not self.accelerator.is_main_process):
             return
@@ -715,9 +725,7 @@ class GRPOTrainer:
         trainer continues from its checkpoint); the logged rows of this call."""
         target = int(steps if steps is not None else self.cfg.steps)
         rows = []
-        if self.validate is not None and self.cfg.validate_every and self.step_done == 0 and not self.stopped and \
-                not any(int(r["step"]) == 0 for r in (self.log.validation_rows() if self.log else [])):
-            self.run_validation()  # the starting weights: the first best, the base of the curves
+        self.validate_start()
         while self.step_done < target and not self.stopped:
             rows.append(self.step().row)
         if self.log is not None:

@@ -65,11 +65,11 @@ def plot_curves(out_dir: str | Path, path: str | Path | None = None, window: int
             if a != b:
                 for x in axes:
                     x.axvline(s0, color="grey", lw=0.8, ls=":")
-                ax.text(s0, 0.02, f" {b}", color="grey", fontsize=8)
+                ax.text(s0, 0.03, f" {b}", color="grey", fontsize=8)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("update")
     ax.set_title("reward vs held-out strict success")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     if m:
         axes[1].plot(steps, _running_mean([_num(r["mixed_share"]) for r in m], window))
         axes[2].plot(steps, [_num(r["kl"]) for r in m], lw=0.6)

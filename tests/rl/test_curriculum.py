@@ -24,7 +24,9 @@ def test_shipped_curriculum_goes_from_atomic_steps_to_long_chains():
     assert kinds[0] == ("atomic", None) and kinds[1][0] == "chain" and kinds[-1][0] == "chain"
     assert kinds[1][1][1] <= 3 < kinds[-1][1][1]  # short goals, then long ones
     assert all(s.promote_at is not None for s in spec.stages[:-1]) and spec.stages[-1].promote_at is None
-    assert load_curriculum(shipped_curriculum()) == spec
+    assert load_curriculum(shipped_curriculum()) == spec == load_curriculum("tiny-ti2v")
+    atomic = load_curriculum("tiny-ti2v-atomic")  # the shipped variant's, by name
+    assert atomic.stages[0].kind == "atomic" and atomic.stages[-1].kind == "chain"
 
 
 def test_bad_curriculum_files_are_refused_with_the_file_named(tmp_path):

@@ -230,8 +230,9 @@ def train_grpo(
     curriculum: bool = typer.Option(False, "--curriculum", help="Train in stages (atomic sub-actions, short goals, "
                                     "long goals through the loop) promoted by validation; --pool/--suite/--mine "
                                     "then come from the curriculum file."),
-    curriculum_file: Path | None = typer.Option(None, "--curriculum-file", help="A curriculum YAML (implies "
-                                                   "--curriculum; default: the shipped spiral/rl/curricula/tiny-ti2v.yaml)."),
+    curriculum_file: Path | None = typer.Option(None, "--curriculum-file", help="A curriculum YAML, or the name "
+                                                   "of one shipped in spiral/rl/curricula (tiny-ti2v, tiny-ti2v-atomic); "
+                                                   "implies --curriculum (default: tiny-ti2v)."),
     validate_every: int = typer.Option(50, min=0, help="Validate (plan-only strict success on held-out tasks) every "
                                                        "N updates; 0: never."),
     val_hard: int = typer.Option(5, min=0, help="Validation tasks per Hard recipe (seeds of their own, not the suite's)."),

@@ -79,11 +79,16 @@ def shipped_curriculum() -> Path:
 
 
 def load_curriculum(path: str | Path | None = None) -> CurriculumSpec:
-    """A curriculum file (default: the shipped one), validated."""
+    """A curriculum file, or the name of one shipped in ``spiral/rl/curricula/`` (default:
+    ``tiny-ti2v``), validated."""
     import yaml
     from pydantic import ValidationError
 
     p = Path(path) if path is not None else shipped_curriculum()
+    if not p.is_file() and path is not None and p.name == str(path) and p.suffix == "":
+        named = shipped_curriculum().with_name(f"{path}.yaml")
+        if named.is_file():
+            p = named  # a curriculum shipped in the package, by name
     if not p.is_file():
         raise ConfigError(f"curriculum file {p} does not exist", "pass an existing YAML file, or leave "
                           "--curriculum out for the shipped one")

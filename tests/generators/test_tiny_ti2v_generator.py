@@ -148,3 +148,20 @@ def test_hints_steer_the_end_point_and_exploration_widens_the_samples():
     c = g.generate([GenerationRequest(prompt="move it", cond_frame=f, num_frames=3, seed=0,
                                       hints={"subject": [23 / 64, 23 / 64], "target": [12.5 / 64, 44.5 / 64]})])[0]
     assert c.meta["logprob"] > -8
+
+
+def test_the_grpo_variant_loads_by_name_and_differs_only_in_trained_weights():
+    """``generator.weights: tiny-ti2v-grpo`` resolves to the post-trained weights in the package
+    (GRPO with --trainable heads: only the decoder and the output head moved)."""
+    pytest.importorskip("torch")
+    import torch
+
+    from spiral.generators.tiny_ti2v import TinyTI2VGenerator, shipped_weights, weights_path
+
+    path = weights_path("tiny-ti2v-grpo")
+    assert path.parent == shipped_weights().parent and (path / "model.safetensors").is_file()
+    assert weights_path(None) == shipped_weights() and str(weights_path("runs/x")) == "runs/x"
+    grpo = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights="tiny-ti2v-grpo")).model.state_dict()
+    base = TinyTI2VGenerator().model.state_dict()
+    moved = {k for k in base if not torch.equal(base[k], grpo[k])}
+    assert moved and all(k.startswith(("head", "dec")) for k in moved)

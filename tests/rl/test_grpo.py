@@ -118,6 +118,7 @@ def test_rl_modules_import_no_torch():
     import sys
 
     code = ("import spiral.rl.rewards, spiral.rl.grpo, spiral.rl.flow_grpo, spiral.rl.testing, sys\n"
+            "import spiral.rl.validation, spiral.rl.curriculum, spiral.rl.curves\n"
             "print(','.join(m for m in ('torch', 'diffusers', 'peft', 'accelerate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
@@ -163,3 +164,149 @@ def test_distributed_processes_draw_their_own_rollouts_and_always_join_the_updat
     assert acc.backwards > 0  # it still takes part in the (collective) backward
     assert row["groups"] == 4  # logged statistics cover both processes' groups
     assert not (tmp_path / "metrics.csv").exists() and not (tmp_path / "latest.json").exists()  # main process writes
+
+
+# -- validation, the divergence stop, the best weights ------------------------------------------
+def _rising_reward(box):
+    """Mixed groups whose mean rises every update (a stand-in for a reward being hacked)."""
+
+    def reward(clips, requests, **info):
+        step = box["tr"].step_done + 1  # the update being made
+        return [0.01 * step + 0.1 * (i % 2) for i in range(len(clips))]
+
+    return reward
+
+
+def _val_trainer(tmp, table, seen=None, **kw):
+    cfg = GRPOConfig(**{"group_size": 4, "requests_per_step": 1, "steps": 10, "lr": 0.1, "checkpoint_every": 2,
+                        "tensorboard": False, "validate_every": 1, "divergence_patience": 3, **kw})
+    box = {}
+
+    def validate():  # a function of the weights' step, as a real validation is of the weights
+        step = box["tr"].step_done
+        if seen is not None:
+            seen[step] = box["tr"].policy.logits.detach().clone()
+        return {"strict": table[step], "lenient": table[step], "by_category": {"x": table[step]}}
+
+    box["tr"] = GRPOTrainer(ToyPolicy(), _rising_reward(box), toy_requests(3), cfg, out_dir=tmp, validate=validate)
+    return box["tr"]
+
+
+TABLE = [0.5, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1, 0.1]
+
+
+def test_divergence_stops_training_and_keeps_the_best_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    seen = {}
+    tr = _val_trainer(tmp_path, TABLE, seen)
+    tr.train()
+    # reward up, strict down at steps 2, 3, 4: three in a row
+    assert tr.step_done == 4 and tr.stopped and "reward hacking" in tr.stopped and "step 1" in tr.stopped
+    assert tr.best == {"step": 1, "strict": 0.7, "lenient": 0.7}
+    best = load_file(str(tmp_path / "best" / "trainable.safetensors"))["logits"]
+    assert torch.equal(best, seen[1]) and not torch.equal(best, tr.policy.logits.detach())
+    assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 1
+    rows = tr.log.validation_rows()
+    assert [int(r["step"]) for r in rows] == [0, 1, 2, 3, 4]
+    assert rows[0]["train_reward"] == "nan" and float(rows[2]["gap"]) == pytest.approx(
+        float(rows[2]["train_reward"]) - 0.6)
+    # a resume stays stopped
+    again = _val_trainer(tmp_path, TABLE)
+    assert again.stopped == tr.stopped and again.train() == [] and again.step_done == 4
+
+
+def test_no_divergence_when_validation_holds(tmp_path):
+    tr = _val_trainer(tmp_path, [0.5, 0.6, 0.6, 0.7, 0.6, 0.6, 0.8, 0.7, 0.7, 0.9, 0.9])
+    tr.train()
+    assert tr.stopped is None and tr.step_done == 10 and tr.best["step"] == 9
+
+
+def test_validation_resumes_to_the_same_stop(tmp_path):
+    straight = _val_trainer(tmp_path / "a", TABLE)
+    straight.train()
+    killed = _val_trainer(tmp_path / "b", TABLE)
+    killed.train(steps=3)  # checkpoint at 2; the validation row of step 3 goes with the kill
+    resumed = _val_trainer(tmp_path / "b", TABLE)
+    assert resumed.step_done == 2 and [int(r["step"]) for r in resumed.log.validation_rows()] == [0, 1, 2]
+    assert resumed.divergence.streak == 1 and resumed.best["step"] == 1
+    resumed.train()
+    assert resumed.stopped == straight.stopped.replace(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert resumed.step_done == 4
+
+    def val(d):
+        return [{k: v for k, v in r.items() if k != "val_s"} for r in straight.log.__class__(d, False).validation_rows()]
+
+    assert val(tmp_path / "a") == val(tmp_path / "b")
+
+
+def test_validate_every_needs_a_validator():
+    with pytest.raises(ConfigError, match="no validator"):
+        GRPOTrainer(ToyPolicy(), toy_reward, toy_requests(3), GRPOConfig(validate_every=5))
+
+
+def test_tensorboard_events_and_curves_png(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tr = _val_trainer(tmp_path, [0.5] * 11, steps=3, tensorboard=True, validate_every=2)
+    tr.train()
+    ea = EventAccumulator(str(tmp_path / "tb"))
+    ea.Reload()
+    tags = set(ea.Tags()["scalars"])
+    assert {"grpo/reward_mean", "grpo/kl", "val/val_strict", "val/gap", "val_category/x"} <= tags
+    assert [e.step for e in ea.Scalars("val/val_strict")] == [0, 2, 3]
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class StagedRequests:
+    """A two-stage curriculum (the spiral.rl.grpo.Curriculum protocol) promoted at the validation of step 2."""
+
+    def __init__(self):
+        self.index = 0
+        self.heard = []
+
+    @property
+    def stage(self):
+        return ("easy", "hard")[self.index]
+
+    def __call__(self, step, rng):
+        return toy_requests(3)[:1]
+
+    def on_validation(self, step, result):
+        self.heard.append(step)
+        if self.index == 0 and step == 2:
+            self.index = 1
+            return "promoted"
+        return None
+
+    def state_dict(self):
+        return {"index": self.index}
+
+    def load_state_dict(self, state):
+        self.index = state["index"]
+
+
+def test_curriculum_hears_validation_promotion_resets_divergence_and_is_checkpointed(tmp_path):
+    def build():
+        box = {}
+        cfg = GRPOConfig(group_size=4, steps=6, lr=0.1, checkpoint_every=1, tensorboard=False, validate_every=1,
+                         divergence_patience=2)
+        table = [0.5, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]  # falls from step 2 on
+
+        def validate():
+            return {"strict": table[box["tr"].step_done], "lenient": 0.0}
+
+        box["tr"] = GRPOTrainer(ToyPolicy(), _rising_reward(box), StagedRequests(), cfg, out_dir=tmp_path,
+                                validate=validate)
+        return box["tr"]
+
+    tr = build()
+    assert tr.curriculum is tr.requests
+    tr.train()
+    # without the restart at the promotion (step 2) the fall would have stopped it at step 3
+    assert tr.requests.heard == [0, 1, 2, 3, 4] and tr.stopped and "step 5" in tr.stopped
+    assert [r["stage"] for r in tr.log.validation_rows()] == ["easy", "easy", "easy", "hard", "hard", "hard"]
+    state = json.loads((tmp_path / "checkpoints" / "ckpt-000005" / "state.json").read_text())
+    assert state["curriculum"] == {"index": 1}
+    assert build().curriculum.index == 1

@@ -65,13 +65,42 @@ def test_spiral_train_grpo_writes_weights_the_generator_loads(tmp_path):
 
     out = tmp_path / "g"
     r = CliRunner().invoke(app, ["train", "grpo", "--out", str(out), "--steps", "2", "--group", "2",
-                                 "--requests-per-step", "2", "--pool", "8", "--threads", "1"])
+                                 "--requests-per-step", "2", "--pool", "8", "--threads", "1", "--validate-every", "0"])
     assert r.exit_code == 0, r.output
     assert (out / "metrics.csv").read_text().count("\n") == 3  # header + 2 updates
     gen = TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=str(out / "final")))
     assert gen.model.config.image_size == 64
     bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(out), "--trainable", "some"])
     assert bad.exit_code == 2 and "heads or all" in bad.output
+    bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(tmp_path / "h"), "--curriculum",
+                                   "--validate-every", "0"])
+    assert bad.exit_code == 2 and "promoted by validation" in bad.output
+
+
+@pytest.mark.slow
+def test_spiral_train_grpo_curriculum_validates_keeps_best_and_draws_curves(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiral.cli.main import app
+    from spiral.generators.tiny_ti2v import TinyTI2VGenerator
+
+    cur = tmp_path / "c.yaml"
+    cur.write_text("stages:\n  - {name: a, kind: atomic, pool: 6, promote_at: 0.0, min_steps: 1}\n"
+                   "  - {name: b, kind: chain, pool: 1, goal_steps: [2, 2], scenes: lite}\n")
+    out = tmp_path / "g"
+    args = ["train", "grpo", "--out", str(out), "--steps", "2", "--group", "2", "--requests-per-step", "1",
+            "--threads", "1", "--curriculum-file", str(cur), "--validate-every", "1", "--val-hard", "0",
+            "--val-lite", "2"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "validation at step 0" in r.output and "best validation" in r.output
+    rows = (out / "validation.csv").read_text().splitlines()
+    assert [ln.split(",")[:2] for ln in rows[1:]] == [["0", "a"], ["1", "a"], ["2", "b"]]  # promoted at step 1
+    assert (out / "curriculum" / "b" / "requests.json").exists() and (out / "curves.png").exists()
+    assert any((out / "tb").iterdir())
+    TinyTI2VGenerator(config=TinyTI2VGenerator.Config(weights=str(out / "best")))  # loads
+    again = CliRunner().invoke(app, args)  # done: resumes, nothing to do
+    assert again.exit_code == 0 and "step 3" not in again.output
 
 
 def test_mining_keeps_the_requests_with_mixed_rewards(policy):

@@ -202,6 +202,15 @@ def train_world_model(
 __all__ = ["Optional", "dataset_app", "train_app"]
 
 
+def _print_validation(trainer) -> None:
+    rows = trainer.log.validation_rows() if trainer.log is not None else []
+    if rows:
+        r = rows[-1]
+        out_console.print(f"validation at step {r['step']}: strict {float(r['val_strict']):.3f} · lenient "
+                          f"{float(r['val_lenient']):.3f} · training reward {float(r['train_reward']):.3f} · "
+                          f"best {float(r['best_strict']):.3f} (step {r['best_step']})", highlight=False)
+
+
 @train_app.command("grpo")
 def train_grpo(
     out: Path = typer.Option(Path("runs/grpo-tiny-ti2v"), "--out", "-o", help="Output (resumes if it holds a run)."),
@@ -224,13 +233,26 @@ def train_grpo(
     workers: int = typer.Option(1, min=1, help="Rollout workers (processes, or Ray tasks in flight)."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
                                             "(default: start a local Ray instance)."),
+    curriculum: bool = typer.Option(False, "--curriculum", help="Train in stages (atomic sub-actions, short goals, "
+                                    "long goals through the loop) promoted by validation; --pool/--suite/--mine "
+                                    "then come from the curriculum file."),
+    curriculum_file: Path | None = typer.Option(None, "--curriculum-file", help="A curriculum YAML, or the name "
+                                                   "of one shipped in spiral/rl/curricula (tiny-ti2v, tiny-ti2v-atomic); "
+                                                   "implies --curriculum (default: tiny-ti2v)."),
+    validate_every: int = typer.Option(50, min=0, help="Validate (plan-only strict success on held-out tasks) every "
+                                                       "N updates; 0: never."),
+    val_hard: int = typer.Option(5, min=0, help="Validation tasks per Hard recipe (seeds of their own, not the suite's)."),
+    val_lite: int = typer.Option(15, min=0, help="Lite-like validation goals."),
+    patience: int = typer.Option(3, min=1, help="Stop when the training reward rose while validation strict success "
+                                                "fell this many validations in a row."),
 ) -> None:
     """GRPO on the built-in world model from the perception critic's rewards (CPU, resumable).
 
     Rollouts of ``tiny-ti2v`` on sub-actions the tabletop world generates (no dataset, no
-    targets), rewarded by the critic's verdicts; metrics.csv, checkpoints/ and, at the end,
-    final/ (weights for ``--set generator.weights=OUT/final``). The curriculum, held-out
-    validation and the divergence stop are not built yet (docs/grpo.md)."""
+    targets), rewarded by the critic's verdicts; metrics.csv, validation.csv (held-out strict
+    success beside the training reward), tb/, curves.png, checkpoints/, best/ (the weights of
+    the best validation) and, at the end, final/ (weights for ``--set generator.weights=OUT/final``).
+    See docs/grpo.md."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from functools import partial
 
@@ -240,6 +262,7 @@ def train_grpo(
     from spiral.core.lock import DirLock
     from spiral.exec import make_executor
     from spiral.models.tiny_ti2v.modeling_tiny_ti2v import save_pretrained
+    from spiral.rl.curves import plot_curves
     from spiral.rl.grpo import GRPOConfig, GRPOTrainer
     from spiral.rl.rewards import make_reward
     from spiral.rl.rollouts import ExecutorSampler
@@ -258,22 +281,55 @@ def train_grpo(
             # rollouts on the executor's workers, each with a copy of the policy (one worker: this process)
             sampler = ExecutorSampler(policy, rollout_ex, partial(TinyTI2VPolicy, explore=explore, trainable=trainable))
             cfg = GRPOConfig(group_size=group, requests_per_step=requests_per_step, steps=steps, lr=lr,
-                             kl_beta=kl_beta, seed=seed, checkpoint_every=5)
+                             kl_beta=kl_beta, seed=seed, checkpoint_every=5, validate_every=validate_every,
+                             divergence_patience=patience)
             reward = make_reward(PerceptionCritic())
-            requests = world_requests(pool, seed=seed, hard=suite == "hard")
-            if mine:
-                requests = mine_requests(sampler, requests, reward, k=mine, seed=seed)
-                out_console.print(f"{len(requests)} of {pool} requests have mixed or imperfect rewards", highlight=False)
-                if not requests:
-                    raise ConfigError("no request of the pool has mixed rewards", "raise --pool or --explore")
-            trainer = GRPOTrainer(sampler, reward, requests, cfg, out_dir=out)
-            while trainer.step_done < steps:
+            validate = None
+            if validate_every:
+                from spiral.rl.validation import Validator, load_or_make_tasks
+
+                out.mkdir(parents=True, exist_ok=True)
+                validator = Validator(load_or_make_tasks(out / "validation-tasks.jsonl", val_hard, val_lite, seed))
+
+                def validate() -> dict:
+                    return validator.evaluate(policy.generator())
+            if curriculum or curriculum_file is not None:
+                from spiral.rl.curriculum import TinyCurriculum, load_curriculum
+
+                if not validate_every:
+                    raise ConfigError("a curriculum is promoted by validation", "set --validate-every above 0")
+                requests = TinyCurriculum(load_curriculum(curriculum_file), policy, reward, out,
+                                          requests_per_step=requests_per_step, seed=seed)
+            else:
+                requests = world_requests(pool, seed=seed, hard=suite == "hard")
+                if mine:
+                    requests = mine_requests(sampler, requests, reward, k=mine, seed=seed)
+                    out_console.print(f"{len(requests)} of {pool} requests have mixed or imperfect rewards",
+                                      highlight=False)
+                    if not requests:
+                        raise ConfigError("no request of the pool has mixed rewards", "raise --pool or --explore")
+            trainer = GRPOTrainer(sampler, reward, requests, cfg, out_dir=out, validate=validate,
+                                  export_best=lambda d: save_pretrained(policy.model, d))
+            if trainer.validate_start() is not None:  # the starting weights (a resumed run has it already)
+                _print_validation(trainer)
+            while trainer.step_done < steps and not trainer.stopped:
                 row = trainer.step().row
-                out_console.print(f"step {row['step']}/{steps}: reward {row['reward_mean']:.3f} ± "
+                stage = f"[{trainer.curriculum.stage}] " if trainer.curriculum is not None else ""
+                out_console.print(f"{stage}step {row['step']}/{steps}: reward {row['reward_mean']:.3f} ± "
                                   f"{row['reward_std']:.3f} · mixed groups {row['mixed_share']:.0%} · "
                                   f"kl {row['kl']:.4f} · {row['sample_s'] + row['reward_s'] + row['update_s']:.1f} s",
                                   highlight=False)
+                if validate_every and (row["step"] % validate_every == 0 or row["step"] >= steps):
+                    _print_validation(trainer)
             save_pretrained(policy.model, out / "final")
+            plot_curves(out)
+            if trainer.log is not None:
+                trainer.log.close()
     except SpiralError as exc:
         _fail(exc)
+    if trainer.stopped:
+        out_console.print(f"[bold yellow]GRPO {trainer.stopped}[/]")
+    if trainer.best is not None:
+        out_console.print(f"best validation: strict {trainer.best['strict']:.3f} at step {trainer.best['step']} "
+                          f"(use --set generator.weights={out / 'best'})", highlight=False)
     out_console.print(f"weights: {out / 'final'} (use --set generator.weights={out / 'final'})")

@@ -46,6 +46,19 @@ def tabletop_palette() -> Any:
                          shadow=SHADOW_RGB, front_shade=FRONT_SHADE, restore=restore_bowls)
 
 
+# named weights shipped in the package (``generator.weights: NAME``): name -> directory in models/tiny_ti2v/
+VARIANTS = {"tiny-ti2v-grpo": "weights-grpo"}
+
+
+def weights_path(weights: str | None) -> Path:
+    """The directory of ``weights``: None (the shipped default), a variant name (``VARIANTS``) or a path."""
+    if not weights:
+        return shipped_weights()
+    if weights in VARIANTS:
+        return Path(str(resources.files("spiral.models.tiny_ti2v").joinpath(VARIANTS[weights])))
+    return Path(weights).expanduser()
+
+
 class TinyTI2VGenerator:
     name = "tiny-ti2v"
     # the refinement hints the sampler acts on (spiral.core.refine; models.tiny_ti2v.sampling.HINT_KEYS)
@@ -53,7 +66,8 @@ class TinyTI2VGenerator:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        weights: str | None = Field(default=None, description="directory with config.json + model.safetensors "
+        weights: str | None = Field(default=None, description="directory with config.json + model.safetensors, "
+                                                              "or a variant shipped in the package: tiny-ti2v-grpo "
                                                               "(default: the weights shipped in the package)")
         temperature: float | None = Field(default=None, gt=0, description="heatmap temperature (model default)")
         keyframe_memory: bool = Field(default=False, description="take the moving object's pixels from the "
@@ -87,7 +101,7 @@ class TinyTI2VGenerator:
     def _load(weights: str | None):
         from spiral.models.tiny_ti2v.modeling_tiny_ti2v import load_pretrained
 
-        path = str(Path(weights).expanduser()) if weights else str(shipped_weights())
+        path = str(weights_path(weights))
         with _LOCK:
             if path not in _CACHE:  # loaded once per process, reused across segments and retries
                 _CACHE[path] = load_pretrained(path)

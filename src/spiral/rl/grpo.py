@@ -47,6 +47,8 @@ from spiral.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+VAL_COLUMNS = ("step", "stage", "train_reward", "val_strict", "val_lenient", "gap", "best_strict", "best_step",
+               "val_s", "by_category")
 LOG_COLUMNS = ("step", "reward_mean", "reward_std", "rewards_valid", "mixed_share", "flat_groups", "groups",
                "loss", "kl", "clip_frac", "ratio_mean", "ratio_max_dev", "adv_abs_mean", "grad_norm", "lr",
                "sample_s", "reward_s", "update_s")
@@ -78,6 +80,9 @@ class GRPOConfig(BaseModel):
     checkpoint_every: int = Field(default=10, ge=1, description="save a checkpoint every N updates")
     keep_checkpoints: int = Field(default=2, ge=1, description="checkpoints kept on disk")
     tensorboard: bool = Field(default=True, description="also write TensorBoard event files when importable")
+    validate_every: int = Field(default=0, ge=0, description="validate every N updates (0: never; needs a validator)")
+    divergence_patience: int = Field(default=3, ge=1, description=(
+        "stop when the training reward rose while validation strict success fell this many evaluations in a row"))
 
 
 # -- the policy ----------------------------------------------------------------------------------
@@ -222,10 +227,12 @@ def derived_seed(*parts: int) -> int:
 
 # -- logs --------------------------------------------------------------------------------------
 class MetricsLog:
-    """Rows to ``metrics.csv`` (and TensorBoard event files under ``tb/`` when importable)."""
+    """Rows to ``metrics.csv`` (one per update) and ``validation.csv`` (one per validation),
+    and TensorBoard event files under ``tb/`` when the tensorboard package is importable."""
 
     def __init__(self, out_dir: Path, tensorboard: bool = True):
         self.path = out_dir / "metrics.csv"
+        self.val_path = out_dir / "validation.csv"
         self.tb = None
         if tensorboard:
             try:
@@ -238,43 +245,66 @@ class MetricsLog:
 
     def truncate_after(self, step: int) -> None:
         """Drop rows after ``step`` (rows written after the checkpoint a resume starts from)."""
-        if not self.path.exists():
-            return
-        with self.path.open(newline="") as f:
-            # a row cut short by the kill has missing fields: dropped with the rows after the checkpoint
-            rows = [r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step]
-        self._rewrite(rows)
-
-    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
-        tmp = self.path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=LOG_COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, self.path)
+        for path, cols in ((self.path, LOG_COLUMNS), (self.val_path, VAL_COLUMNS)):
+            if not path.exists():
+                continue
+            with path.open(newline="") as f:
+                # a row cut short by the kill has missing fields: dropped with the rows after the checkpoint
+                rows = [r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step]
+            _rewrite_csv(path, cols, rows)
 
     def write(self, row: dict[str, Any]) -> None:
-        new = not self.path.exists()
-        with self.path.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=LOG_COLUMNS, extrasaction="ignore")
-            if new:
-                w.writeheader()
-            w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
-        if self.tb is not None:
-            for k, v in row.items():
-                if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
-                    self.tb.add_scalar(f"grpo/{k}", v, row["step"])
-            self.tb.flush()
+        _append_csv(self.path, LOG_COLUMNS, row)
+        self._scalars("grpo", row)
+
+    def write_validation(self, row: dict[str, Any], by_category: dict[str, float] | None = None) -> None:
+        _append_csv(self.val_path, VAL_COLUMNS, row)
+        self._scalars("val", {k: v for k, v in row.items() if k not in ("by_category", "stage")})
+        if by_category:
+            self._scalars("val_category", {"step": row["step"], **by_category})
+
+    def _scalars(self, prefix: str, row: dict[str, Any]) -> None:
+        if self.tb is None:
+            return
+        for k, v in row.items():
+            if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
+                self.tb.add_scalar(f"{prefix}/{k}", v, row["step"])
+        self.tb.flush()
 
     def rows(self) -> list[dict[str, str]]:
-        if not self.path.exists():
-            return []
-        with self.path.open(newline="") as f:
-            return list(csv.DictReader(f))
+        return _read_csv(self.path)
+
+    def validation_rows(self) -> list[dict[str, str]]:
+        return _read_csv(self.val_path)
 
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _rewrite_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _append_csv(path: Path, columns: Sequence[str], row: dict[str, Any]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        if new:
+            w.writeheader()
+        w.writerow({k: row.get(k, "") for k in columns})
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -327,6 +357,28 @@ def load_checkpoint(out_dir: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 # -- the trainer -----------------------------------------------------------------------------
+@runtime_checkable
+class Curriculum(Protocol):
+    """A request source in stages (:mod:`spiral.rl.curriculum`): called like a request
+    callable, told each validation result (it may promote to the next stage), and saved with
+    the checkpoints."""
+
+    stage: str
+
+    def __call__(self, step: int, rng: np.random.Generator) -> Sequence[GenerationRequest]:
+        ...
+
+    def on_validation(self, step: int, result: dict[str, Any]) -> str | None:
+        """A message when this result promoted the curriculum to another stage, else None."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ...
+
+
 RequestSource = Sequence[GenerationRequest] | Callable[[int, np.random.Generator], Sequence[GenerationRequest]]
 
 
@@ -347,15 +399,29 @@ class GRPOTrainer:
     directory with a checkpoint resumes from it (same config required).
     ``accelerator``: an ``accelerate.Accelerator`` (the policy prepares its own model with it);
     the trainer prepares the optimizer and backpropagates through it.
+
+    Against reward hacking: ``validate`` (a callable returning at least ``{"strict": ...,
+    "lenient": ...}`` for the policy's current weights: the bench's strict success on held-out
+    tasks, :class:`spiral.rl.validation.Validator`) runs before the first update and every
+    ``validate_every`` updates; each result goes to ``validation.csv`` (and TensorBoard) beside
+    the mean training reward since the last one and their gap. The best result's weights are
+    kept in ``best/`` (``export_best(dir)`` writes them; default ``trainable.safetensors``) with
+    ``best.json``. When the training reward went up while validation strict success went down
+    ``divergence_patience`` evaluations in a row, training stops (``stopped`` says why; a
+    resume stays stopped). A :class:`Curriculum` as ``requests`` hears each result (promotion),
+    and a promotion restarts the divergence count (the training reward of another stage is not
+    comparable).
     """
 
     def __init__(self, policy: Policy, reward_funcs: Callable[..., list[float | None]] | Sequence[Callable],
                  requests: RequestSource, config: GRPOConfig | None = None, out_dir: str | Path | None = None,
                  reward_weights: Sequence[float] | None = None, accelerator: Any = None,
-                 reward_info: dict[str, Any] | None = None):
+                 reward_info: dict[str, Any] | None = None, validate: Callable[[], dict[str, Any]] | None = None,
+                 export_best: Callable[[Path], None] | None = None):
         import torch
 
         from spiral.rl.rewards import combine_rewards
+        from spiral.rl.validation import Divergence
 
         if not isinstance(policy, Policy):
             raise TypeError(f"{type(policy).__name__} is not a spiral.rl.grpo.Policy (needs sample, logprob, "
@@ -369,6 +435,15 @@ class GRPOTrainer:
         if not callable(requests) and not len(requests):
             raise ConfigError("GRPO needs at least one request to sample", "pass a non-empty list of requests")
         self.requests = requests
+        self.curriculum = requests if isinstance(requests, Curriculum) else None
+        if self.cfg.validate_every and validate is None:
+            raise ConfigError("validate_every is set but no validator was given",
+                              "pass validate=... (spiral.rl.validation.Validator) or set validate_every=0")
+        self.validate = validate
+        self.export_best = export_best
+        self.divergence = Divergence(self.cfg.divergence_patience)
+        self.best: dict[str, Any] | None = None  # {"step", "strict", "lenient"} of the best validation
+        self.stopped: str | None = None
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.accelerator = accelerator
         params = [p for p in policy.parameters() if p.requires_grad]
@@ -405,7 +480,9 @@ class GRPOTrainer:
         from safetensors.torch import load_file
 
         found = load_checkpoint(self.out_dir)
-        if found is None:
+        if found is None:  # killed before its first checkpoint: start again (a step-0 validation stays)
+            self.log.truncate_after(0)
+            self._restore_validation()
             return
         path, state = found
         self.policy.load_trainable_state(load_file(str(path / "trainable.safetensors")))
@@ -418,16 +495,121 @@ class GRPOTrainer:
         if "cuda" in rng and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(rng["cuda"])
         self.step_done = int(state["step"])
+        self.stopped = state.get("stopped")
+        if self.curriculum is not None and "curriculum" in state:
+            self.curriculum.load_state_dict(state["curriculum"])
         self.log.truncate_after(self.step_done)
+        self._restore_validation()
         log.info("resumed GRPO from %s (step %d)", path, self.step_done)
+
+    def _restore_validation(self) -> None:
+        """Best result and divergence count from ``validation.csv`` (rows up to the checkpoint)."""
+        rows = self.log.validation_rows()
+        for r in rows:
+            strict, lenient = float(r["val_strict"]), float(r["val_lenient"])
+            if self._better(strict, lenient):
+                self.best = {"step": int(r["step"]), "strict": strict, "lenient": lenient}
+        stage = self.curriculum.stage if self.curriculum is not None else ""
+        self.divergence.reset()
+        for r in rows:
+            if r["stage"] == stage and r["train_reward"] not in ("", "nan"):
+                self.divergence.update(float(r["train_reward"]), float(r["val_strict"]))
 
     def save(self) -> Path | None:
         if self.out_dir is None:
             return None
         if self.accelerator is not None and not self.accelerator.is_main_process:
             return None
-        return save_checkpoint(self.out_dir, self.step_done, self.policy, self.optimizer, self.ema,
-                               {"config": json.loads(self._config_json())}, keep=self.cfg.keep_checkpoints)
+        meta: dict[str, Any] = {"config": json.loads(self._config_json())}
+        if self.stopped:
+            meta["stopped"] = self.stopped
+        if self.curriculum is not None:
+            meta["curriculum"] = self.curriculum.state_dict()
+        return save_checkpoint(self.out_dir, self.step_done, self.policy, self.optimizer, self.ema, meta,
+                               keep=self.cfg.keep_checkpoints)
+
+    # -- validation ----------------------------------------------------------------------------
+    def _better(self, strict: float, lenient: float) -> bool:
+        return self.best is None or (strict, lenient) > (self.best["strict"], self.best["lenient"])
+
+    def _train_reward_since(self, step: int) -> float:
+        """Mean training reward of the updates after ``step`` (NaN if none)."""
+        vals = [float(r["reward_mean"]) for r in self.log.rows() if int(r["step"]) > step] if self.log else []
+        vals = [v for v in vals if math.isfinite(v)]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    def run_validation(self) -> dict[str, Any]:
+        """Validate the current weights: log the result, keep the best weights, hear the
+        curriculum, check for divergence (sets ``stopped``)."""
+        step = self.step_done
+        stage = self.curriculum.stage if self.curriculum is not None else ""
+        t0 = time.perf_counter()
+        res = self.validate()
+        val_s = time.perf_counter() - t0
+        prev = [int(r["step"]) for r in self.log.validation_rows()] if self.log else []
+        train_reward = self._train_reward_since(max([p for p in prev if p < step], default=0)) if step else float("nan")
+        strict, lenient = float(res["strict"]), float(res["lenient"])
+        if self._better(strict, lenient):
+            self.best = {"step": step, "strict": strict, "lenient": lenient}
+            self._write_best(stage)
+        row = {"step": step, "stage": stage, "train_reward": train_reward, "val_strict": strict,
+               "val_lenient": lenient, "gap": train_reward - strict, "best_strict": self.best["strict"],
+               "best_step": self.best["step"], "val_s": round(val_s, 2),
+               "by_category": json.dumps(res.get("by_category", {}), sort_keys=True)}
+        if self.log is not None:
+            self.log.write_validation(row, res.get("by_category"))
+        log.info("validation at step %d: strict %.3f, lenient %.3f, training reward %.3f (gap %.3f); best %.3f "
+                 "at step %d", step, strict, lenient, train_reward, train_reward - strict, self.best["strict"],
+                 self.best["step"])
+        if math.isfinite(train_reward) and self.divergence.update(train_reward, strict):
+            self.stopped = (f"stopped at step {step}: {self.divergence.describe()}; the best weights (step "
+                            f"{self.best['step']}, validation strict {self.best['strict']:.3f}) are in "
+                            f"{self.out_dir / 'best' if self.out_dir else 'trainer.best'}")
+            log.warning("GRPO %s", self.stopped)
+        if self.curriculum is not None and not self.stopped:
+            msg = self.curriculum.on_validation(step, res)
+            if msg:
+                log.info("curriculum: %s", msg)
+                self.divergence.reset()
+        if self.out_dir is not None:
+            try:
+                from spiral.rl.curves import plot_curves
+
+                plot_curves(self.out_dir)
+            except ImportError:  # matplotlib is a dependency; a broken install only loses the picture
+                log.info("matplotlib is not importable: no curves.png")
+        return row
+
+    def validate_start(self) -> dict[str, Any] | None:
+        """Validate the starting weights (the first best, the base of the curves), unless
+        validation is off, training has begun, or a resumed run already did."""
+        if self.validate is None or not self.cfg.validate_every or self.step_done or self.stopped:
+            return None
+        if self.best is not None and self.best["step"] == 0 or \
+                any(int(r["step"]) == 0 for r in (self.log.validation_rows() if self.log else [])):
+            return None
+        return self.run_validation()
+
+    def _write_best(self, stage: str) -> None:
+        if self.out_dir is None or (self.accelerator is not None and not self.accelerator.is_main_process):
+            return
+        tmp = self.out_dir / ".best.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        if self.export_best is not None:
+            self.export_best(tmp)
+        else:
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().contiguous().cpu() for k, v in self.policy.trainable_state().items()},
+                      str(tmp / "trainable.safetensors"))
+        (tmp / "best.json").write_text(json.dumps({**self.best, "stage": stage}, indent=1))
+        old = self.out_dir / ".best.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if (self.out_dir / "best").exists():
+            os.replace(self.out_dir / "best", old)
+        os.replace(tmp, self.out_dir / "best")
+        shutil.rmtree(old, ignore_errors=True)
 
     # -- one update ----------------------------------------------------------------------------
     @property
@@ -532,7 +714,9 @@ class GRPOTrainer:
             self.log.write(row)
         log.info("GRPO step %d: reward %.3f±%.3f, mixed groups %d/%d, kl %.4g, clip %.3f", step, gs.mean, gs.std,
                  gs.mixed, gs.groups, agg["kl"], agg["clip_frac"])
-        if self.out_dir is not None and (step % c.checkpoint_every == 0 or step >= c.steps):
+        if self.validate is not None and c.validate_every and (step % c.validate_every == 0 or step >= c.steps):
+            self.run_validation()
+        if self.out_dir is not None and (step % c.checkpoint_every == 0 or step >= c.steps or self.stopped):
             self.save()
         return StepResult(row=row, rewards=list(rewards), advantages=adv_np.tolist())
 
@@ -541,7 +725,8 @@ class GRPOTrainer:
         trainer continues from its checkpoint); the logged rows of this call."""
         target = int(steps if steps is not None else self.cfg.steps)
         rows = []
-        while self.step_done < target:
+        self.validate_start()
+        while self.step_done < target and not self.stopped:
             rows.append(self.step().row)
         if self.log is not None:
             self.log.close()

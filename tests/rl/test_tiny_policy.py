@@ -75,6 +75,8 @@ def test_spiral_train_grpo_writes_weights_the_generator_loads(tmp_path):
     bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(tmp_path / "h"), "--curriculum",
                                    "--validate-every", "0"])
     assert bad.exit_code == 2 and "promoted by validation" in bad.output
+    bad = CliRunner().invoke(app, ["train", "grpo", "--out", str(tmp_path / "i"), "--curriculum", "--workers", "2"])
+    assert bad.exit_code == 2 and "samples its rollouts in this process" in bad.output
 
 
 @pytest.mark.slow

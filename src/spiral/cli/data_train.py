@@ -273,6 +273,9 @@ def train_grpo(
     if suite not in ("hard", "lite"):
         _fail(ConfigError(f"--suite {suite!r} is not hard or lite", "use --suite hard"))
     _check_out_dir(out)
+    if (curriculum or curriculum_file is not None) and (executor != "local" or workers > 1):
+        _fail(ConfigError("a curriculum samples its rollouts in this process (its chain stages run the loop here)",
+                          "drop --executor/--workers, or train without --curriculum"))
     torch.set_num_threads(threads)
     try:
         rollout_ex = make_executor(executor, workers=workers, address=ray_address)

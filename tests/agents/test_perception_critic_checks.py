@@ -122,14 +122,20 @@ def test_a_notch_left_in_a_still_bowl_where_the_subject_stood_is_residue():
     assert any(f.detail.startswith("residue") for f in v.failures), v.failures
 
 
-def test_an_uncovered_cube_painted_over_is_cut_off_not_a_new_object():
-    """The model repaints a cube it uncovers in a muddy mix of its colour and the table: that is
-    the cube cut off (a physical_violation), not a hallucinated object or a colour change."""
+def _uncovering_step():
+    """A purple cube lifted off a yellow cube to the right: the exact clip."""
     sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
                         SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
                         SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
     act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
     frames, _ = simulate(sc, act, 12, 64)
+    return act, frames
+
+
+def test_an_uncovered_cube_painted_over_is_cut_off_not_a_new_object():
+    """The model repaints a cube it uncovers in a muddy mix of its colour and the table: that is
+    the cube cut off (a physical_violation), not a hallucinated object or a colour change."""
+    act, frames = _uncovering_step()
     assert _judge_with(frames, act).passed
     muddy = frames.copy()
     for t in range(6, 12):
@@ -143,11 +149,7 @@ def test_an_uncovered_cube_painted_over_is_cut_off_not_a_new_object():
 def test_an_uncovered_cube_with_a_few_soft_pixels_is_whole():
     """A handful of pixels off its colours (a soft edge the model drew) does not make an
     uncovered cube cut off: most of it still shows its own colours."""
-    sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
-                        SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
-                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
-    act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
-    frames, _ = simulate(sc, act, 12, 64)
+    act, frames = _uncovering_step()
     soft = frames.copy()
     ys, xs = np.nonzero(np.abs(soft[-1].astype(int) - [235, 215, 30]).max(-1) < 20)  # its lit top
     top = ys == ys.min()
@@ -159,11 +161,7 @@ def test_an_uncovered_cube_with_a_few_soft_pixels_is_whole():
 def test_an_uncovered_cube_repainted_off_its_own_colours_is_cut_off():
     """Same hue, same size, but hardly a pixel in its own lit or shaded colour (the model
     repainted it a shade off, or drew a ghost across it): few faithful pixels, cut off."""
-    sc = Scene(objects=[SceneObject(kind="cube", color="yellow", x=0.3, y=0.5),
-                        SceneObject(kind="cube", color="purple", x=0.3, y=0.5, on="yellow_cube"),
-                        SceneObject(kind="ball", color="green", x=0.7, y=0.3)])
-    act = make_action(sc, "pick_place", "purple_cube", params={"region": "right"})
-    frames, _ = simulate(sc, act, 12, 64)
+    act, frames = _uncovering_step()
     off = frames.copy()
     for t in range(8, 12):
         yellow = np.abs(off[t].astype(int) - [235, 215, 30]).max(-1) < 90

@@ -6,9 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,25 +26,11 @@ TIMING = {"wall_s", "loop_overhead_share"}
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
     """One local Ray instance (2 CPUs) for the module; stopped at the end."""
+    from tests.ray_local import local_ray_instance
+
     tmp = tmp_path_factory.mktemp("ray")
-    rtmp = tempfile.mkdtemp(prefix="sr-")  # Ray's socket paths must stay under 107 bytes
-    env = {"RAY_AUTH_MODE": "disabled", "HOME": str(tmp / "home"), "RAY_TMPDIR": rtmp}
-    old = {k: os.environ.get(k) for k in env}
-    (tmp / "home").mkdir()
-    os.environ.update(env)
-    if ray.is_initialized():  # pragma: no cover - another module left one running
-        ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    try:
+    with local_ray_instance(tmp):
         yield tmp
-    finally:
-        ray.shutdown()
-        shutil.rmtree(rtmp, ignore_errors=True)
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _rows(out: Path) -> dict[str, dict]:

@@ -4,9 +4,6 @@ for the same seeds, the ratio exactly 1 before the first update, training throug
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -105,26 +102,11 @@ def test_tiny_policy_rollouts_in_processes_equal_its_own():
 # -- on a local Ray instance ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
-    ray = pytest.importorskip("ray")
-    tmp = tmp_path_factory.mktemp("ray")
-    rtmp = tempfile.mkdtemp(prefix="sr-")  # Ray's socket paths must stay under 107 bytes
-    env = {"RAY_AUTH_MODE": "disabled", "HOME": str(tmp / "home"), "RAY_TMPDIR": rtmp}
-    old = {k: os.environ.get(k) for k in env}
-    (tmp / "home").mkdir()
-    os.environ.update(env)
-    if ray.is_initialized():  # pragma: no cover - another module left one running
-        ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    try:
+    pytest.importorskip("ray")
+    from tests.ray_local import local_ray_instance
+
+    with local_ray_instance(tmp_path_factory.mktemp("ray")) as ray:
         yield ray
-    finally:
-        ray.shutdown()
-        shutil.rmtree(rtmp, ignore_errors=True)
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from spiral.core.types import FAILURE_TYPES, Clip, SubAction
+from spiral.core.types import FAILURE_TYPES, Clip, SubAction, Verdict
 from spiral.errors import SpiralError
 
 PASS = "pass"
@@ -96,21 +96,29 @@ def add_cost(totals: dict[str, Any], critic: Any) -> None:
             totals[k] = round(totals.get(k, 0) + v, 8)
 
 
-def predict(critic: Any, case: Case, fps: int = 8) -> tuple[str, str]:
-    """The critic's label for one case (``pass``, a failure type, or ``error``) and its feedback."""
+def judge(critic: Any, frames: np.ndarray, action: SubAction, scene: Any, fps: int = 8) -> Verdict:
+    """The critic's verdict on one clip of ``action``, its memory registered from the clip's
+    first frame (what the critic reads there, else ``scene``'s objects). Raises SpiralError."""
     from spiral.agents.symbolic_planner import scene_objects
     from spiral.core.memory import EpisodeMemory
+    from spiral.core.protocols import Observing
 
-    first = case.frames[0]
+    first = frames[0]
     memory = EpisodeMemory(None)
     try:
-        objects = critic.observe(first) if hasattr(critic, "observe") else []
-        memory.register_objects(objects or scene_objects(case.scene), first)
-        v = critic.critique(Clip(frames=case.frames, fps=fps), case.action, memory)
-    except SpiralError as exc:
-        return ERROR, exc.message
+        objects = critic.observe(first) if isinstance(critic, Observing) else []
+        memory.register_objects(objects or scene_objects(scene), first)
+        return critic.critique(Clip(frames=frames, fps=fps), action, memory)
     finally:
         memory.close()
+
+
+def predict(critic: Any, case: Case, fps: int = 8) -> tuple[str, str]:
+    """The critic's label for one case (``pass``, a failure type, or ``error``) and its feedback."""
+    try:
+        v = judge(critic, case.frames, case.action, case.scene, fps)
+    except SpiralError as exc:
+        return ERROR, exc.message
     return (PASS if v.passed else (v.failure_type or ERROR)), v.feedback
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from spiral.core.types import C, Clip, GenerationRequest, SubAction
+from spiral.core.types import C, GenerationRequest, SubAction
 from spiral.errors import SpiralError
 
 SUITES = ("lite", "hard")
@@ -176,20 +176,13 @@ def iter_cases(n_scenes: int = 20, seed: int = 0, seeds_per_step: int = 2, hot_t
 
 def predict(critic: Any, case: RealCase, fps: int = 8) -> tuple[str, bool, str]:
     """The critic's label (``pass``, a failure type or ``error``), whether it named residue,
-    and its feedback. Its memory is registered from the clip's first frame."""
-    from spiral.agents.symbolic_planner import scene_objects
-    from spiral.core.memory import EpisodeMemory
+    and its feedback (:func:`~spiral.bench.critic_fidelity.judge`)."""
+    from spiral.bench.critic_fidelity import judge
 
-    first = case.frames[0]
-    memory = EpisodeMemory(None)
     try:
-        objects = critic.observe(first) if hasattr(critic, "observe") else []
-        memory.register_objects(objects or scene_objects(case.scene), first)
-        v = critic.critique(Clip(frames=case.frames, fps=fps), case.action, memory)
+        v = judge(critic, case.frames, case.action, case.scene, fps)
     except SpiralError as exc:
         return ERROR, False, exc.message
-    finally:
-        memory.close()
     residue = any(f.detail.startswith("residue") for f in v.failures)
     return (PASS if v.passed else (v.failure_type or ERROR)), residue, v.feedback
 

@@ -58,7 +58,7 @@ def test_an_object_leaving_a_bowl_must_leave_its_inside_clean():
 
 
 def test_a_bowl_is_fitted_to_its_exact_render_from_its_pixels():
-    from spiral.worlds.tabletop.cleanliness import fit_bowl
+    from spiral.worlds.tabletop.cleanliness import bowl_patch, fit_bowl
     from spiral.worlds.tabletop.perception import perceive
     from spiral.worlds.tabletop.render import Item, render_items
     from spiral.worlds.tabletop.scene import PALETTE
@@ -69,6 +69,8 @@ def test_a_bowl_is_fitted_to_its_exact_render_from_its_pixels():
         (fx, fy), patch, (y0, y1, x0, x1) = fit_bowl(f, (b.x0, b.y0, b.x1, b.y1), PALETTE["green"])
         assert abs(fx - x) < 0.001 and abs(fy - y) < 0.001
         assert np.abs(patch - f[y0:y1, x0:x1]).max() <= 12  # a sub-sample at a rim edge at most
+        exact = bowl_patch(np.array([[x, y]]), PALETTE["green"], 64, 0, 64, 0, 64)[0]
+        assert np.array_equal(exact, f)  # at the true centre it is the renderer's bowl, byte for byte
 
 
 def test_a_notch_in_a_still_bowl_where_an_object_stood_is_residue():

@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spiral.core.types import Clip, Condition, Failure, SubAction, Verdict
-from spiral.worlds.tabletop.cleanliness import faithful, fit_bowl, grow
+from spiral.worlds.tabletop.cleanliness import faithful, fit_bowl, grow, residue, shape_problems
 from spiral.worlds.tabletop.perception import (
     _COLOR_NAMES,
     Blob,
@@ -170,9 +170,8 @@ class PerceptionCritic:
         self._continuity(r)
         action_score, met = self._action(r)
         stillness = self._stillness(r)
-        self._residue(frames, percepts, r.moving_colors, r.by_color, r.add, r.tmpl)
-        self._shapes(frames[-1], registry, r.movers | r.carried, set(r.drifted) | set(r.missing), r.by_color,
-                     r.add, r.tmpl)
+        self._residue(r)
+        self._shapes(r)
 
         T = r.T
         n_obj_frames = max(1, len(known) * T)
@@ -365,30 +364,28 @@ class PerceptionCritic:
               r.tmpl["nontarget"].format(obj=_name(oid)), [oid])
         return float(max(0.0, 1.0 - worst / 0.2))
 
-    def _shapes(self, last: np.ndarray, registry: list[dict[str, Any]], moved: set[str], judged: set[str],
-                by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:
+    def _shapes(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``torn`` or ``shape`` when an object
         this step moved ends in pieces, a sliver, or another shape
         (:func:`~spiral.worlds.tabletop.cleanliness.shape_problems`, the strict-success rule)."""
-        from spiral.worlds.tabletop.cleanliness import shape_problems
-
+        by_color, add, tmpl = r.by_color, r.add, r.tmpl
+        judged = set(r.drifted) | set(r.missing)
         skip = {by_color[c]["id"] for c in judged if c in by_color}  # already named (vanished, recoloured)
-        only = moved - skip
+        only = (r.movers | r.carried) - skip
         if not self.cfg.check_shapes or not only:
             return
-        torn, shape = shape_problems(last, registry, only)
+        torn, shape = shape_problems(r.frames[-1], r.registry, only)
         for kind, items in (("torn", torn), ("shape", shape)):
             for d in items:
                 oid = d.split(" ", 1)[0]
                 add("physical_violation", "physical_violation", f"{kind}: {d}",
                     tmpl[kind].format(obj=_name(oid)), [oid], [])
 
-    def _residue(self, frames: np.ndarray, percepts: list[Percept], moving_colors: set[str],
-                 by_color: dict[str, dict[str, Any]], add: Any, tmpl: dict[str, str]) -> None:
+    def _residue(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``residue`` when the last frame is not
         clean background where the moving objects stood (see :mod:`~spiral.worlds.tabletop.cleanliness`)."""
-        from spiral.worlds.tabletop.cleanliness import residue
-
+        frames, percepts, moving_colors, by_color, add, tmpl = (r.frames, r.percepts, r.moving_colors, r.by_color,
+                                                               r.add, r.tmpl)
         if not self.cfg.check_residue or not moving_colors or percepts[0].labels is None \
                 or percepts[-1].labels is None:
             return

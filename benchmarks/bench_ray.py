@@ -1,9 +1,12 @@
 """The Ray executor against the local one, and generator actors against the scaling model.
 
-1. Overhead: the first N tasks of ActWM-Bench-Lite (``--generator sim``) with the local
-   executor (``--workers`` processes) and with the Ray executor (``--workers`` tasks in
-   flight) on a local instance it starts and stops itself (counted) or on one already
-   running; the arms interleaved ``--repeats`` times, medians (see :func:`overhead`).
+1. Overhead: the first N tasks of a built-in suite (``--suite lite|hard``, closed loop) with
+   the project's default generator (``tiny-ti2v``, what ``spiral bench run`` uses) or
+   ``--generator NAME`` (``sim``: milliseconds per clip, where the fixed cost weighs most),
+   with the local executor (``--workers`` processes) and with the Ray executor
+   (``--workers`` tasks in flight) on a local instance it starts and stops itself (counted)
+   or on one already running; the arms interleaved ``--repeats`` times, medians (see
+   :func:`overhead`).
 2. Scaling: a generator that waits ``--latency`` s per clip (``sim-faulty``, no faults) in
    1, 2, 4 actors, on the suite's long tasks; ``--in-flight`` episode tasks; clips per
    second against :func:`scaling_model`, whose CPU seconds per clip are measured first
@@ -13,6 +16,8 @@
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --out /tmp/bench-ray
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --suite hard
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --generator sim
 
 Prints one JSON object (with the load average, the machine being shared).
 """
@@ -118,6 +123,9 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each overhead arm (median)")
     ap.add_argument("--overhead-only", action="store_true", help="skip the scaling runs")
+    ap.add_argument("--generator", default=None, help="the overhead runs' generator (default: the project's "
+                                                      "default, as `spiral bench run` without --generator)")
+    ap.add_argument("--suite", default="lite", choices=("lite", "hard"), help="the overhead runs' built-in suite")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench-ray-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -129,13 +137,16 @@ def main() -> None:
 
     from spiral.bench.runner import run_suite
     from spiral.bench.tasks import builtin_suite
+    from spiral.config import DEFAULT_GENERATOR
     from spiral.exec.ray_executor import RayExecutor
 
     suite = builtin_suite()
     sim = {"generator": {"name": "sim"}}
     res: dict = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
 
-    res["overhead"] = overhead(suite, out, sim, a.tasks, a.workers, a.repeats)
+    gen = {"generator": {"name": a.generator}} if a.generator else {}
+    res["overhead"] = {"suite": a.suite, "generator": a.generator or DEFAULT_GENERATOR,
+                       **overhead(builtin_suite(a.suite), out, gen, a.tasks, a.workers, a.repeats)}
     if a.overhead_only:
         res["load_avg_end"] = os.getloadavg()
         print(json.dumps(res, indent=1))

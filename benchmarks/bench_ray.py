@@ -6,7 +6,8 @@
    with the local executor (``--workers`` processes) and with the Ray executor
    (``--workers`` tasks in flight) on a local instance it starts and stops itself (counted)
    or on one already running; the arms interleaved ``--repeats`` times, medians (see
-   :func:`overhead`).
+   :func:`overhead`). With ``--cli``, also the whole ``spiral bench run`` command, local
+   against ray, each a new process (:func:`overhead_cli`: what a user waits for).
 2. Scaling: a generator that waits ``--latency`` s per clip (``sim-faulty``, no faults) in
    1, 2, 4 actors, on the suite's long tasks; ``--in-flight`` episode tasks; clips per
    second against :func:`scaling_model`, whose CPU seconds per clip are measured first
@@ -15,7 +16,7 @@
    episodes are left: the tail, where actors idle, is a property of the suite's length).
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --out /tmp/bench-ray
-    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --cli
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --suite hard
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --generator sim
 
@@ -112,6 +113,36 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
 
 
+def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, workers: int, repeats: int) -> dict:
+    """What a user waits for: the whole ``spiral bench run --executor local|ray`` command
+    (a new Python process each: its imports, ``import ray``, the local instance's start and
+    stop, the exit), the two arms interleaved ``repeats`` times (medians)."""
+    import statistics
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    runs: dict[str, list[dict]] = {"local": [], "ray": []}
+    for k in range(repeats):
+        for arm in ("local", "ray"):
+            cmd = [sys.executable, "-m", "spiral.cli.main", "bench", "run", "--suite", suite, "--limit", str(tasks),
+                   "--workers", str(workers), "--executor", arm, "--out", str(out / f"cli-{arm}-{k}")]
+            if generator:
+                cmd += ["--generator", generator]
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode:
+                raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+            runs[arm].append({"wall_s": time.perf_counter() - t0, "load": load})
+
+    def med(arm: str) -> float:
+        return round(statistics.median(r["wall_s"] for r in runs[arm]), 2)
+
+    return {"local_s": med("local"), "ray_s": med("ray"), "ray_over_local": round(med("ray") / med("local") - 1, 3),
+            "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=40)
@@ -126,6 +157,8 @@ def main() -> None:
     ap.add_argument("--generator", default=None, help="the overhead runs' generator (default: the project's "
                                                       "default, as `spiral bench run` without --generator)")
     ap.add_argument("--suite", default="lite", choices=("lite", "hard"), help="the overhead runs' built-in suite")
+    ap.add_argument("--cli", action="store_true", help="also time the whole `spiral bench run` command, "
+                                                       "--executor local against ray (interleaved)")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench-ray-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -147,6 +180,8 @@ def main() -> None:
     gen = {"generator": {"name": a.generator}} if a.generator else {}
     res["overhead"] = {"suite": a.suite, "generator": a.generator or DEFAULT_GENERATOR,
                        **overhead(builtin_suite(a.suite), out, gen, a.tasks, a.workers, a.repeats)}
+    if a.cli:
+        res["overhead_cli"] = overhead_cli(a.suite, out, a.generator, a.tasks, a.workers, a.repeats)
     if a.overhead_only:
         res["load_avg_end"] = os.getloadavg()
         print(json.dumps(res, indent=1))

@@ -265,9 +265,10 @@ def _end_monitor(processes: list[Any]) -> None:
     instance's processes one after another, the raylet and the GCS server first; the
     monitor, on SIGTERM, then tries to report its own end to the (stopped) GCS server and
     is killed only after a second of grace, which made up most of the stop (measured: 1.3
-    of 1.6 s, Ray 2.60; a SIGTERM before ``ray.shutdown`` would instead print a "monitor
-    died" error in the driver). Found by its script's name: if a Ray version renames it,
-    nothing is killed here and the stop is only that second slower."""
+    of 1.6 s, Ray 2.60; a SIGTERM before ``ray.shutdown`` would instead print "The
+    autoscaler failed with the following error: Terminated with signal 15" in the driver).
+    Found by its script's name: if a Ray version renames it, nothing is killed here and the
+    stop is only that second slower."""
     for p in processes:
         try:
             cmd = p.cmdline()

@@ -32,6 +32,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -48,13 +49,58 @@ def _clips(results: Path) -> float:
     return sum(json.loads(ln)["generator_calls"] for ln in (results / "results.jsonl").read_text().splitlines())
 
 
+class CpuMeter:
+    """CPU seconds (user + system) of this process and all its descendants while in the
+    block, sampled every ``every`` s by a thread (a process's last < ``every`` s before it
+    ends are missed): less sensitive than wall time to the load of a shared machine."""
+
+    def __init__(self, every: float = 0.2):
+        import threading
+
+        self.every, self.cpu_s = every, 0.0
+        self._first: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                key, t = (p.pid, p.create_time()), p.cpu_times()
+                self._last[key] = t.user + t.system
+                self._first.setdefault(key, self._last[key] if not self._started else 0.0)
+            except psutil.Error:
+                continue
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> Self:
+        self._started = False
+        self._sample()  # what ran before the block is not counted
+        self._started = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.cpu_s = sum(v - self._first.get(k, 0.0) for k, v in self._last.items())
+
+
 def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeats: int) -> dict:
     """Wall times of the first ``tasks`` tasks, arms interleaved ``repeats`` times (medians):
     ``local`` (``workers`` processes, pool start and stop included); ``ray_fresh`` (a Ray
     executor that starts its own local instance and stops it: ``ray.init``, the run and
     ``ray.shutdown`` all counted, as ``spiral bench run --executor ray`` pays them); and
     ``ray_running`` (on an instance started once, outside the clock: ``--ray-address auto``
-    after ``ray start --head``). The load average before each run is kept: the machine is shared."""
+    after ``ray start --head``). The load average before each run is kept: the machine is
+    shared; so are the CPU seconds of each run (:class:`CpuMeter`), which the load disturbs less."""
     import statistics
 
     import ray
@@ -71,22 +117,24 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
         k += 1
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
-        run_suite(suite, out / f"local-{k}", base=base, limit=tasks, executor=LocalExecutor(workers))
-        runs["local"].append({"wall_s": time.perf_counter() - t0, "load": load})
+        with CpuMeter() as cpu:
+            run_suite(suite, out / f"local-{k}", base=base, limit=tasks, executor=LocalExecutor(workers))
+        runs["local"].append({"wall_s": time.perf_counter() - t0, "load": load, "cpu_s": cpu.cpu_s})
 
     for _ in range(repeats):  # a fresh instance per run
         local()
         k += 1
         load = os.getloadavg()[0]
         ex = RayExecutor(max_in_flight=workers, num_cpus=workers)
-        t0 = time.perf_counter()
-        with ex:
-            t1 = time.perf_counter()
-            run_suite(suite, out / f"ray-fresh-{k}", base=base, limit=tasks, executor=ex)
-            t2 = time.perf_counter()
-        t3 = time.perf_counter()
+        with CpuMeter() as cpu:
+            t0 = time.perf_counter()
+            with ex:
+                t1 = time.perf_counter()
+                run_suite(suite, out / f"ray-fresh-{k}", base=base, limit=tasks, executor=ex)
+                t2 = time.perf_counter()
+            t3 = time.perf_counter()
         runs["ray_fresh"].append({"wall_s": t3 - t0, "init_s": t1 - t0, "run_s": t2 - t1, "shutdown_s": t3 - t2,
-                                  "load": load})
+                                  "load": load, "cpu_s": cpu.cpu_s})
     ray.init(num_cpus=workers, include_dashboard=False, logging_level="WARNING")  # outside the clock
     try:
         for _ in range(repeats):
@@ -94,9 +142,10 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             k += 1
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            run_suite(suite, out / f"ray-running-{k}", base=base, limit=tasks,
-                      executor=RayExecutor(max_in_flight=workers))
-            runs["ray_running"].append({"wall_s": time.perf_counter() - t0, "load": load})
+            with CpuMeter() as cpu:
+                run_suite(suite, out / f"ray-running-{k}", base=base, limit=tasks,
+                          executor=RayExecutor(max_in_flight=workers))
+            runs["ray_running"].append({"wall_s": time.perf_counter() - t0, "load": load, "cpu_s": cpu.cpu_s})
     finally:
         ray.shutdown()
 
@@ -108,6 +157,7 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             "ray_fresh_s": med("ray_fresh"), "ray_fresh_init_s": med("ray_fresh", "init_s"),
             "ray_fresh_run_s": med("ray_fresh", "run_s"), "ray_fresh_shutdown_s": med("ray_fresh", "shutdown_s"),
             "ray_running_s": med("ray_running"),
+            "cpu_s": {arm: med(arm, "cpu_s") for arm in runs},
             "ray_fresh_over_local": round(med("ray_fresh") / loc - 1, 3),
             "ray_running_over_local": round(med("ray_running") / loc - 1, 3),
             "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}

@@ -1,9 +1,13 @@
 """The Ray executor against the local one, and generator actors against the scaling model.
 
-1. Overhead: the first N tasks of ActWM-Bench-Lite (``--generator sim``) with the local
-   executor (``--workers`` processes) and with the Ray executor (``--workers`` tasks in
-   flight) on a local instance it starts and stops itself (counted) or on one already
-   running; the arms interleaved ``--repeats`` times, medians (see :func:`overhead`).
+1. Overhead: the first N tasks of a built-in suite (``--suite lite|hard``, closed loop) with
+   the project's default generator (``tiny-ti2v``, what ``spiral bench run`` uses) or
+   ``--generator NAME`` (``sim``: milliseconds per clip, where the fixed cost weighs most),
+   with the local executor (``--workers`` processes) and with the Ray executor
+   (``--workers`` tasks in flight) on a local instance it starts and stops itself (counted)
+   or on one already running; the arms interleaved ``--repeats`` times, medians (see
+   :func:`overhead`). With ``--cli``, also the whole ``spiral bench run`` command, local
+   against ray, each a new process (:func:`overhead_cli`: what a user waits for).
 2. Scaling: a generator that waits ``--latency`` s per clip (``sim-faulty``, no faults) in
    1, 2, 4 actors, on the suite's long tasks; ``--in-flight`` episode tasks; clips per
    second against :func:`scaling_model`, whose CPU seconds per clip are measured first
@@ -12,7 +16,9 @@
    episodes are left: the tail, where actors idle, is a property of the suite's length).
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --out /tmp/bench-ray
-    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --cli
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --suite hard
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --generator sim
 
 Prints one JSON object (with the load average, the machine being shared).
 """
@@ -26,6 +32,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -42,13 +49,58 @@ def _clips(results: Path) -> float:
     return sum(json.loads(ln)["generator_calls"] for ln in (results / "results.jsonl").read_text().splitlines())
 
 
+class CpuMeter:
+    """CPU seconds (user + system) of this process and all its descendants while in the
+    block, sampled every ``every`` s by a thread (a process's last < ``every`` s before it
+    ends are missed): less sensitive than wall time to the load of a shared machine."""
+
+    def __init__(self, every: float = 0.2):
+        import threading
+
+        self.every, self.cpu_s = every, 0.0
+        self._first: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                key, t = (p.pid, p.create_time()), p.cpu_times()
+                self._last[key] = t.user + t.system
+                self._first.setdefault(key, self._last[key] if not self._started else 0.0)
+            except psutil.Error:
+                continue
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> Self:
+        self._started = False
+        self._sample()  # what ran before the block is not counted
+        self._started = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.cpu_s = sum(v - self._first.get(k, 0.0) for k, v in self._last.items())
+
+
 def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeats: int) -> dict:
     """Wall times of the first ``tasks`` tasks, arms interleaved ``repeats`` times (medians):
     ``local`` (``workers`` processes, pool start and stop included); ``ray_fresh`` (a Ray
     executor that starts its own local instance and stops it: ``ray.init``, the run and
     ``ray.shutdown`` all counted, as ``spiral bench run --executor ray`` pays them); and
     ``ray_running`` (on an instance started once, outside the clock: ``--ray-address auto``
-    after ``ray start --head``). The load average before each run is kept: the machine is shared."""
+    after ``ray start --head``). The load average before each run is kept: the machine is
+    shared; so are the CPU seconds of each run (:class:`CpuMeter`), which the load disturbs less."""
     import statistics
 
     import ray
@@ -65,22 +117,24 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
         k += 1
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
-        run_suite(suite, out / f"local-{k}", base=base, limit=tasks, executor=LocalExecutor(workers))
-        runs["local"].append({"wall_s": time.perf_counter() - t0, "load": load})
+        with CpuMeter() as cpu:
+            run_suite(suite, out / f"local-{k}", base=base, limit=tasks, executor=LocalExecutor(workers))
+        runs["local"].append({"wall_s": time.perf_counter() - t0, "load": load, "cpu_s": cpu.cpu_s})
 
     for _ in range(repeats):  # a fresh instance per run
         local()
         k += 1
         load = os.getloadavg()[0]
         ex = RayExecutor(max_in_flight=workers, num_cpus=workers)
-        t0 = time.perf_counter()
-        with ex:
-            t1 = time.perf_counter()
-            run_suite(suite, out / f"ray-fresh-{k}", base=base, limit=tasks, executor=ex)
-            t2 = time.perf_counter()
-        t3 = time.perf_counter()
+        with CpuMeter() as cpu:
+            t0 = time.perf_counter()
+            with ex:
+                t1 = time.perf_counter()
+                run_suite(suite, out / f"ray-fresh-{k}", base=base, limit=tasks, executor=ex)
+                t2 = time.perf_counter()
+            t3 = time.perf_counter()
         runs["ray_fresh"].append({"wall_s": t3 - t0, "init_s": t1 - t0, "run_s": t2 - t1, "shutdown_s": t3 - t2,
-                                  "load": load})
+                                  "load": load, "cpu_s": cpu.cpu_s})
     ray.init(num_cpus=workers, include_dashboard=False, logging_level="WARNING")  # outside the clock
     try:
         for _ in range(repeats):
@@ -88,9 +142,10 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             k += 1
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            run_suite(suite, out / f"ray-running-{k}", base=base, limit=tasks,
-                      executor=RayExecutor(max_in_flight=workers))
-            runs["ray_running"].append({"wall_s": time.perf_counter() - t0, "load": load})
+            with CpuMeter() as cpu:
+                run_suite(suite, out / f"ray-running-{k}", base=base, limit=tasks,
+                          executor=RayExecutor(max_in_flight=workers))
+            runs["ray_running"].append({"wall_s": time.perf_counter() - t0, "load": load, "cpu_s": cpu.cpu_s})
     finally:
         ray.shutdown()
 
@@ -102,8 +157,39 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             "ray_fresh_s": med("ray_fresh"), "ray_fresh_init_s": med("ray_fresh", "init_s"),
             "ray_fresh_run_s": med("ray_fresh", "run_s"), "ray_fresh_shutdown_s": med("ray_fresh", "shutdown_s"),
             "ray_running_s": med("ray_running"),
+            "cpu_s": {arm: med(arm, "cpu_s") for arm in runs},
             "ray_fresh_over_local": round(med("ray_fresh") / loc - 1, 3),
             "ray_running_over_local": round(med("ray_running") / loc - 1, 3),
+            "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
+
+
+def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, workers: int, repeats: int) -> dict:
+    """What a user waits for: the whole ``spiral bench run --executor local|ray`` command
+    (a new Python process each: its imports, ``import ray``, the local instance's start and
+    stop, the exit), the two arms interleaved ``repeats`` times (medians)."""
+    import statistics
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    runs: dict[str, list[dict]] = {"local": [], "ray": []}
+    for k in range(repeats):
+        for arm in ("local", "ray"):
+            cmd = [sys.executable, "-m", "spiral.cli.main", "bench", "run", "--suite", suite, "--limit", str(tasks),
+                   "--workers", str(workers), "--executor", arm, "--out", str(out / f"cli-{arm}-{k}")]
+            if generator:
+                cmd += ["--generator", generator]
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode:
+                raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+            runs[arm].append({"wall_s": time.perf_counter() - t0, "load": load})
+
+    def med(arm: str) -> float:
+        return round(statistics.median(r["wall_s"] for r in runs[arm]), 2)
+
+    return {"local_s": med("local"), "ray_s": med("ray"), "ray_over_local": round(med("ray") / med("local") - 1, 3),
             "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
 
 
@@ -118,6 +204,11 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each overhead arm (median)")
     ap.add_argument("--overhead-only", action="store_true", help="skip the scaling runs")
+    ap.add_argument("--generator", default=None, help="the overhead runs' generator (default: the project's "
+                                                      "default, as `spiral bench run` without --generator)")
+    ap.add_argument("--suite", default="lite", choices=("lite", "hard"), help="the overhead runs' built-in suite")
+    ap.add_argument("--cli", action="store_true", help="also time the whole `spiral bench run` command, "
+                                                       "--executor local against ray (interleaved)")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench-ray-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -129,13 +220,18 @@ def main() -> None:
 
     from spiral.bench.runner import run_suite
     from spiral.bench.tasks import builtin_suite
+    from spiral.config import DEFAULT_GENERATOR
     from spiral.exec.ray_executor import RayExecutor
 
     suite = builtin_suite()
     sim = {"generator": {"name": "sim"}}
     res: dict = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
 
-    res["overhead"] = overhead(suite, out, sim, a.tasks, a.workers, a.repeats)
+    gen = {"generator": {"name": a.generator}} if a.generator else {}
+    res["overhead"] = {"suite": a.suite, "generator": a.generator or DEFAULT_GENERATOR,
+                       **overhead(builtin_suite(a.suite), out, gen, a.tasks, a.workers, a.repeats)}
+    if a.cli:
+        res["overhead_cli"] = overhead_cli(a.suite, out, a.generator, a.tasks, a.workers, a.repeats)
     if a.overhead_only:
         res["load_avg_end"] = os.getloadavg()
         print(json.dumps(res, indent=1))

@@ -191,3 +191,26 @@ def test_residue_thresholds_are_config():
     assert _verdict(scene, action, frames, lax).passed
     off = PerceptionCritic(PerceptionCritic.Config(check_residue=False))
     assert _verdict(scene, action, frames, off).passed
+
+
+def test_a_still_cube_that_grew_into_where_a_mover_stood_is_residue():
+    from spiral.worlds.tabletop.actions import make_action
+    from spiral.worlds.tabletop.perception import perceive
+    from spiral.worlds.tabletop.simulate import simulate
+
+    from tests.worlds.tabletop.helpers import make_scene, obj
+
+    # the orange cube stands right behind the blue one (drawn just above it) and leaves
+    scene = make_scene(obj("cube", "orange", 0.5, 0.43), obj("cube", "blue", 0.5, 0.55),
+                       obj("ball", "green", 0.15, 0.2))
+    action = make_action(scene, "pick_place", "orange_cube", params={"region": "front-left"})
+    clean, _ = simulate(scene, action)
+    assert _verdict(scene, action, clean).passed
+    b = perceive(clean[-1]).blobs["blue"]
+    grown = clean.copy()
+    grown[-1, b.y0 - 4:b.y0, b.x0:b.x1 + 1] = clean[-1, b.y0 + 1, b.x0 + 1]  # the blue cube continued 4 rows up
+    v = _verdict(scene, action, grown)
+    assert not v.passed and any(f.detail.startswith("residue where orange_cube stood") for f in v.failures), \
+        v.failures
+    off = PerceptionCritic(PerceptionCritic.Config(grown_cube=2.0))
+    assert not any("grew into" in f.detail for f in _verdict(scene, action, grown, off).failures)

@@ -77,6 +77,8 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
+        grown_cube: float = Field(default=1.3, gt=1, description="height over width beyond which a "
+                                  "still cube grew into where a mover stood (an exact cube is at most 8:7)")
         faithful_cube: float = Field(default=0.28, gt=0, le=1, description="share of a cube's area an uncovered "
                                      "cube must show in its own colours at the end (else it is painted over)")
         check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
@@ -171,6 +173,7 @@ class PerceptionCritic:
         action_score, met = self._action(r)
         stillness = self._stillness(r)
         self._residue(r)
+        self._grown(r)
         self._shapes(r)
 
         T = r.T
@@ -380,6 +383,30 @@ class PerceptionCritic:
                 oid = d.split(" ", 1)[0]
                 add("physical_violation", "physical_violation", f"{kind}: {d}",
                     tmpl[kind].format(obj=_name(oid)), [oid], [])
+
+    def _grown(self, r: _Reading) -> None:
+        """A ``physical_violation`` whose detail starts with ``residue`` when a cube that stays
+        ends taller than a cube (``grown_cube`` × its width) next to where a mover stood: the
+        fill continued it into the revealed place, in its own colour, which the residue check
+        reads as the cube itself. Not when it was already so in the first frame."""
+        if not self.cfg.check_residue or not r.moving_colors:
+            return
+        T, size = r.T, r.size
+        for c, o in sorted(r.by_color.items()):
+            if o.get("kind") != "cube" or c in r.moving_colors:
+                continue
+            b0, b1 = r.track[c][0], r.track[c][T - 1]
+            if b0 is None or b1 is None or b1.h <= self.cfg.grown_cube * b1.w or b0.h > self.cfg.grown_cube * b0.w:
+                continue
+            starts = {m: r.track.get(m, [None])[0] for m in sorted(r.moving_colors)}
+            near = [m for m, s in starts.items() if s is not None and math.hypot(s.cx - b1.cx, s.cy - b1.cy) < 0.2 * size]
+            if not near:
+                continue
+            mid = r.by_color[near[0]]["id"] if near[0] in r.by_color else f"{near[0]} object"
+            r.add("physical_violation", "physical_violation",
+                  f"residue where {mid} stood ({o['id']} grew into it: {b1.w}x{b1.h} px)",
+                  r.tmpl["residue"].format(obj=_name(mid)), [mid], [T - 1])
+            return
 
     def _residue(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``residue`` when the last frame is not

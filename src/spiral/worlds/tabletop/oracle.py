@@ -15,7 +15,9 @@ with their exact pixels, so each object is found in a frame by its exact rendere
    against the last frame. Unexplained pixels where the moved objects stood (and no
    object stands now) are **residue** (a ghost); unexplained pixels of an object's colour
    away from it are a **duplicate** or a **torn** piece; a colour with too few pixels
-   left **vanished**; a colour of no object is a **new object**.
+   left **vanished** (at the end, or for two or more frames in between while nothing the
+   step moves covers it); a colour of no object is a **new object**. What the clip's first
+   frame already shows wrong (a chain's earlier step) is not charged to it.
 3. **Labels.** ``pass``, or the failure type of the first problem in
    :data:`PRIORITY` order (as the critics report one type), plus a ``residue`` flag:
 

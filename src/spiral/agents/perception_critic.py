@@ -386,17 +386,22 @@ class PerceptionCritic:
 
     def _grown(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``residue`` when a cube that stays
-        ends taller than a cube (``grown_cube`` × its width) next to where a mover stood: the
+        ends taller than a cube (rows solid with its colour over ``grown_cube`` × its width)
+        next to where a mover stood: the
         fill continued it into the revealed place, in its own colour, which the residue check
-        reads as the cube itself. Not when it was already so in the first frame."""
+        reads as the cube itself. Not when it was already so in the first frame, nor for a
+        cube the step uncovers (its top shows only now)."""
         if not self.cfg.check_residue or not r.moving_colors:
             return
         T, size = r.T, r.size
         for c, o in sorted(r.by_color.items()):
-            if o.get("kind") != "cube" or c in r.moving_colors:
-                continue
+            if o.get("kind") != "cube" or c in r.moving_colors or o["id"] in r.under:
+                continue  # a cube the step uncovers is judged whole or cut off by _uncovered
             b0, b1 = r.track[c][0], r.track[c][T - 1]
-            if b0 is None or b1 is None or b1.h <= self.cfg.grown_cube * b1.w or b0.h > self.cfg.grown_cube * b0.w:
+            if b0 is None or b1 is None:
+                continue
+            h0, h1 = (_solid_rows(r.percepts[t].labels, b, c) for t, b in ((0, b0), (T - 1, b1)))
+            if h1 <= self.cfg.grown_cube * b1.w or h0 > self.cfg.grown_cube * b0.w:
                 continue
             starts = {m: r.track.get(m, [None])[0] for m in sorted(r.moving_colors)}
             near = [m for m, s in starts.items() if s is not None and math.hypot(s.cx - b1.cx, s.cy - b1.cy) < 0.2 * size]
@@ -404,7 +409,7 @@ class PerceptionCritic:
                 continue
             mid = r.by_color[near[0]]["id"] if near[0] in r.by_color else f"{near[0]} object"
             r.add("physical_violation", "physical_violation",
-                  f"residue where {mid} stood ({o['id']} grew into it: {b1.w}x{b1.h} px)",
+                  f"residue where {mid} stood ({o['id']} grew into it: {b1.w}x{h1} px)",
                   r.tmpl["residue"].format(obj=_name(mid)), [mid], [T - 1])
             return
 
@@ -557,6 +562,15 @@ class _Reading:
                 continue
             self.add("vanished", "physical_violation", f"{oid} not visible in frames {ts[0]}..{ts[-1]}",
                      self.tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
+
+
+def _solid_rows(labels: np.ndarray | None, b: Blob, color: str) -> int:
+    """How many rows of component ``b``'s box hold its colour over at least half its width (a
+    speck or a one-pixel trail next to it does not make an object taller)."""
+    if labels is None:
+        return b.h
+    box = labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)
+    return int((box.sum(axis=1) >= 0.5 * b.w).sum())
 
 
 def _joined(a: Blob | None, b: Blob | None) -> Blob | None:

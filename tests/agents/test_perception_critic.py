@@ -214,3 +214,19 @@ def test_a_still_cube_that_grew_into_where_a_mover_stood_is_residue():
         v.failures
     off = PerceptionCritic(PerceptionCritic.Config(grown_cube=2.0))
     assert not any("grew into" in f.detail for f in _verdict(scene, action, grown, off).failures)
+
+
+def test_a_clearing_steps_feedback_says_each_condition_once():
+    from spiral.core.types import C
+    from spiral.worlds.tabletop.actions import make_action
+
+    from tests.worlds.tabletop.helpers import make_scene, obj
+
+    scene = make_scene(obj("cube", "green", 0.4, 0.5), obj("cube", "purple", 0.4, 0.5, on="green_cube"),
+                       obj("ball", "red", 0.8, 0.2))
+    action = make_action(scene, "pick_place", "purple_cube", params={"region": None})
+    action.postconditions = [C("on_table", "purple_cube"), C("apart", "purple_cube"), C("clear", "green_cube")]
+    still = np.repeat(render_scene(scene, 64)[None], 8, axis=0)  # nothing moves
+    v = _verdict(scene, action, still)
+    assert v.failure_type == "missing_action"
+    assert v.feedback.count("stands on the table") == 1, v.feedback

@@ -320,7 +320,10 @@ class PerceptionCritic:
         post = sub_action.postconditions
         met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in post]
         action_score = float(np.mean(met)) if post else 1.0
-        goal_text = " and ".join(describe(c) for c in post) or "the step is done"
+        said = list(dict.fromkeys(describe(c) for c in post  # "on the table" is part of "apart": say it once
+                                  if not (c.pred == "on_table" and any(a.pred == "apart" and a.args == c.args
+                                                                       for a in post))))
+        goal_text = " and ".join(said) or "the step is done"
         if all(met):
             return action_score, met
         subject_moved = any(r.displacement(by_color_id(r.registry, m) or "") >= cfg.moved_threshold

@@ -230,3 +230,23 @@ def test_a_clearing_steps_feedback_says_each_condition_once():
     v = _verdict(scene, action, still)
     assert v.failure_type == "missing_action"
     assert v.feedback.count("stands on the table") == 1, v.feedback
+
+
+def test_a_subject_whose_kind_the_first_frame_misreads_is_found_by_its_colour():
+    from spiral.worlds.tabletop.simulate import simulate
+
+    scene = random_scene(4)
+    action = sample_action(scene, random.Random(4), kinds=("pick_place",))
+    frames, _ = simulate(scene, action)
+    critic = PerceptionCritic()
+    objects = critic.observe(frames[0])
+    subject = next(o for o in objects if o["id"] == action.subject)
+    wrong = "ball" if subject["kind"] == "cube" else "cube"
+    subject.update(id=f"{subject['color']}_{wrong}", kind=wrong)  # read as the other kind
+    memory = EpisodeMemory(None)
+    memory.register_objects(objects, frames[0])
+    try:
+        v = critic.critique(Clip(frames), action, memory)
+    finally:
+        memory.close()
+    assert v.passed, v.failures

@@ -318,7 +318,12 @@ class PerceptionCritic:
         """Action: the post-conditions in the last frame; the action score and which are met."""
         cfg, sub_action = self.cfg, r.sub_action
         post = sub_action.postconditions
-        met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in post]
+        # the registry's names for the step's objects (a kind the first frame misread: by colour)
+        ids = {o["id"] for o in r.registry}
+        named = {a: r.by_color[by_color_id(r.registry, a)]["id"] for c in post for a in c.args
+                 if a not in ids and by_color_id(r.registry, a) in r.by_color}
+        judged = [c.model_copy(update={"args": [named.get(a, a) for a in c.args]}) if named else c for c in post]
+        met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in judged]
         action_score = float(np.mean(met)) if post else 1.0
         said = list(dict.fromkeys(describe(c) for c in post  # "on the table" is part of "apart": say it once
                                   if not (c.pred == "on_table" and any(a.pred == "apart" and a.args == c.args
@@ -627,4 +632,12 @@ def blob_hues(percepts: list[Percept], items: list[tuple[int, str, Blob]]) -> li
 
 
 def by_color_id(registry: list[dict[str, Any]], oid: str) -> str | None:
-    return next((o["color"] for o in registry if o["id"] == oid), None)
+    """The colour of object ``oid`` in the registry; when no entry has that id, the colour its
+    id names (``<colour>_<kind>``) if one entry has it: a colour names one object in this world,
+    and the registry's kind comes from reading the first frame, where a cube partly hidden can
+    read as a ball (its moving then read as another object moving instead of it)."""
+    exact = next((o["color"] for o in registry if o["id"] == oid), None)
+    if exact is not None:
+        return exact
+    same = [o["color"] for o in registry if o.get("color") == oid.split("_", 1)[0]]
+    return same[0] if len(same) == 1 else None

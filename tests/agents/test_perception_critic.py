@@ -191,3 +191,62 @@ def test_residue_thresholds_are_config():
     assert _verdict(scene, action, frames, lax).passed
     off = PerceptionCritic(PerceptionCritic.Config(check_residue=False))
     assert _verdict(scene, action, frames, off).passed
+
+
+def test_a_still_cube_that_grew_into_where_a_mover_stood_is_residue():
+    from spiral.worlds.tabletop.actions import make_action
+    from spiral.worlds.tabletop.perception import perceive
+    from spiral.worlds.tabletop.simulate import simulate
+
+    from tests.worlds.tabletop.helpers import make_scene, obj
+
+    # the orange cube stands right behind the blue one (drawn just above it) and leaves
+    scene = make_scene(obj("cube", "orange", 0.5, 0.43), obj("cube", "blue", 0.5, 0.55),
+                       obj("ball", "green", 0.15, 0.2))
+    action = make_action(scene, "pick_place", "orange_cube", params={"region": "front-left"})
+    clean, _ = simulate(scene, action)
+    assert _verdict(scene, action, clean).passed
+    b = perceive(clean[-1]).blobs["blue"]
+    grown = clean.copy()
+    grown[-1, b.y0 - 4:b.y0, b.x0:b.x1 + 1] = clean[-1, b.y0 + 1, b.x0 + 1]  # the blue cube continued 4 rows up
+    v = _verdict(scene, action, grown)
+    assert not v.passed and any(f.detail.startswith("residue where orange_cube stood") for f in v.failures), \
+        v.failures
+    off = PerceptionCritic(PerceptionCritic.Config(grown_cube=2.0))
+    assert not any("grew into" in f.detail for f in _verdict(scene, action, grown, off).failures)
+
+
+def test_a_clearing_steps_feedback_says_each_condition_once():
+    from spiral.core.types import C
+    from spiral.worlds.tabletop.actions import make_action
+
+    from tests.worlds.tabletop.helpers import make_scene, obj
+
+    scene = make_scene(obj("cube", "green", 0.4, 0.5), obj("cube", "purple", 0.4, 0.5, on="green_cube"),
+                       obj("ball", "red", 0.8, 0.2))
+    action = make_action(scene, "pick_place", "purple_cube", params={"region": None})
+    action.postconditions = [C("on_table", "purple_cube"), C("apart", "purple_cube"), C("clear", "green_cube")]
+    still = np.repeat(render_scene(scene, 64)[None], 8, axis=0)  # nothing moves
+    v = _verdict(scene, action, still)
+    assert v.failure_type == "missing_action"
+    assert v.feedback.count("stands on the table") == 1, v.feedback
+
+
+def test_a_subject_whose_kind_the_first_frame_misreads_is_found_by_its_colour():
+    from spiral.worlds.tabletop.simulate import simulate
+
+    scene = random_scene(4)
+    action = sample_action(scene, random.Random(4), kinds=("pick_place",))
+    frames, _ = simulate(scene, action)
+    critic = PerceptionCritic()
+    objects = critic.observe(frames[0])
+    subject = next(o for o in objects if o["id"] == action.subject)
+    wrong = "ball" if subject["kind"] == "cube" else "cube"
+    subject.update(id=f"{subject['color']}_{wrong}", kind=wrong)  # read as the other kind
+    memory = EpisodeMemory(None)
+    memory.register_objects(objects, frames[0])
+    try:
+        v = critic.critique(Clip(frames), action, memory)
+    finally:
+        memory.close()
+    assert v.passed, v.failures

@@ -77,6 +77,8 @@ class PerceptionCritic:
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
         whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
+        grown_cube: float = Field(default=1.3, gt=1, description="height over width beyond which a "
+                                  "still cube grew into where a mover stood (an exact cube is at most 8:7)")
         faithful_cube: float = Field(default=0.28, gt=0, le=1, description="share of a cube's area an uncovered "
                                      "cube must show in its own colours at the end (else it is painted over)")
         check_residue: bool = Field(default=True, description="judge cleanliness: residue where a moving object "
@@ -171,6 +173,7 @@ class PerceptionCritic:
         action_score, met = self._action(r)
         stillness = self._stillness(r)
         self._residue(r)
+        self._grown(r)
         self._shapes(r)
 
         T = r.T
@@ -315,9 +318,17 @@ class PerceptionCritic:
         """Action: the post-conditions in the last frame; the action score and which are met."""
         cfg, sub_action = self.cfg, r.sub_action
         post = sub_action.postconditions
-        met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in post]
+        # the registry's names for the step's objects (a kind the first frame misread: by colour)
+        ids = {o["id"] for o in r.registry}
+        named = {a: r.by_color[by_color_id(r.registry, a)]["id"] for c in post for a in c.args
+                 if a not in ids and by_color_id(r.registry, a) in r.by_color}
+        judged = [c.model_copy(update={"args": [named.get(a, a) for a in c.args]}) if named else c for c in post]
+        met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in judged]
         action_score = float(np.mean(met)) if post else 1.0
-        goal_text = " and ".join(describe(c) for c in post) or "the step is done"
+        said = list(dict.fromkeys(describe(c) for c in post  # "on the table" is part of "apart": say it once
+                                  if not (c.pred == "on_table" and any(a.pred == "apart" and a.args == c.args
+                                                                       for a in post))))
+        goal_text = " and ".join(said) or "the step is done"
         if all(met):
             return action_score, met
         subject_moved = any(r.displacement(by_color_id(r.registry, m) or "") >= cfg.moved_threshold
@@ -380,6 +391,35 @@ class PerceptionCritic:
                 oid = d.split(" ", 1)[0]
                 add("physical_violation", "physical_violation", f"{kind}: {d}",
                     tmpl[kind].format(obj=_name(oid)), [oid], [])
+
+    def _grown(self, r: _Reading) -> None:
+        """A ``physical_violation`` whose detail starts with ``residue`` when a cube that stays
+        ends taller than a cube (rows solid with its colour over ``grown_cube`` × its width)
+        next to where a mover stood: the
+        fill continued it into the revealed place, in its own colour, which the residue check
+        reads as the cube itself. Not when it was already so in the first frame, nor for a
+        cube the step uncovers (its top shows only now)."""
+        if not self.cfg.check_residue or not r.moving_colors:
+            return
+        T, size = r.T, r.size
+        for c, o in sorted(r.by_color.items()):
+            if o.get("kind") != "cube" or c in r.moving_colors or o["id"] in r.under:
+                continue  # a cube the step uncovers is judged whole or cut off by _uncovered
+            b0, b1 = r.track[c][0], r.track[c][T - 1]
+            if b0 is None or b1 is None:
+                continue
+            h0, h1 = (_solid_rows(r.percepts[t].labels, b, c) for t, b in ((0, b0), (T - 1, b1)))
+            if h1 <= self.cfg.grown_cube * b1.w or h0 > self.cfg.grown_cube * b0.w:
+                continue
+            starts = {m: r.track.get(m, [None])[0] for m in sorted(r.moving_colors)}
+            near = [m for m, s in starts.items() if s is not None and math.hypot(s.cx - b1.cx, s.cy - b1.cy) < 0.2 * size]
+            if not near:
+                continue
+            mid = r.by_color[near[0]]["id"] if near[0] in r.by_color else f"{near[0]} object"
+            r.add("physical_violation", "physical_violation",
+                  f"residue where {mid} stood ({o['id']} grew into it: {b1.w}x{h1} px)",
+                  r.tmpl["residue"].format(obj=_name(mid)), [mid], [T - 1])
+            return
 
     def _residue(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``residue`` when the last frame is not
@@ -532,6 +572,15 @@ class _Reading:
                      self.tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
 
 
+def _solid_rows(labels: np.ndarray | None, b: Blob, color: str) -> int:
+    """How many rows of component ``b``'s box hold its colour over at least half its width (a
+    speck or a one-pixel trail next to it does not make an object taller)."""
+    if labels is None:
+        return b.h
+    box = labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1] == _COLOR_NAMES.index(color)
+    return int((box.sum(axis=1) >= 0.5 * b.w).sum())
+
+
 def _joined(a: Blob | None, b: Blob | None) -> Blob | None:
     """The bounding box around two components (either may be missing)."""
     if a is None or b is None:
@@ -583,4 +632,12 @@ def blob_hues(percepts: list[Percept], items: list[tuple[int, str, Blob]]) -> li
 
 
 def by_color_id(registry: list[dict[str, Any]], oid: str) -> str | None:
-    return next((o["color"] for o in registry if o["id"] == oid), None)
+    """The colour of object ``oid`` in the registry; when no entry has that id, the colour its
+    id names (``<colour>_<kind>``) if one entry has it: a colour names one object in this world,
+    and the registry's kind comes from reading the first frame, where a cube partly hidden can
+    read as a ball (its moving then read as another object moving instead of it)."""
+    exact = next((o["color"] for o in registry if o["id"] == oid), None)
+    if exact is not None:
+        return exact
+    same = [o["color"] for o in registry if o.get("color") == oid.split("_", 1)[0]]
+    return same[0] if len(same) == 1 else None

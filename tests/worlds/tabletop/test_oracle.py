@@ -142,3 +142,64 @@ def test_a_chain_is_not_charged_for_what_its_first_frame_already_showed():
     y, x = int(0.3 * 64), int(0.75 * 64)
     new[1:, y - 2:y + 2, x - 2:x + 2] = (150, 100, 90)  # where the ball stood, after it left: this clip's
     assert label_clip(sc, act, new).residue
+
+
+def _paint_out(frames: np.ndarray, ts, color: str) -> np.ndarray:
+    """``frames`` with object ``color``'s pixels painted table colour in frames ``ts``."""
+    from spiral.worlds.tabletop.oracle import _colour_masks
+    from spiral.worlds.tabletop.scene import TABLE_RGB
+
+    out = frames.copy()
+    for t in ts:
+        out[t][_colour_masks(out[t], color)] = TABLE_RGB
+    return out
+
+
+def test_an_object_gone_for_frames_in_the_middle_vanished():
+    sc = make_scene(obj("cube", "red", 0.3, 0.5), obj("ball", "green", 0.75, 0.3), obj("bowl", "blue", 0.7, 0.75))
+    act = make_action(sc, "pick_place", "red_cube", params={"region": "front-right"})
+    frames, _ = simulate(sc, act, num_frames=T)
+    gone = label_clip(sc, act, _paint_out(frames, range(3, 7), "green"))  # back at the end
+    assert gone.label == "physical_violation"
+    assert "vanished: green_ball not visible in frames 3..6" in gone.to_json()["problems"]
+    moving = label_clip(sc, act, _paint_out(frames, range(3, 6), "red"))  # the subject itself
+    assert any(p.startswith("vanished: red_cube") for p in moving.to_json()["problems"])
+    flicker = label_clip(sc, act, _paint_out(frames, [4], "green"))  # one frame: flicker, not a vanishing
+    assert flicker.label == "pass", flicker.problems
+
+
+def test_an_object_hidden_under_what_the_step_carries_is_not_gone():
+    sc = make_scene(obj("cube", "red", 0.2, 0.5), obj("ball", "green", 0.5, 0.5), obj("bowl", "blue", 0.7, 0.8))
+    act = make_action(sc, "pick_place", "red_cube", params={"region": "right"})
+    frames, _ = simulate(sc, act, num_frames=T)
+    from spiral.worlds.tabletop.oracle import _colour_masks
+    from spiral.worlds.tabletop.scene import PALETTE
+
+    hidden = frames.copy()
+    for t in (5, 6, 7):  # the carried cube drawn over the ball (a lifted object passing over it)
+        hidden[t][_colour_masks(hidden[t], "green")] = PALETTE["red"]
+    assert not any(p.startswith("vanished") for p in label_clip(sc, act, hidden).to_json()["problems"])
+    from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB
+
+    bowl = make_action(sc, "pick_place", "blue_bowl", params={"region": "left"})
+    frames, _ = simulate(sc, bowl, num_frames=T)
+    under = frames.copy()
+    for t in (5, 6, 7):  # a moving bowl passing over the ball hides it under its inside
+        under[t][_colour_masks(under[t], "green")] = BOWL_INSIDE_RGB
+    assert not any(p.startswith("vanished") for p in label_clip(sc, bowl, under).to_json()["problems"])
+    assert any(p.startswith("vanished: green_ball") for p in label_clip(sc, act, under).to_json()["problems"])
+
+
+def test_an_object_already_off_colour_in_the_first_frame_is_not_charged():
+    sc = make_scene(obj("cube", "red", 0.3, 0.5), obj("ball", "green", 0.75, 0.3), obj("bowl", "blue", 0.7, 0.75))
+    act = make_action(sc, "pick_place", "red_cube", params={"region": "front-right"})
+    frames, _ = simulate(sc, act, num_frames=T)
+    from spiral.worlds.tabletop.oracle import _colour_masks
+
+    tinted = frames.copy()
+    for t in range(T):  # an earlier step of a chain tinted the ball, and it stays so
+        tinted[t][_colour_masks(tinted[t], "green")] = (120, 200, 60)
+    assert label_clip(sc, act, tinted).label == "pass"
+    late = frames.copy()
+    late[-1][_colour_masks(late[-1], "green")] = (200, 60, 200)  # this clip recolours it: charged
+    assert label_clip(sc, act, late).label == "identity_drift"

@@ -15,7 +15,9 @@ with their exact pixels, so each object is found in a frame by its exact rendere
    against the last frame. Unexplained pixels where the moved objects stood (and no
    object stands now) are **residue** (a ghost); unexplained pixels of an object's colour
    away from it are a **duplicate** or a **torn** piece; a colour with too few pixels
-   left **vanished**; a colour of no object is a **new object**.
+   left **vanished** (at the end, or for two or more frames in between while nothing the
+   step moves covers it); a colour of no object is a **new object**. What the clip's first
+   frame already shows wrong (a chain's earlier step) is not charged to it.
 3. **Labels.** ``pass``, or the failure type of the first problem in
    :data:`PRIORITY` order (as the critics report one type), plus a ``residue`` flag:
 
@@ -49,6 +51,7 @@ from spiral.worlds.tabletop.predicates import holds
 from spiral.worlds.tabletop.render import FRONT_SHADE, render_items, scene_items
 from spiral.worlds.tabletop.scene import (
     BOWL_INNER_R,
+    BOWL_INSIDE_RGB,
     BOWL_SLOTS,
     PALETTE,
     STACK_DY,
@@ -70,6 +73,8 @@ PIECE_PX = 5  # an unexplained component of an object's colour this large is a p
 VANISH_SHARE = 0.4  # fewer of an object's expected pixels than this: it vanished
 WHOLE_SHARE = 0.7  # fewer of a still object's expected pixels than this (loosely its colour): cut off
 LOOSE = 40.0  # RGB distance from an object's own colours that still shows it (a tint, not a repaint)
+GONE_SHARE = 0.15  # fewer of an object's first-frame pixels than this in a frame between: it is gone there
+GONE_FRAMES = 2  # ... for at least this many frames in a row: it vanished (a one-frame dropout is flicker)
 JUMP = 0.1  # table units: a per-frame step of the subject this large ...
 JUMP_RATIO = 2.5  # ... and this many times the next largest is a jump
 
@@ -230,6 +235,55 @@ def infer_state(start: Scene, frame: np.ndarray, action: SubAction | None = None
     return end, moved_ids
 
 
+def _gone_midway(start: Scene, frames: np.ndarray, movers: set[str]) -> list[tuple[str, list[int]]]:
+    """Objects that are gone from ``GONE_FRAMES`` or more frames in a row between the first and
+    the last: fewer than ``GONE_SHARE`` of their exact-colour pixels of the first frame, while
+    nothing moving covers where they were last seen (a lifted object passing over them):
+    ``(id, those frames)``. The last frame is judged by the end state."""
+    T = len(frames)
+    mover_colors = {start.get(m).color for m in movers}
+    inside = np.asarray(BOWL_INSIDE_RGB, np.int16)
+    carries_bowl = any(start.get(m).kind == "bowl" for m in movers)
+    out = []
+    for o in start.objects:
+        seen = _colour_masks(frames[0], o.color)
+        n0 = int(seen.sum())
+        if n0 < 4:
+            continue
+        gone = []
+        for t in range(1, T - 1):
+            now = _colour_masks(frames[t], o.color)
+            if now.sum() >= GONE_SHARE * n0:
+                if now.sum() >= VANISH_SHARE * n0:
+                    seen = now
+                continue
+            cover = np.zeros(now.shape, bool)
+            for c in mover_colors - {o.color}:
+                cover |= _loose_masks(frames[t], c)
+            if carries_bowl:  # a moving bowl hides what it passes over under its inside
+                cover |= np.abs(frames[t].astype(np.int16) - inside).max(-1) <= COLOR_TOL
+            if (cover & seen).sum() >= 0.5 * seen.sum():
+                continue  # hidden for a moment under what the step carries
+            gone.append(t)
+        runs = [list(g) for g in _runs(gone)]
+        longest = max(runs, key=len, default=[])
+        if len(longest) >= GONE_FRAMES:
+            out.append((o.id, longest))
+    return out
+
+
+def _runs(ts: list[int]):
+    """Consecutive runs of the sorted frame indices ``ts``."""
+    run: list[int] = []
+    for t in ts:
+        if run and t != run[-1] + 1:
+            yield run
+            run = []
+        run.append(t)
+    if run:
+        yield run
+
+
 def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLabel:
     """Label a generated clip of ``action`` from the true ``start`` state. The clip's first
     frame may differ from the exact render of ``start`` (a chain continued from generated
@@ -264,6 +318,9 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
     uncovered = {start.get(m).on for m in movers if start.get(m).on} - movers
     end_items = dict(zip((o.id for o in end.objects), scene_items(end)))
     for o in start.objects:
+        want0 = _colour_masks(exact0, o.color)
+        if want0.sum() >= 4 and (_colour_masks(base0, o.color) & grow(want0, 2)).sum() < VANISH_SHARE * want0.sum():
+            continue  # already gone or another colour in the first frame (a chain's earlier step): not this clip's
         want = _colour_masks(render_end, o.color)
         have = _colour_masks(last, o.color)
         if want.sum() >= 4 and (have & grow(want, 2)).sum() < VANISH_SHARE * want.sum():
@@ -293,6 +350,10 @@ def label_clip(start: Scene, action: SubAction, frames: np.ndarray) -> OracleLab
             if comp.sum() >= 3 * PIECE_PX * k * k:
                 problems.append(("hallucinated_object", f"new {c} object"))
                 break
+
+    # permanence over the whole clip, not only at its end: an object gone for a while
+    for oid, ts in _gone_midway(start, frames, movers):
+        problems.append(("vanished", f"{oid} not visible in frames {ts[0]}..{ts[-1]}"))
 
     # stillness: objects the step should not move
     for oid in sorted(moved_ids - movers):

@@ -197,7 +197,6 @@ def test_a_still_cube_that_grew_into_where_a_mover_stood_is_residue():
     from spiral.worlds.tabletop.actions import make_action
     from spiral.worlds.tabletop.perception import perceive
     from spiral.worlds.tabletop.simulate import simulate
-
     from tests.worlds.tabletop.helpers import make_scene, obj
 
     # the orange cube stands right behind the blue one (drawn just above it) and leaves
@@ -219,7 +218,6 @@ def test_a_still_cube_that_grew_into_where_a_mover_stood_is_residue():
 def test_a_clearing_steps_feedback_says_each_condition_once():
     from spiral.core.types import C
     from spiral.worlds.tabletop.actions import make_action
-
     from tests.worlds.tabletop.helpers import make_scene, obj
 
     scene = make_scene(obj("cube", "green", 0.4, 0.5), obj("cube", "purple", 0.4, 0.5, on="green_cube"),

@@ -195,14 +195,16 @@ def main() -> None:
         ap.error("--which post needs --weights")
     res: dict[str, Any] = {"weights": args.weights, "seeds": seeds}
     with tempfile.TemporaryDirectory(prefix="bench-grpo-") as d:
-        for w in which:
+        # every bench run first: they fork workers, and a fork after this process ran torch with
+        # several threads (the kinds part) can hang in the child
+        for w in which if "bench" in parts else []:
+            print(f"{w}: bench", file=sys.stderr, flush=True)
             weights = args.weights if w == "post" else None
-            if "bench" in parts:
-                print(f"{w}: bench", file=sys.stderr, flush=True)
-                res.setdefault("bench", {})[w] = bench_part(weights, seeds, modes, args.workers, Path(d))
-            if "kinds" in parts:
-                print(f"{w}: weak kinds", file=sys.stderr, flush=True)
-                res.setdefault("kinds", {})[w] = kinds_part(weights, seeds, args.kinds_per_category)
+            res.setdefault("bench", {})[w] = bench_part(weights, seeds, modes, args.workers, Path(d))
+        for w in which if "kinds" in parts else []:
+            print(f"{w}: weak kinds", file=sys.stderr, flush=True)
+            weights = args.weights if w == "post" else None
+            res.setdefault("kinds", {})[w] = kinds_part(weights, seeds, args.kinds_per_category)
     if "throughput" in parts:
         res["throughput"] = throughput_part(args.threads, mask_decisions=args.mask_decisions)
     if args.out:

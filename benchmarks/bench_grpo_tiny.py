@@ -13,7 +13,8 @@ Parts (``--parts``, comma-separated):
   come from the Hard recipes on scene seeds of their own (``KINDS_BASE``): not the Hard suite,
   not its development split, not the training or validation seeds.
 * ``throughput``: rollouts per second and seconds per GRPO update (group 8 × 4 requests,
-  ``--threads``), a few updates on the world's requests.
+  ``--threads``), a few updates on the world's requests (``--mask-decisions``: with the
+  layers' sampled colour components, as ``spiral train grpo --mask-decisions`` trains).
 
 ``--weights`` is the post-trained directory (``generator.weights``); the base is the shipped
 model (nothing set). Results: JSON to ``--out`` and a table on stdout.
@@ -147,7 +148,7 @@ def kinds_part(weights: str | None, seeds: list[int], per_category: int) -> dict
     return {k: {"rate": (sum(v) / len(v)) if v else None, "n": len(v)} for k, v in hits.items()}
 
 
-def throughput_part(threads: int, steps: int = 4) -> dict[str, Any]:
+def throughput_part(threads: int, steps: int = 4, mask_decisions: bool = False) -> dict[str, Any]:
     import torch
 
     from spiral.agents.perception_critic import PerceptionCritic
@@ -156,7 +157,7 @@ def throughput_part(threads: int, steps: int = 4) -> dict[str, Any]:
     from spiral.rl.tiny_policy import TinyTI2VPolicy, world_requests
 
     torch.set_num_threads(threads)
-    policy = TinyTI2VPolicy(explore=1.0, trainable="heads")
+    policy = TinyTI2VPolicy(explore=1.0, trainable="heads", mask_decisions=mask_decisions)
     with tempfile.TemporaryDirectory() as d:
         tr = GRPOTrainer(policy, make_reward(PerceptionCritic()), world_requests(64, seed=5),
                          GRPOConfig(group_size=8, requests_per_step=4, steps=steps, kl_beta=0.01, tensorboard=False),
@@ -169,7 +170,7 @@ def throughput_part(threads: int, steps: int = 4) -> dict[str, Any]:
             "rollouts_and_rewards_per_s": round(n * len(rows) / sum(r["sample_s"] + r["reward_s"] for r in rows), 2),
             "s_per_update": round(sum(upd) / len(upd), 3) if upd else None,
             "s_per_step": round(sum(r["sample_s"] + r["reward_s"] + r["update_s"] for r in rows) / len(rows), 3),
-            "threads": threads, "steps": len(rows)}
+            "threads": threads, "steps": len(rows), "mask_decisions": mask_decisions}
 
 
 def main() -> None:
@@ -182,6 +183,8 @@ def main() -> None:
     ap.add_argument("--kinds-per-category", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mask-decisions", action="store_true",
+                    help="throughput: rollouts also sample the layers' colour components (spiral train grpo --mask-decisions)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -192,16 +195,18 @@ def main() -> None:
         ap.error("--which post needs --weights")
     res: dict[str, Any] = {"weights": args.weights, "seeds": seeds}
     with tempfile.TemporaryDirectory(prefix="bench-grpo-") as d:
-        for w in which:
+        # every bench run first: they fork workers, and a fork after this process ran torch with
+        # several threads (the kinds part) can hang in the child
+        for w in which if "bench" in parts else []:
+            print(f"{w}: bench", file=sys.stderr, flush=True)
             weights = args.weights if w == "post" else None
-            if "bench" in parts:
-                print(f"{w}: bench", file=sys.stderr, flush=True)
-                res.setdefault("bench", {})[w] = bench_part(weights, seeds, modes, args.workers, Path(d))
-            if "kinds" in parts:
-                print(f"{w}: weak kinds", file=sys.stderr, flush=True)
-                res.setdefault("kinds", {})[w] = kinds_part(weights, seeds, args.kinds_per_category)
+            res.setdefault("bench", {})[w] = bench_part(weights, seeds, modes, args.workers, Path(d))
+        for w in which if "kinds" in parts else []:
+            print(f"{w}: weak kinds", file=sys.stderr, flush=True)
+            weights = args.weights if w == "post" else None
+            res.setdefault("kinds", {})[w] = kinds_part(weights, seeds, args.kinds_per_category)
     if "throughput" in parts:
-        res["throughput"] = throughput_part(args.threads)
+        res["throughput"] = throughput_part(args.threads, mask_decisions=args.mask_decisions)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(res, indent=1))

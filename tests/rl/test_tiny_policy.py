@@ -116,3 +116,36 @@ def test_mining_keeps_the_requests_with_mixed_rewards(policy):
 
     kept = mine_requests(policy, reqs, reward, k=4)
     assert {r.prompt for r in kept} == flaky
+
+
+@pytest.fixture(scope="module")
+def masked():
+    return TinyTI2VPolicy(explore=1.0, trainable="heads", mask_decisions=True)
+
+
+def test_with_mask_decisions_the_ratio_is_exactly_one_in_both_columns(masked):
+    reqs = world_requests(12, seed=3)[4:12]  # some of these layers touch a second component
+    clips, recs = masked.sample(reqs, list(range(8)))
+    assert any(layer["comps"] for r in recs for layer in r.masks)
+    logp, old = masked.logprob(recs), masked.sampled_logprob(recs)
+    assert logp.shape == (8, 2) and torch.equal(logp.detach(), old)
+    assert torch.equal(masked.reference_logprob(recs), old)
+    assert torch.equal(masked.logprob(recs, [1]).detach(), old[:, 1:])
+    assert torch.any(old[:, 1] < 0)  # the decisions have a probability below 1
+    _, st = clipped_policy_loss(logp, old, torch.linspace(-1, 1, 8), 0.2)
+    assert st["ratio_max_dev"] == 0.0
+    # the same seeds give the same decisions and clips
+    again, recs2 = masked.sample(reqs, list(range(8)))
+    assert all(np.array_equal(a.frames, b.frames) for a, b in zip(clips, again))
+    assert torch.equal(masked.sampled_logprob(recs2), old)
+
+
+def test_the_mask_column_is_differentiable_in_the_mask_logits_head(masked):
+    reqs = world_requests(12, seed=3)[4:12]
+    _, recs = masked.sample(reqs, list(range(8)))
+    masked.model.zero_grad()
+    masked.logprob(recs, [1]).sum().backward()
+    w = masked.model.head.weight.grad
+    assert w is not None and w[0].abs().sum() > 0  # channel 0: mask A's logits
+    assert w[2:4].abs().sum() == 0  # the heatmaps' channels play no part in this column
+    masked.model.zero_grad()

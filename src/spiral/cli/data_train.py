@@ -221,6 +221,9 @@ def train_grpo(
     suite: str = typer.Option("hard", help="Scenes like the Hard suite's (7–8 objects, up to three bowls, covered "
                                            "cubes) or 'lite' (3–6 objects); never the suites' own scenes."),
     explore: float = typer.Option(1.0, min=0.0, help="Rollouts sample at temperature × (1 + explore), one draw."),
+    mask_decisions: bool = typer.Option(False, "--mask-decisions", help="Rollouts also sample which colour "
+                                        "components each moving layer carries, with exact log-probabilities "
+                                        "(GRPO credits the layer's extent, not only its end point)."),
     trainable: str = typer.Option("heads", help="'heads' (decoder and output head) or 'all' the weights."),
     lr: float = typer.Option(1e-4, min=0.0, help="AdamW learning rate."),
     kl_beta: float = typer.Option(0.01, min=0.0, help="Weight of the KL to the shipped weights."),
@@ -280,9 +283,10 @@ def train_grpo(
     try:
         rollout_ex = make_executor(executor, workers=workers, address=ray_address)
         with DirLock(out, "GRPO output directory"), rollout_ex:
-            policy = TinyTI2VPolicy(explore=explore, trainable=trainable)
+            policy = TinyTI2VPolicy(explore=explore, trainable=trainable, mask_decisions=mask_decisions)
             # rollouts on the executor's workers, each with a copy of the policy (one worker: this process)
-            sampler = ExecutorSampler(policy, rollout_ex, partial(TinyTI2VPolicy, explore=explore, trainable=trainable))
+            sampler = ExecutorSampler(policy, rollout_ex, partial(TinyTI2VPolicy, explore=explore, trainable=trainable,
+                                                                  mask_decisions=mask_decisions))
             cfg = GRPOConfig(group_size=group, requests_per_step=requests_per_step, steps=steps, lr=lr,
                              kl_beta=kl_beta, seed=seed, checkpoint_every=5, validate_every=validate_every,
                              divergence_patience=patience)

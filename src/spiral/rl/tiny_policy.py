@@ -5,8 +5,12 @@ heatmap (softmax at a temperature, best of ``k`` draws, with a refinement's hint
 then a Gaussian jitter inside the cell that does not depend on the weights (it cancels in
 the policy ratio). :meth:`TinyTI2VPolicy.logprob` scores the recorded cells again under the
 current weights with the same function the sampler used (``sampling.cell_logprob``), so the
-ratio is exactly 1 before the first update. Masks, fill and scale are the network's
-deterministic outputs: they change with the weights but carry no log-probability.
+ratio is exactly 1 before the first update. With ``mask_decisions`` the layer's extent is a
+sampled decision too: which colour components of the frame each layer carries, one Bernoulli
+per component its mask touches (``sampling.sample_components``), scored again the same way
+(``sampling.components_logprob``) in a second column, so GRPO can credit a layer that took
+part of a neighbour. Fill, scale and lift are the network's deterministic outputs: they change
+with the weights but carry no log-probability.
 
 Rollouts explore (``explore``: the same widening the loop's retries use: temperature × (1 +
 explore), one draw), so a group of seeds has mixed outcomes to learn from; the shipped
@@ -19,7 +23,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,13 +43,18 @@ class Record:
     k: int
     cells: list[dict[str, Any]]
     old: float = 0.0  # the log-prob at sampling time (filled by sample)
+    masks: list[dict[str, Any]] = field(default_factory=list)  # per layer: its component decisions
+    old_masks: float = 0.0  # their log-prob at sampling time
 
 
 class TinyTI2VPolicy:
     """``tiny-ti2v`` for GRPO. ``trainable``: ``"all"`` the whole network, ``"heads"`` only
-    the output convolution and the decoder (the text encoder and encoder stay frozen)."""
+    the output convolution and the decoder (the text encoder and encoder stay frozen).
+    ``mask_decisions``: rollouts also sample which colour components each layer carries
+    (log-probabilities in a second column); off, rollouts are the deterministic sampler's."""
 
-    def __init__(self, generator: Any = None, explore: float = 1.0, trainable: str = "all"):
+    def __init__(self, generator: Any = None, explore: float = 1.0, trainable: str = "all",
+                 mask_decisions: bool = False):
         import torch
 
         from spiral.generators.tiny_ti2v import TinyTI2VGenerator
@@ -54,6 +63,7 @@ class TinyTI2VPolicy:
         self.model = copy.deepcopy(gen.model).train(False)  # the shipped weights stay untouched in the cache
         self.tok = gen.tok
         self.explore = explore
+        self.mask_decisions = mask_decisions
         for name, p in self.model.named_parameters():
             p.requires_grad_(trainable == "all" or name.startswith(("head", "dec")))
         # the frozen reference: a copy with the same flags, never given to the optimizer, and
@@ -70,21 +80,24 @@ class TinyTI2VPolicy:
         frames = np.stack([_resize(r.cond_frame, S) for r in requests])
         hints = [{**r.hints, "explore": max(float(r.hints.get("explore", 0.0)), self.explore)} for r in requests]
         res = generate_clips(self.model, self.tok, frames, [r.prompt for r in requests], list(seeds),
-                             num_frames=requests[0].num_frames, hints=hints)
+                             num_frames=requests[0].num_frames, hints=hints, mask_decisions=self.mask_decisions)
         clips = [Clip(frames=r["frames"], fps=q.fps, meta={"seed": int(s), "ends": r["ends"]})
                  for r, q, s in zip(res, requests, seeds)]
         records = [Record(frame=frames[i], prompt=requests[i].prompt, hint=res[i]["hint"],
-                          temperature=res[i]["temperature"], k=res[i]["steps"], cells=res[i]["cells"])
+                          temperature=res[i]["temperature"], k=res[i]["steps"], cells=res[i]["cells"],
+                          masks=res[i].get("masks", []))
                    for i in range(len(requests))]
         old = self.logprob(records).detach()  # the same code path as training scores it by
-        for rec, v in zip(records, old[:, 0].tolist()):
-            rec.old = v
+        for rec, row in zip(records, old.tolist()):
+            rec.old = row[0]
+            if self.mask_decisions:
+                rec.old_masks = row[1]
         return clips, records
 
     # -- scoring ----------------------------------------------------------------------------
     def _score(self, model: Any, records: Sequence[Record]) -> Any:
         torch = self._torch
-        from spiral.models.tiny_ti2v.sampling import cell_logprob, hinted_logits
+        from spiral.models.tiny_ti2v.sampling import cell_logprob, components_logprob, hinted_logits
 
         x = torch.from_numpy(np.stack([r.frame for r in records])).permute(0, 3, 1, 2).float() / 255.0
         ids = self.tok.batch([r.prompt for r in records])
@@ -97,24 +110,37 @@ class TinyTI2VPolicy:
         finally:
             torch.backends.mha.set_fastpath_enabled(fast)
         W = x.shape[-1]
+        # every row stays in the graph (a record with no decision scores 0 with a zero gradient)
+        anchor = sum(v.reshape(-1)[0] for v in out.values()).double() * 0.0
         rows = []
         for i, r in enumerate(records):
-            total = torch.zeros((), dtype=torch.float64)
+            total = anchor
             for c in r.cells:
                 key, src = ("target", "subject") if c["head"] == "heat_a" else ("partner_target", "partner")
                 logits = hinted_logits(out[c["head"]][i], W, tuple(c["centroid"]), r.hint, key, src)
                 total = total + cell_logprob(logits, int(c["index"]), r.temperature, r.k)
-            rows.append(total)
-        return torch.stack(rows).float()[:, None]
+            row = [total]
+            if self.mask_decisions:  # column 1: which colour components the layers carry
+                masks = anchor
+                for layer in r.masks:
+                    masks = masks + components_logprob(out[layer["head"]][i], layer)
+                row.append(masks)
+            rows.append(torch.stack(row))
+        return torch.stack(rows).float()
+
+    @staticmethod
+    def _columns(t: Any, steps: Sequence[int] | None) -> Any:
+        return t if steps is None else t[:, list(steps)]
 
     def logprob(self, records: Sequence[Record], steps: Sequence[int] | None = None) -> Any:
-        return self._score(self.model, records)
+        return self._columns(self._score(self.model, records), steps)
 
     def sampled_logprob(self, records: Sequence[Record], steps: Sequence[int] | None = None) -> Any:
-        return self._torch.tensor([[r.old] for r in records], dtype=self._torch.float32)
+        rows = [[r.old, r.old_masks] if self.mask_decisions else [r.old] for r in records]
+        return self._columns(self._torch.tensor(rows, dtype=self._torch.float32), steps)
 
     def reference_logprob(self, records: Sequence[Record], steps: Sequence[int] | None = None) -> Any:
-        return self._score(self.reference, records).detach()
+        return self._columns(self._score(self.reference, records).detach(), steps)
 
     def parameters(self) -> Iterable[Any]:
         return [p for p in self.model.parameters() if p.requires_grad]

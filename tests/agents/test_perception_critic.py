@@ -254,7 +254,6 @@ def test_a_moved_bowls_inside_left_on_the_table_is_residue():
     from spiral.worlds.tabletop.actions import make_action
     from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB
     from spiral.worlds.tabletop.simulate import simulate
-
     from tests.worlds.tabletop.helpers import make_scene, obj
 
     scene = make_scene(obj("bowl", "white", 0.35, 0.5), obj("cube", "red", 0.8, 0.2), obj("ball", "green", 0.8, 0.8))

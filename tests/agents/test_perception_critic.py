@@ -248,3 +248,20 @@ def test_a_subject_whose_kind_the_first_frame_misreads_is_found_by_its_colour():
     finally:
         memory.close()
     assert v.passed, v.failures
+
+
+def test_a_moved_bowls_inside_left_on_the_table_is_residue():
+    from spiral.worlds.tabletop.actions import make_action
+    from spiral.worlds.tabletop.scene import BOWL_INSIDE_RGB
+    from spiral.worlds.tabletop.simulate import simulate
+    from tests.worlds.tabletop.helpers import make_scene, obj
+
+    scene = make_scene(obj("bowl", "white", 0.35, 0.5), obj("cube", "red", 0.8, 0.2), obj("ball", "green", 0.8, 0.8))
+    action = make_action(scene, "pick_place", "white_bowl", params={"region": "back-right"})
+    clean, _ = simulate(scene, action)
+    assert _verdict(scene, action, clean).passed
+    ghost = clean.copy()
+    y, x = int(0.5 * 64), int(0.35 * 64)
+    ghost[-1, y - 3:y + 3, x - 3:x + 3] = BOWL_INSIDE_RGB  # its dark inside stays where it stood
+    v = _verdict(scene, action, ghost)
+    assert not v.passed and any(f.detail.startswith("residue") for f in v.failures), v.failures

@@ -431,6 +431,10 @@ class PerceptionCritic:
             return
         idx = [_COLOR_NAMES.index(c) for c in sorted(moving_colors)]
         stood = np.isin(percepts[0].labels, idx)
+        bowls_moving = [c for c in sorted(moving_colors) if by_color.get(c, {}).get("kind") == "bowl"]
+        for c in bowls_moving:  # a moving bowl stood on its whole disk, its inside included
+            for b in percepts[0].all_blobs.get(c, [])[:1]:
+                stood[b.y0:b.y1 + 1, b.x0:b.x1 + 1] = True
         last, lab = percepts[-1], percepts[-1].labels
         size = frames.shape[1]
         now = np.zeros(lab.shape, bool)  # the objects of the last frame (a faded piece is no object)
@@ -444,6 +448,8 @@ class PerceptionCritic:
                 if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
                     if c not in moving_colors and c not in rings and near[box].any():
                         rings[c] = b
+                    elif c in moving_colors:  # where a moving bowl ends, its inside is clean too
+                        now[box] = True
                     else:
                         now[box] |= lab[box] == _COLOR_NAMES.index(c)
                 else:  # its box and the pixel around it (its soft edge)
@@ -459,7 +465,7 @@ class PerceptionCritic:
                 expected[y0:y1, x0:x1][drawn] = patch[drawn]
                 known[y0:y1, x0:x1] |= drawn
         found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab,
-                        expected=expected, known=known)
+                        expected=expected, known=known, table_only=bool(bowls_moving))
         if not found:
             return
         # name the mover whose start pixels lie nearest the residue

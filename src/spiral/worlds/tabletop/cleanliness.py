@@ -68,10 +68,10 @@ def grow(mask: np.ndarray, r: int = 1) -> np.ndarray:
     return m
 
 
-def unclean(frame: np.ndarray, tol: float = TOL) -> np.ndarray:
-    """Pixels further than ``tol`` levels from every clean background colour."""
+def unclean(frame: np.ndarray, tol: float = TOL, colours=CLEAN_RGB) -> np.ndarray:
+    """Pixels further than ``tol`` levels from every clean background colour (``colours``)."""
     f = frame.astype(np.int16)
-    d = np.min([np.abs(f - np.asarray(c, np.int16)).max(-1) for c in CLEAN_RGB], axis=0)
+    d = np.min([np.abs(f - np.asarray(c, np.int16)).max(-1) for c in colours], axis=0)
     return d > tol
 
 
@@ -119,7 +119,7 @@ def _blend_clean(last: np.ndarray, cand: np.ndarray, labels: np.ndarray, tol: fl
 
 def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: float = TOL,
             min_px: float = MIN_PX, labels: np.ndarray | None = None, expected: np.ndarray | None = None,
-            known: np.ndarray | None = None) -> Residue:
+            known: np.ndarray | None = None, table_only: bool = False) -> Residue:
     """Residue in ``last`` (H×W×3 uint8) where the moved objects ``stood`` (H×W bool: their
     pixels in the first frame) and no object stands now (``objects_now``: H×W bool, the
     objects' pixels in ``last``). Empty when fewer than ``min_px`` pixels (at 64 px) are not
@@ -128,10 +128,12 @@ def residue(last: np.ndarray, stood: np.ndarray, objects_now: np.ndarray, tol: f
     objects are not grown; without, they are grown by a pixel. Where ``known`` (H×W bool) the
     background is not plain table but ``expected`` (H×W×3: a still bowl, fitted with
     :func:`fit_bowl`), and a pixel further than ``tol`` from it is residue (a notch in its
-    rim, a ghost on its inside)."""
+    rim, a ghost on its inside). ``table_only``: away from ``known`` only the table is clean
+    background (a bowl's dark inside left on the table where a moved bowl stood is residue;
+    the caller then counts a moving bowl's inside at the end in ``objects_now``)."""
     size = last.shape[0]
     region = grow(stood, 1) & ~(objects_now if labels is not None else grow(objects_now, 1))
-    bad = region & unclean(last, tol)
+    bad = region & unclean(last, tol, (TABLE_RGB,) if table_only else CLEAN_RGB)
     bowls = known is not None and expected is not None
     if bowls:  # judged against the bowls' render below, not against clean colours
         bad &= ~known

@@ -320,8 +320,8 @@ class PerceptionCritic:
         post = sub_action.postconditions
         # the registry's names for the step's objects (a kind the first frame misread: by colour)
         ids = {o["id"] for o in r.registry}
-        named = {a: r.by_color[by_color_id(r.registry, a)]["id"] for c in post for a in c.args
-                 if a not in ids and by_color_id(r.registry, a) in r.by_color}
+        colour = {a: by_color_id(r.registry, a) for c in post for a in c.args if a not in ids}
+        named = {a: r.by_color[k]["id"] for a, k in colour.items() if k in r.by_color}
         judged = [c.model_copy(update={"args": [named.get(a, a) for a in c.args]}) if named else c for c in post]
         met = [bool(r.end_scene is not None and holds(c, r.end_scene)) for c in judged]
         action_score = float(np.mean(met)) if post else 1.0
@@ -395,13 +395,13 @@ class PerceptionCritic:
     def _grown(self, r: _Reading) -> None:
         """A ``physical_violation`` whose detail starts with ``residue`` when a cube that stays
         ends taller than a cube (rows solid with its colour over ``grown_cube`` × its width)
-        next to where a mover stood: the
-        fill continued it into the revealed place, in its own colour, which the residue check
-        reads as the cube itself. Not when it was already so in the first frame, nor for a
+        next to where a mover stood: the fill continued it into the revealed place, in its own
+        colour, which the residue check reads as the cube itself. Not when it was already so in the first frame, nor for a
         cube the step uncovers (its top shows only now)."""
         if not self.cfg.check_residue or not r.moving_colors:
             return
         T, size = r.T, r.size
+        starts = {m: r.track.get(m, [None])[0] for m in sorted(r.moving_colors)}
         for c, o in sorted(r.by_color.items()):
             if o.get("kind") != "cube" or c in r.moving_colors or o["id"] in r.under:
                 continue  # a cube the step uncovers is judged whole or cut off by _uncovered
@@ -411,7 +411,6 @@ class PerceptionCritic:
             h0, h1 = (_solid_rows(r.percepts[t].labels, b, c) for t, b in ((0, b0), (T - 1, b1)))
             if h1 <= self.cfg.grown_cube * b1.w or h0 > self.cfg.grown_cube * b0.w:
                 continue
-            starts = {m: r.track.get(m, [None])[0] for m in sorted(r.moving_colors)}
             near = [m for m, s in starts.items() if s is not None and math.hypot(s.cx - b1.cx, s.cy - b1.cy) < 0.2 * size]
             if not near:
                 continue

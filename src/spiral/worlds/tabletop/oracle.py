@@ -244,6 +244,18 @@ def _gone_midway(start: Scene, frames: np.ndarray, movers: set[str]) -> list[tup
     mover_colors = {start.get(m).color for m in movers}
     inside = np.asarray(BOWL_INSIDE_RGB, np.int16)
     carries_bowl = any(start.get(m).kind == "bowl" for m in movers)
+    drawn: dict[tuple[int, str], np.ndarray] = {}  # (frame, mover colour or "inside"): computed once, when needed
+
+    def cover(t: int, own: str) -> np.ndarray:
+        """What the step's movers other than colour ``own`` draw in frame ``t``."""
+        m = np.zeros(frames.shape[1:3], bool)
+        for c in sorted(mover_colors - {own}) + (["inside"] if carries_bowl else []):
+            if (t, c) not in drawn:  # a moving bowl hides what it passes over under its inside
+                drawn[t, c] = (np.abs(frames[t].astype(np.int16) - inside).max(-1) <= COLOR_TOL if c == "inside"
+                               else _loose_masks(frames[t], c))
+            m |= drawn[t, c]
+        return m
+
     out = []
     for o in start.objects:
         seen = _colour_masks(frames[0], o.color)
@@ -257,16 +269,10 @@ def _gone_midway(start: Scene, frames: np.ndarray, movers: set[str]) -> list[tup
                 if now.sum() >= VANISH_SHARE * n0:
                     seen = now
                 continue
-            cover = np.zeros(now.shape, bool)
-            for c in mover_colors - {o.color}:
-                cover |= _loose_masks(frames[t], c)
-            if carries_bowl:  # a moving bowl hides what it passes over under its inside
-                cover |= np.abs(frames[t].astype(np.int16) - inside).max(-1) <= COLOR_TOL
-            if (cover & seen).sum() >= 0.5 * seen.sum():
+            if (cover(t, o.color) & seen).sum() >= 0.5 * seen.sum():
                 continue  # hidden for a moment under what the step carries
             gone.append(t)
-        runs = [list(g) for g in _runs(gone)]
-        longest = max(runs, key=len, default=[])
+        longest = max(_runs(gone), key=len, default=[])
         if len(longest) >= GONE_FRAMES:
             out.append((o.id, longest))
     return out

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from spiral.errors import BackendError, ConfigError
-from spiral.exec import Job
+from spiral.exec import Job, ray_instance
 from spiral.exec.context import config_key, serving
 from spiral.exec.relocate import relocate_tree, relocate_value
 
@@ -55,7 +55,9 @@ JOB_NAME = "spiral_job"  # the tasks' name (a worker running one is titled ``ray
 class RayExecutor:
     """Jobs as Ray tasks on the cluster at ``address`` (``None``: a new local Ray instance
     with ``num_cpus`` CPUs, stopped on exit; ``"auto"``: the cluster this machine belongs
-    to; ``"ray://host:10001"``: a remote cluster through Ray Client)."""
+    to; ``"spiral"``: the local instance ``spiral ray start`` keeps running
+    (:mod:`spiral.exec.ray_instance`); ``"ray://host:10001"``: a remote cluster through Ray
+    Client)."""
 
     name = "ray"
 
@@ -100,25 +102,28 @@ class RayExecutor:
                               "pip install 'spiral-actwm[ray]' (or run with --executor local)") from None
         self._ray = ray
         if not ray.is_initialized():
+            address = self.address
             try:
-                check_address(self.address)
+                if address == ray_instance.KEYWORD:  # the instance `spiral ray start` keeps running
+                    address = ray_instance.address()
+                check_address(address)
             except ConfigError:
                 self._depth = 0
                 raise
             opts: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                                     **self.init_options}
-            if self.address is None and self.num_cpus is not None:
+            if address is None and self.num_cpus is not None:
                 opts["num_cpus"] = self.num_cpus
             before = _children()
             try:
-                ray.init(address=self.address, **opts)
+                ray.init(address=address, **opts)
             except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; all mean "no cluster"
                 self._depth = 0
-                what = (f"connect to a Ray cluster at {self.address!r}" if self.address is not None
+                what = (f"connect to a Ray cluster at {address!r}" if address is not None
                         else "start a local Ray instance")
                 raise ConfigError(f"cannot {what}: {_first_line(exc)}", ADDRESS_HINT) from None
             self._owns = True
-            if self.address is None:  # the processes of the instance it started end with this one
+            if address is None:  # the processes of the instance it started end with this one
                 self._instance = [p for p in _children() if p.pid not in before]
                 self._watch(self._instance)
         try:
@@ -228,12 +233,14 @@ class RayExecutor:
 
 
 ADDRESS_HINT = ("start a cluster with `ray start --head` and pass --ray-address auto (on one of its nodes) or "
-                "--ray-address ray://HEAD:10001 (Ray Client); leave --ray-address out to start a local Ray instance")
+                "--ray-address ray://HEAD:10001 (Ray Client); on one machine, `spiral ray start` once and then "
+                "--ray-address spiral; leave --ray-address out to start a local Ray instance for the run")
 
 
 def check_address(address: str | None) -> None:
     """Refuse a malformed address, or a host:port where nothing listens, quickly (Ray
-    itself may retry for a minute before it gives up)."""
+    itself may retry for a minute before it gives up). ``spiral`` (the instance of
+    ``spiral ray start``) is resolved before, by :func:`spiral.exec.ray_instance.address`."""
     if address is None or address == "auto":
         return
     rest = address.removeprefix("ray://")

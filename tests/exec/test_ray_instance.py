@@ -176,6 +176,10 @@ def test_real_instance_serves_runs_and_stops_without_a_trace(tmp_path, monkeypat
             assert r.returncode == 0, r.stderr
             assert len((out / "results.jsonl").read_text().splitlines()) == 2
             assert ray_instance.status() == inst  # still running
+        from spiral.exec.ray_executor import RayExecutor
+
+        with RayExecutor(address="spiral") as ex:  # this machine's one node: tasks write in place
+            assert ex._ship is False
         family = [psutil.Process(inst.pid), *psutil.Process(inst.pid).children(recursive=True)]
         assert len(family) >= 5  # GCS server, raylet, monitors…
     finally:

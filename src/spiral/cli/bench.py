@@ -246,7 +246,8 @@ def run_cmd(
     ray_task_cpus: float = typer.Option(1.0, "--ray-task-cpus", min=0.0, help="ray: CPUs each episode task "
                                         "reserves (lower it when the generator runs in actors)."),
     ray_shared_fs: bool = typer.Option(False, "--ray-shared-fs", help="ray: tasks write into --out directly (every "
-                                       "node mounts it at the same path) instead of shipping files back."),
+                                       "node mounts it at the same path) instead of shipping files back (they always do on a local "
+                                       "instance: no --ray-address, or --ray-address spiral)."),
     allow_errors: bool = typer.Option(False, "--allow-errors", help="Exit 0 even when tasks end with an error "
                                       "(a missing image, a backend failure); without it such a benchmark "
                                       f"exits {EXIT_TASK_ERRORS}."),
@@ -290,7 +291,7 @@ def run_cmd(
                               "options of the ray executor", "add --executor ray, or drop them")
         ray_opts = {} if executor != "ray" else {
             "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
-            "ship_files": not ray_shared_fs, "actor_config": base if ray_actors else None}
+            "ship_files": False if ray_shared_fs else None, "actor_config": base if ray_actors else None}
         ex = make_executor(executor, workers=workers, address=ray_address, **ray_opts)
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)

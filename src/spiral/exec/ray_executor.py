@@ -3,14 +3,17 @@
 * **Tasks**: each job (a benchmark task, a dataset shard) is one Ray task; at most
   ``max_in_flight`` run at once, each reserving ``task_num_cpus`` CPUs; results come back
   in the order they finish and the driver writes them.
-* **Files**: by default (``ship_files``) a job writes into a scratch directory on its
+* **Files**: on a cluster (``ship_files``) a job writes into a scratch directory on its
   node and the directory comes back to the driver as a tar inside the task's result; the
   driver unpacks it into its own output directory (each entry replaced whole, atomically)
   before it yields the result, so no node needs a path the driver has; what the job
   recorded about its files (a run's scene path, its config hash) is rewritten to name the
   driver's directory first (:mod:`spiral.exec.relocate`). With
   ``ship_files=False`` jobs write straight into the driver's directory, which every node
-  must then mount at the same path (a shared filesystem).
+  must then mount at the same path (a shared filesystem). By default (``None``) jobs write
+  straight into it on a local instance, whose one node is this machine (one this
+  executor starts, or the one-node instance of ``spiral ray start``: less copying, as
+  the local executor), and ship their files everywhere else.
 * **Generator actors** (``actors`` > 0): the generator is loaded once per actor
   (``actor_num_gpus`` GPUs each, e.g. one actor per GPU) and episode tasks send it their
   requests; requests that arrive within ``batch_window_s`` from different episodes go to
@@ -62,7 +65,7 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, max_in_flight: int = 2, max_retries: int = 3,
-                 ship_files: bool = True, num_cpus: int | None = None, task_num_cpus: float = 1.0,
+                 ship_files: bool | None = None, num_cpus: int | None = None, task_num_cpus: float = 1.0,
                  actors: int = 0, actor_num_gpus: float = 0.0, actor_num_cpus: float = 0.0,
                  actor_config: dict[str, Any] | None = None, batch_window_s: float = 0.005, max_batch: int = 16,
                  init_options: dict[str, Any] | None = None):
@@ -73,6 +76,7 @@ class RayExecutor:
         self.max_in_flight = max(1, int(max_in_flight))
         self.max_retries = int(max_retries)
         self.ship_files = ship_files
+        self._ship = ship_files is not False  # decided on entering (``None``: by where the tasks run)
         self.num_cpus = num_cpus
         self.task_num_cpus = float(task_num_cpus)
         self.actors = int(actors)
@@ -126,6 +130,9 @@ class RayExecutor:
             if address is None:  # the processes of the instance it started end with this one
                 self._instance = [p for p in _children() if p.pid not in before]
                 self._watch(self._instance)
+            if self.ship_files is None:  # on this machine only: the tasks write where the driver reads
+                started = address is None and bool(self._instance)  # (not RAY_ADDRESS's cluster)
+                self._ship = not (started or (self.address == ray_instance.KEYWORD and _one_node(ray)))
         try:
             if self.actors:
                 self._start_actors()
@@ -188,7 +195,7 @@ class RayExecutor:
         from ray.exceptions import RayActorError, RayTaskError
 
         rootp = Path(root)
-        if self.ship_files:
+        if self._ship:
             rootp.mkdir(parents=True, exist_ok=True)
             for old in rootp.glob(INCOMING + "*"):  # a killed driver's half-unpacked files
                 shutil.rmtree(old, ignore_errors=True)
@@ -202,7 +209,7 @@ class RayExecutor:
             job = next(todo, None)
             if job is None:
                 return False
-            pending.add(remote.remote(fn, str(rootp), self.ship_files, self._service, tuple(job)))
+            pending.add(remote.remote(fn, str(rootp), self._ship, self._service, tuple(job)))
             return True
 
         try:
@@ -283,6 +290,15 @@ def _end_monitor(processes: list[Any]) -> None:
                 p.kill()  # reaped by ray.shutdown, which then skips it
         except Exception as exc:  # noqa: BLE001 - gone already, or not ours to see
             log.debug("cannot end the Ray monitor: %s", exc)
+
+
+def _one_node(ray: Any) -> bool:
+    """Whether the connected cluster is one node (``spiral ray start``'s, no node added)."""
+    try:
+        return sum(1 for n in ray.nodes() if n.get("Alive")) == 1
+    except Exception as exc:  # noqa: BLE001 - unknown: ship the files, which works everywhere
+        log.debug("cannot list the Ray nodes: %s", exc)
+        return False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -202,6 +202,7 @@ def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, worke
     finally:
         kept["stop_load"] = os.getloadavg()[0]
         kept["stop_s"] = timed([*spiral, "ray", "stop"])
+        shutil.rmtree(env["SPIRAL_RAY_DIR"], ignore_errors=True)
 
     def med(arm: str) -> float:
         return round(statistics.median(r["wall_s"] for r in runs[arm]), 2)

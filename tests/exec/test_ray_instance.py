@@ -110,6 +110,10 @@ def test_a_dead_instance_is_forgotten_and_bad_records_and_dirs_are_refused(short
     (short_dir / "instance.json").write_text("{not json")
     with pytest.raises(ConfigError, match="is not a record of `spiral ray start`"):
         ray_instance.status(short_dir)
+    not_a_dir = short_dir / "f"  # a file
+    not_a_dir.write_text("")
+    with pytest.raises(ConfigError, match="cannot use .* as the Ray instance's directory"):
+        ray_instance.start(not_a_dir)
     long = tmp_path / ("x" * 60)
     with pytest.raises(ConfigError, match="too long for Ray's socket paths"):
         ray_instance.start(long)

@@ -239,7 +239,8 @@ def run_cmd(
     executor: str = typer.Option("local", "--executor", help="local (processes here) or ray (tasks on a Ray "
                                  "cluster; docs/ray.md). With ray, --workers is the number of tasks in flight."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
-                                            "(default: start a local Ray instance)."),
+                                            "or spiral (the instance `spiral ray start` keeps; default: start a local "
+                                            "Ray instance for the run)."),
     ray_actors: int = typer.Option(0, "--ray-actors", min=0, help="ray: generator actors (the generator loaded "
                                    "once per actor, e.g. one per GPU); 0: each task loads its own."),
     ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="ray: GPUs per actor."),

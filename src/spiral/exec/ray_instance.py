@@ -68,7 +68,7 @@ def status(directory: str | Path | None = None) -> Instance | None:
     state = d / STATE
     try:
         inst = Instance(**json.loads(state.read_text()))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{state} is not a record of `spiral ray start`: {exc}",
@@ -103,10 +103,16 @@ def start(directory: str | Path | None = None, num_cpus: int | None = None, num_
     if running is not None:
         raise ConfigError(f"a Ray instance of `spiral ray start` already runs at {running.address} (directory {d})",
                           "use it with --ray-address spiral, or `spiral ray stop` it first")
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
     if len(str(d)) > 50:  # Ray's socket paths (DIR/session_<date>_<pid>/sockets/plasma_store) must stay < 107 bytes
         raise ConfigError(f"the Ray directory {d} is too long for Ray's socket paths ({len(str(d))} > 50 characters)",
                           "give a shorter --dir (or SPIRAL_RAY_DIR), e.g. /tmp/spiral-ray")
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        d.chmod(0o700)  # private, also when it existed
+        (d / LOG).touch()
+    except OSError as exc:
+        raise ConfigError(f"cannot use {d} as the Ray instance's directory: {exc.strerror or exc}",
+                          "give another --dir (or SPIRAL_RAY_DIR), one of yours") from None
     _clear(d)  # an earlier instance's sessions (its logs and sockets) and address
     cmd = _ray_start_command(d, num_cpus, num_gpus) + list(extra_args or [])
     logf = open(d / LOG, "w")  # noqa: SIM115 - the child keeps writing it

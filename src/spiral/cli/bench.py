@@ -294,6 +294,10 @@ def run_cmd(
             "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
             "ship_files": False if ray_shared_fs else None, "actor_config": base if ray_actors else None}
         ex = make_executor(executor, workers=workers, address=ray_address, **ray_opts)
+        if executor == "ray" and ray_address is None:
+            console.print("note: a local Ray instance is started for this run and stopped after it (seconds); "
+                          "for repeated runs keep one: `spiral ray start`, then --ray-address spiral",
+                          highlight=False, soft_wrap=True)
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)
             summary = run_suite(path, out_dir, mode, base, workers=workers, limit=limit,

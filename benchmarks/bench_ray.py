@@ -19,6 +19,7 @@
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --cli
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --suite hard
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --overhead-only --generator sim
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_ray.py --tasks 40 --repeats 3 --cli-only [--suite hard]
 
 Prints one JSON object (with the load average, the machine being shared).
 """
@@ -164,32 +165,51 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
 
 
 def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, workers: int, repeats: int) -> dict:
-    """What a user waits for: the whole ``spiral bench run --executor local|ray`` command
-    (a new Python process each: its imports, ``import ray``, the local instance's start and
-    stop, the exit), the two arms interleaved ``repeats`` times (medians)."""
+    """What a user waits for: the whole ``spiral bench run`` command (a new Python process
+    each: its imports, ``import ray``, the exit), three arms interleaved ``repeats`` times
+    (medians): ``local`` (``--executor local``), ``ray`` (``--executor ray``: a local
+    instance started and stopped by the command, counted) and ``ray_kept`` (``--executor
+    ray --ray-address spiral``: the instance of ``spiral ray start``, started once before
+    the first run and stopped after the last; those two commands are timed apart)."""
     import statistics
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    runs: dict[str, list[dict]] = {"local": [], "ray": []}
-    for k in range(repeats):
-        for arm in ("local", "ray"):
-            cmd = [sys.executable, "-m", "spiral.cli.main", "bench", "run", "--suite", suite, "--limit", str(tasks),
-                   "--workers", str(workers), "--executor", arm, "--out", str(out / f"cli-{arm}-{k}")]
-            if generator:
-                cmd += ["--generator", generator]
-            load = os.getloadavg()[0]
-            t0 = time.perf_counter()
-            r = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if r.returncode:
-                raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
-            runs[arm].append({"wall_s": time.perf_counter() - t0, "load": load})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+           "SPIRAL_RAY_DIR": tempfile.mkdtemp(prefix="sr-")}  # Ray's socket paths must stay under 107 bytes
+    spiral = [sys.executable, "-m", "spiral.cli.main"]
+
+    def timed(cmd: list[str]) -> float:
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode:
+            raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+        return time.perf_counter() - t0
+
+    runs: dict[str, list[dict]] = {"local": [], "ray": [], "ray_kept": []}
+    kept = {"start_load": os.getloadavg()[0], "start_s": timed([*spiral, "ray", "start", "--num-cpus", str(workers)])}
+    try:
+        for k in range(repeats):
+            for arm, rows in runs.items():
+                cmd = [*spiral, "bench", "run", "--suite", suite, "--limit", str(tasks), "--workers", str(workers),
+                       "--executor", "local" if arm == "local" else "ray", "--out", str(out / f"cli-{arm}-{k}")]
+                if arm == "ray_kept":
+                    cmd += ["--ray-address", "spiral"]
+                if generator:
+                    cmd += ["--generator", generator]
+                load = os.getloadavg()[0]
+                rows.append({"wall_s": timed(cmd), "load": load})
+    finally:
+        kept["stop_load"] = os.getloadavg()[0]
+        kept["stop_s"] = timed([*spiral, "ray", "stop"])
+        shutil.rmtree(env["SPIRAL_RAY_DIR"], ignore_errors=True)
 
     def med(arm: str) -> float:
         return round(statistics.median(r["wall_s"] for r in runs[arm]), 2)
 
     return {"local_s": med("local"), "ray_s": med("ray"), "ray_over_local": round(med("ray") / med("local") - 1, 3),
+            "ray_kept_s": med("ray_kept"), "ray_kept_over_local": round(med("ray_kept") / med("local") - 1, 3),
+            "spiral_ray_start_stop": {kk: round(v, 2) for kk, v in kept.items()},
             "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
 
 
@@ -208,7 +228,10 @@ def main() -> None:
                                                       "default, as `spiral bench run` without --generator)")
     ap.add_argument("--suite", default="lite", choices=("lite", "hard"), help="the overhead runs' built-in suite")
     ap.add_argument("--cli", action="store_true", help="also time the whole `spiral bench run` command, "
-                                                       "--executor local against ray (interleaved)")
+                                                       "--executor local against ray, on its own instance and "
+                                                       "on `spiral ray start`'s (interleaved)")
+    ap.add_argument("--cli-only", action="store_true", help="only the whole commands (implies --cli "
+                                                            "--overhead-only)")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench-ray-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -228,8 +251,10 @@ def main() -> None:
     res: dict = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
 
     gen = {"generator": {"name": a.generator}} if a.generator else {}
-    res["overhead"] = {"suite": a.suite, "generator": a.generator or DEFAULT_GENERATOR,
-                       **overhead(builtin_suite(a.suite), out, gen, a.tasks, a.workers, a.repeats)}
+    a.cli, a.overhead_only = a.cli or a.cli_only, a.overhead_only or a.cli_only
+    res["overhead"] = {"suite": a.suite, "generator": a.generator or DEFAULT_GENERATOR, "tasks": a.tasks}
+    if not a.cli_only:
+        res["overhead"].update(overhead(builtin_suite(a.suite), out, gen, a.tasks, a.workers, a.repeats))
     if a.cli:
         res["overhead_cli"] = overhead_cli(a.suite, out, a.generator, a.tasks, a.workers, a.repeats)
     if a.overhead_only:

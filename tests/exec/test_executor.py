@@ -114,3 +114,51 @@ def test_generator_actor_batches_concurrent_calls():
     assert actor.stats()["batches"] == [3]
     assert [c.frames[0, 0, 0, 0] for c in a + b] == [0, 40, 80]
     assert actor.meta()["name"] == "sim" and actor.meta()["generator_config"] == {"name": "sim"}
+
+
+class _FakeRay:
+    """Just what RayExecutor.__enter__/__exit__ call, to test its choices without Ray."""
+
+    def __init__(self, nodes: int):
+        self.n = nodes
+        self.inited = False
+
+    def is_initialized(self) -> bool:
+        return self.inited
+
+    def init(self, address=None, **opts) -> None:
+        self.inited = True
+
+    def nodes(self) -> list[dict]:
+        return [{"Alive": True}] * self.n + [{"Alive": False}]
+
+    def shutdown(self) -> None:
+        self.inited = False
+
+
+@pytest.mark.parametrize(("address", "ship_files", "started", "nodes", "ships"), [
+    (None, None, True, 1, False),  # an instance started here: this machine's files
+    (None, None, False, 1, True),  # RAY_ADDRESS's cluster (ray.init started nothing): ship
+    ("spiral", None, False, 1, False),  # `spiral ray start`'s instance, one node
+    ("spiral", None, False, 2, True),  # a node was added to it: ship
+    ("auto", None, False, 1, True),  # any other cluster: ship
+    (None, True, True, 1, True),  # explicit choices are kept
+    ("spiral", False, False, 2, False),
+])
+def test_ray_executor_writes_in_place_only_on_this_machine(monkeypatch, address, ship_files, started, nodes, ships):
+    import sys
+
+    from spiral.exec import ray_executor, ray_instance
+
+    fake = _FakeRay(nodes)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(ray_instance, "address", lambda directory=None: "127.0.0.1:6379")
+    monkeypatch.setattr(ray_executor, "check_address", lambda address: None)
+    new = type("P", (), {"pid": 1 << 30})()
+    calls = iter([[], [new] if started else []])  # this process's children before and after ray.init
+    monkeypatch.setattr(ray_executor, "_children", lambda: next(calls))
+    monkeypatch.setattr(ray_executor.RayExecutor, "_watch", lambda self, procs: None)
+    monkeypatch.setattr(ray_executor, "_end_monitor", lambda procs: None)
+    with ray_executor.RayExecutor(address=address, ship_files=ship_files) as ex:
+        assert fake.inited
+        assert ex._ship is ships

@@ -125,7 +125,8 @@ def _job_workers() -> list[int]:
 
 
 @pytest.mark.slow
-def test_killed_worker_reruns_its_task_exactly_once(local_ray, tmp_path):
+@pytest.mark.parametrize("ship_files", [True, False])  # shipped back, or written in place (a local instance)
+def test_killed_worker_reruns_its_task_exactly_once(local_ray, tmp_path, ship_files):
     base = {"generator": {"name": "sim-faulty", "latency_s": 0.3, "fault_rate": 0.0}}
     killed: list[int] = []
 
@@ -141,9 +142,11 @@ def test_killed_worker_reruns_its_task_exactly_once(local_ray, tmp_path):
 
     t = threading.Thread(target=killer)
     t.start()
-    s = run_suite(SUITE, tmp_path / "ray", base=base, limit=6, executor=RayExecutor(max_in_flight=2))
+    s = run_suite(SUITE, tmp_path / "ray", base=base, limit=6, executor=RayExecutor(max_in_flight=2,
+                                                                                      ship_files=ship_files))
     t.join()
     assert killed, "no worker was killed"
     rows = _rows(tmp_path / "ray")  # every task once
     assert len(rows) == s["tasks"] == 6
     assert all(r["status"] == "completed" for r in rows.values())
+    assert sorted(d.name for d in (tmp_path / "ray" / "runs").iterdir()) == sorted(rows)  # no half-written run

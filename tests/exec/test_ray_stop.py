@@ -86,6 +86,7 @@ def test_cli_leaves_no_ray_process_and_every_result(tmp_path):
         pgrep = subprocess.run(["pgrep", "-f", rtmp], check=False, capture_output=True, text=True)
         assert not left and not pgrep.stdout.strip(), f"left running: {left} {pgrep.stdout}"
         assert "monitor died" not in err.lower() and "traceback" not in err.lower(), err
+        assert "`spiral ray start`, then --ray-address spiral" in err  # the kept instance is suggested
     finally:
         for pid in seen:
             with contextlib.suppress(OSError):

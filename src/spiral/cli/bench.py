@@ -239,14 +239,16 @@ def run_cmd(
     executor: str = typer.Option("local", "--executor", help="local (processes here) or ray (tasks on a Ray "
                                  "cluster; docs/ray.md). With ray, --workers is the number of tasks in flight."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
-                                            "(default: start a local Ray instance)."),
+                                            "or spiral (the instance `spiral ray start` keeps; default: start a local "
+                                            "Ray instance for the run)."),
     ray_actors: int = typer.Option(0, "--ray-actors", min=0, help="ray: generator actors (the generator loaded "
                                    "once per actor, e.g. one per GPU); 0: each task loads its own."),
     ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="ray: GPUs per actor."),
     ray_task_cpus: float = typer.Option(1.0, "--ray-task-cpus", min=0.0, help="ray: CPUs each episode task "
                                         "reserves (lower it when the generator runs in actors)."),
     ray_shared_fs: bool = typer.Option(False, "--ray-shared-fs", help="ray: tasks write into --out directly (every "
-                                       "node mounts it at the same path) instead of shipping files back."),
+                                       "node mounts it at the same path) instead of shipping files back (they always do on a local "
+                                       "instance: no --ray-address, or --ray-address spiral)."),
     allow_errors: bool = typer.Option(False, "--allow-errors", help="Exit 0 even when tasks end with an error "
                                       "(a missing image, a backend failure); without it such a benchmark "
                                       f"exits {EXIT_TASK_ERRORS}."),
@@ -290,8 +292,12 @@ def run_cmd(
                               "options of the ray executor", "add --executor ray, or drop them")
         ray_opts = {} if executor != "ray" else {
             "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
-            "ship_files": not ray_shared_fs, "actor_config": base if ray_actors else None}
+            "ship_files": False if ray_shared_fs else None, "actor_config": base if ray_actors else None}
         ex = make_executor(executor, workers=workers, address=ray_address, **ray_opts)
+        if executor == "ray" and ray_address is None:
+            console.print("note: a local Ray instance is started for this run and stopped after it (seconds); "
+                          "for repeated runs keep one: `spiral ray start`, then --ray-address spiral",
+                          highlight=False, soft_wrap=True)
         with Progress("[bold]tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as p:
             task = p.add_task("run", total=None)
             summary = run_suite(path, out_dir, mode, base, workers=workers, limit=limit,

@@ -48,7 +48,8 @@ def dataset_build(
     executor: str = typer.Option("local", "--executor", help="local (processes here) or ray (shards as tasks on "
                                  "a Ray cluster, shipped back here; docs/ray.md)."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
-                                            "(default: start a local Ray instance)."),
+                                            "or spiral (the instance `spiral ray start` keeps; default: start a local "
+                                            "Ray instance for the run)."),
 ) -> None:
     """Build ActWM-Dataset-Lite (WebDataset shards) from the tabletop simulator."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -235,7 +236,8 @@ def train_grpo(
                                  "1: this one) or ray (tasks on a Ray cluster; docs/ray.md)."),
     workers: int = typer.Option(1, min=1, help="Rollout workers (processes, or Ray tasks in flight)."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="ray: auto, HOST:PORT or ray://HOST:10001 "
-                                            "(default: start a local Ray instance)."),
+                                            "or spiral (the instance `spiral ray start` keeps; default: start a local "
+                                            "Ray instance for the run)."),
     curriculum: bool = typer.Option(False, "--curriculum", help="Train in stages (atomic sub-actions, short goals, "
                                     "long goals through the loop) promoted by validation; --pool/--suite/--mine "
                                     "then come from the curriculum file."),

@@ -352,6 +352,9 @@ from spiral.cli.data_train import dataset_app, train_app
 
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
+from spiral.cli.ray_cmd import app as ray_app
+
+app.add_typer(ray_app, name="ray")
 
 
 _PICTURE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".bmp")

@@ -3,14 +3,17 @@
 * **Tasks**: each job (a benchmark task, a dataset shard) is one Ray task; at most
   ``max_in_flight`` run at once, each reserving ``task_num_cpus`` CPUs; results come back
   in the order they finish and the driver writes them.
-* **Files**: by default (``ship_files``) a job writes into a scratch directory on its
+* **Files**: on a cluster (``ship_files``) a job writes into a scratch directory on its
   node and the directory comes back to the driver as a tar inside the task's result; the
   driver unpacks it into its own output directory (each entry replaced whole, atomically)
   before it yields the result, so no node needs a path the driver has; what the job
   recorded about its files (a run's scene path, its config hash) is rewritten to name the
   driver's directory first (:mod:`spiral.exec.relocate`). With
   ``ship_files=False`` jobs write straight into the driver's directory, which every node
-  must then mount at the same path (a shared filesystem).
+  must then mount at the same path (a shared filesystem). By default (``None``) jobs write
+  straight into it on a local instance, whose one node is this machine (one this
+  executor starts, or the one-node instance of ``spiral ray start``: less copying, as
+  the local executor), and ship their files everywhere else.
 * **Generator actors** (``actors`` > 0): the generator is loaded once per actor
   (``actor_num_gpus`` GPUs each, e.g. one actor per GPU) and episode tasks send it their
   requests; requests that arrive within ``batch_window_s`` from different episodes go to
@@ -42,7 +45,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from spiral.errors import BackendError, ConfigError
-from spiral.exec import Job
+from spiral.exec import Job, ray_instance
 from spiral.exec.context import config_key, serving
 from spiral.exec.relocate import relocate_tree, relocate_value
 
@@ -55,12 +58,14 @@ JOB_NAME = "spiral_job"  # the tasks' name (a worker running one is titled ``ray
 class RayExecutor:
     """Jobs as Ray tasks on the cluster at ``address`` (``None``: a new local Ray instance
     with ``num_cpus`` CPUs, stopped on exit; ``"auto"``: the cluster this machine belongs
-    to; ``"ray://host:10001"``: a remote cluster through Ray Client)."""
+    to; ``"spiral"``: the local instance ``spiral ray start`` keeps running
+    (:mod:`spiral.exec.ray_instance`); ``"ray://host:10001"``: a remote cluster through Ray
+    Client)."""
 
     name = "ray"
 
     def __init__(self, address: str | None = None, max_in_flight: int = 2, max_retries: int = 3,
-                 ship_files: bool = True, num_cpus: int | None = None, task_num_cpus: float = 1.0,
+                 ship_files: bool | None = None, num_cpus: int | None = None, task_num_cpus: float = 1.0,
                  actors: int = 0, actor_num_gpus: float = 0.0, actor_num_cpus: float = 0.0,
                  actor_config: dict[str, Any] | None = None, batch_window_s: float = 0.005, max_batch: int = 16,
                  init_options: dict[str, Any] | None = None):
@@ -71,6 +76,7 @@ class RayExecutor:
         self.max_in_flight = max(1, int(max_in_flight))
         self.max_retries = int(max_retries)
         self.ship_files = ship_files
+        self._ship = ship_files is not False  # decided on entering (``None``: by where the tasks run)
         self.num_cpus = num_cpus
         self.task_num_cpus = float(task_num_cpus)
         self.actors = int(actors)
@@ -100,27 +106,33 @@ class RayExecutor:
                               "pip install 'spiral-actwm[ray]' (or run with --executor local)") from None
         self._ray = ray
         if not ray.is_initialized():
+            address = self.address
             try:
-                check_address(self.address)
+                if address == ray_instance.KEYWORD:  # the instance `spiral ray start` keeps running
+                    address = ray_instance.address()
+                check_address(address)
             except ConfigError:
                 self._depth = 0
                 raise
             opts: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                                     **self.init_options}
-            if self.address is None and self.num_cpus is not None:
+            if address is None and self.num_cpus is not None:
                 opts["num_cpus"] = self.num_cpus
             before = _children()
             try:
-                ray.init(address=self.address, **opts)
+                ray.init(address=address, **opts)
             except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; all mean "no cluster"
                 self._depth = 0
-                what = (f"connect to a Ray cluster at {self.address!r}" if self.address is not None
+                what = (f"connect to a Ray cluster at {address!r}" if address is not None
                         else "start a local Ray instance")
                 raise ConfigError(f"cannot {what}: {_first_line(exc)}", ADDRESS_HINT) from None
             self._owns = True
-            if self.address is None:  # the processes of the instance it started end with this one
+            if address is None:  # the processes of the instance it started end with this one
                 self._instance = [p for p in _children() if p.pid not in before]
                 self._watch(self._instance)
+            if self.ship_files is None:  # on this machine only: the tasks write where the driver reads
+                started = address is None and bool(self._instance)  # (not RAY_ADDRESS's cluster)
+                self._ship = not (started or (self.address == ray_instance.KEYWORD and _one_node(ray)))
         try:
             if self.actors:
                 self._start_actors()
@@ -183,7 +195,7 @@ class RayExecutor:
         from ray.exceptions import RayActorError, RayTaskError
 
         rootp = Path(root)
-        if self.ship_files:
+        if self._ship:
             rootp.mkdir(parents=True, exist_ok=True)
             for old in rootp.glob(INCOMING + "*"):  # a killed driver's half-unpacked files
                 shutil.rmtree(old, ignore_errors=True)
@@ -197,7 +209,7 @@ class RayExecutor:
             job = next(todo, None)
             if job is None:
                 return False
-            pending.add(remote.remote(fn, str(rootp), self.ship_files, self._service, tuple(job)))
+            pending.add(remote.remote(fn, str(rootp), self._ship, self._service, tuple(job)))
             return True
 
         try:
@@ -228,12 +240,14 @@ class RayExecutor:
 
 
 ADDRESS_HINT = ("start a cluster with `ray start --head` and pass --ray-address auto (on one of its nodes) or "
-                "--ray-address ray://HEAD:10001 (Ray Client); leave --ray-address out to start a local Ray instance")
+                "--ray-address ray://HEAD:10001 (Ray Client); on one machine, `spiral ray start` once and then "
+                "--ray-address spiral; leave --ray-address out to start a local Ray instance for the run")
 
 
 def check_address(address: str | None) -> None:
     """Refuse a malformed address, or a host:port where nothing listens, quickly (Ray
-    itself may retry for a minute before it gives up)."""
+    itself may retry for a minute before it gives up). ``spiral`` (the instance of
+    ``spiral ray start``) is resolved before, by :func:`spiral.exec.ray_instance.address`."""
     if address is None or address == "auto":
         return
     rest = address.removeprefix("ray://")
@@ -276,6 +290,15 @@ def _end_monitor(processes: list[Any]) -> None:
                 p.kill()  # reaped by ray.shutdown, which then skips it
         except Exception as exc:  # noqa: BLE001 - gone already, or not ours to see
             log.debug("cannot end the Ray monitor: %s", exc)
+
+
+def _one_node(ray: Any) -> bool:
+    """Whether the connected cluster is one node (``spiral ray start``'s, no node added)."""
+    try:
+        return sum(1 for n in ray.nodes() if n.get("Alive")) == 1
+    except Exception as exc:  # noqa: BLE001 - unknown: ship the files, which works everywhere
+        log.debug("cannot list the Ray nodes: %s", exc)
+        return False
 
 
 def _first_line(exc: BaseException) -> str:

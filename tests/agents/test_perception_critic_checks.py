@@ -227,3 +227,24 @@ def test_a_still_cube_is_not_judged_moved_while_a_mover_touches_it():
     assert _judge_with(shifted(t), act).passed
     v = _judge_with(shifted(11), act)
     assert any("should stay still" in f.detail for f in v.failures), v.failures
+
+
+def test_a_smear_of_a_still_bowls_colour_where_the_subject_stood_is_residue():
+    """The subject stood beside a bowl; the model paints a smear of the rim's colour (a mix of
+    it and the table, which passes for the rim's soft edge) into where it stood. Around its
+    fitted disc a still bowl's render is table: the smear is residue."""
+    from spiral.worlds.tabletop.scene import BOWL_R, CUBE_HALF, PALETTE, TABLE_RGB
+
+    sc = Scene(objects=[SceneObject(kind="bowl", color="blue", x=0.5, y=0.5),
+                        SceneObject(kind="cube", color="red", x=0.5 + BOWL_R + CUBE_HALF + 0.01, y=0.5),
+                        SceneObject(kind="ball", color="green", x=0.2, y=0.2)])
+    act = make_action(sc, "pick_place", "red_cube", params={"region": "front-left"})
+    frames, _ = simulate(sc, act, 12, 64)
+    assert _judge_with(frames, act).passed
+    red = np.abs(frames[0].astype(int) - PALETTE["red"]).max(-1) <= 60
+    ys, xs = np.nonzero(red)
+    smear = frames.copy()
+    blend = (np.asarray(PALETTE["blue"]) + np.asarray(TABLE_RGB)) // 2
+    smear[-1][ys.min() + 1:ys.max(), xs.min():xs.min() + 2] = blend  # the rim bulges into where it stood
+    v = _judge_with(smear, act)
+    assert any(f.detail.startswith("residue") for f in v.failures), v.failures

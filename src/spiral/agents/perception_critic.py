@@ -469,6 +469,11 @@ class PerceptionCritic:
                 _, patch, (y0, y1, x0, x1) = fit_bowl(frames[-1], (b.x0, b.y0, b.x1, b.y1), PALETTE[c], ignore)
                 drawn = np.abs(patch - np.asarray(TABLE_RGB, np.float64)).max(-1) > 0
                 expected[y0:y1, x0:x1][drawn] = patch[drawn]
+                # around its disc the render is table: a bulge of rim colour there (a smear of it
+                # where a mover stood) is no soft edge of it
+                fresh = ~drawn & ~known[y0:y1, x0:x1]
+                expected[y0:y1, x0:x1][fresh] = patch[fresh]
+                drawn |= fresh
                 known[y0:y1, x0:x1] |= drawn
         found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab,
                         expected=expected, known=known, table_only=bool(bowls_moving))

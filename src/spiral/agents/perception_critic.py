@@ -475,7 +475,16 @@ class PerceptionCritic:
                 expected[y0:y1, x0:x1][fresh] = patch[fresh]
                 drawn |= fresh
                 known[y0:y1, x0:x1] |= drawn
-        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab,
+        # the soft edges that excuse a pixel are those of objects: a faded piece too small to be one
+        # (a ghost of the mover, in its colour) excuses nothing next to it
+        obj_lab = np.full(lab.shape, -1, lab.dtype)
+        for c, blobs in last.all_blobs.items():
+            k = _COLOR_NAMES.index(c)
+            for b in blobs:
+                if b.area >= min_area(size):
+                    box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+                    obj_lab[box][lab[box] == k] = k
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=obj_lab,
                         expected=expected, known=known, table_only=bool(bowls_moving))
         if not found:
             return

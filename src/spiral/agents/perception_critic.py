@@ -75,7 +75,7 @@ class PerceptionCritic:
         still_tolerance: float = Field(default=0.045, gt=0, description="how far a non-target may drift")
         moved_threshold: float = Field(default=0.02, gt=0, description="displacement that counts as moving")
         hue_drift_deg: float = Field(default=12.0, gt=0, description="hue change (degrees) that counts as drift")
-        whole_cube: float = Field(default=0.75, gt=0, le=1, description="share of a cube's area an uncovered "
+        whole_cube: float = Field(default=0.7, gt=0, le=1, description="share of a cube's area an uncovered "
                                                                         "cube must show at the end")
         grown_cube: float = Field(default=1.3, gt=1, description="height over width beyond which a "
                                   "still cube grew into where a mover stood (an exact cube is at most 8:7)")
@@ -259,7 +259,7 @@ class PerceptionCritic:
             if c is None or c in r.missing or oid in covered or oid in inside:
                 continue
             b = r.track[c][T - 1]
-            if b is not None and (b.area < cfg.whole_cube * expected_area("cube", size)
+            if b is not None and (_whole_area(r.percepts[-1], b, c) < cfg.whole_cube * expected_area("cube", size)
                                   or faithful(r.frames[-1], b, c) < cfg.faithful_cube * expected_area("cube", size)):
                 r.cut_off[c] = upper
                 r.missing.setdefault(c, []).append(T - 1)
@@ -354,6 +354,7 @@ class PerceptionCritic:
         """Stillness of the objects this step should not move; returns the stillness score."""
         cfg, size = self.cfg, r.size
         worst, worst_c = 0.0, None
+        movers = [[b for m in sorted(r.moving_colors) for b in r.percepts[t].all_blobs.get(m, [])] for t in range(r.T)]
         for c in r.known:
             if c in r.moving_colors or c in r.drifted or r.track[c][0] is None:
                 continue
@@ -362,8 +363,11 @@ class PerceptionCritic:
                 b = r.track[c][t]
                 if b is None or b.area < 0.7 * b0.area:
                     continue  # unseen or partly hidden: its centre is unreliable
+                if t < r.T - 1 and any(_touches(b, m) for m in movers[t]):
+                    continue  # a mover passes over or beside it: what shows of it is cut (judged at the end)
                 if r.by_color[c]["id"] in r.under:  # it grows upwards as it is uncovered: its base stays
-                    d = math.hypot(b.cx - b0.cx, b.y1 - b0.y1) / size
+                    base = max(x.y1 for x in _pieces(r.percepts[t], b, c))
+                    d = math.hypot(b.cx - b0.cx, base - b0.y1) / size
                 else:
                     d = math.hypot(b.cx - b0.cx, b.cy - b0.cy) / size
                 if d > cfg.still_tolerance and d > worst:
@@ -437,6 +441,7 @@ class PerceptionCritic:
         last, lab = percepts[-1], percepts[-1].labels
         size = frames.shape[1]
         now = np.zeros(lab.shape, bool)  # the objects of the last frame (a faded piece is no object)
+        uncovered = {by_color_id(r.registry, oid) for oid in r.under} - {None}
         rings: dict[str, Blob] = {}  # still bowls next to where the movers stood: judged against their render
         near = grow(stood, 3)
         for c, blobs in last.all_blobs.items():
@@ -451,6 +456,8 @@ class PerceptionCritic:
                         now[box] = True
                     else:
                         now[box] |= lab[box] == _COLOR_NAMES.index(c)
+                elif c in uncovered:  # its box only: the row above its top is where the mover stood
+                    now[box] = True
                 else:  # its box and the pixel around it (its soft edge)
                     now[max(0, b.y0 - 1):b.y1 + 2, max(0, b.x0 - 1):b.x1 + 2] = True
         expected = known = None
@@ -462,8 +469,22 @@ class PerceptionCritic:
                 _, patch, (y0, y1, x0, x1) = fit_bowl(frames[-1], (b.x0, b.y0, b.x1, b.y1), PALETTE[c], ignore)
                 drawn = np.abs(patch - np.asarray(TABLE_RGB, np.float64)).max(-1) > 0
                 expected[y0:y1, x0:x1][drawn] = patch[drawn]
+                # around its disc the render is table: a bulge of rim colour there (a smear of it
+                # where a mover stood) is no soft edge of it
+                fresh = ~drawn & ~known[y0:y1, x0:x1]
+                expected[y0:y1, x0:x1][fresh] = patch[fresh]
+                drawn |= fresh
                 known[y0:y1, x0:x1] |= drawn
-        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=lab,
+        # the soft edges that excuse a pixel are those of objects: a faded piece too small to be one
+        # (a ghost of the mover, in its colour) excuses nothing next to it
+        obj_lab = np.full(lab.shape, -1, lab.dtype)
+        for c, blobs in last.all_blobs.items():
+            k = _COLOR_NAMES.index(c)
+            for b in blobs:
+                if b.area >= min_area(size):
+                    box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+                    obj_lab[box][lab[box] == k] = k
+        found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=obj_lab,
                         expected=expected, known=known, table_only=bool(bowls_moving))
         if not found:
             return
@@ -575,6 +596,22 @@ class _Reading:
                 continue
             self.add("vanished", "physical_violation", f"{oid} not visible in frames {ts[0]}..{ts[-1]}",
                      self.tmpl["vanished"].format(obj=_name(oid), frame=ts[0]), [oid], ts)
+
+
+def _touches(a: Blob, b: Blob, margin: int = 1) -> bool:
+    """Do the boxes of components ``a`` and ``b`` overlap or lie within ``margin`` pixels?"""
+    return a.x0 <= b.x1 + margin and b.x0 <= a.x1 + margin and a.y0 <= b.y1 + margin and b.y0 <= a.y1 + margin
+
+
+def _pieces(p: Percept, b: Blob, color: str) -> list[Blob]:
+    """Component ``b`` and the other pieces of its colour whose boxes lie within a pixel of
+    its box: a cube whose lit top and shaded front a blended row splits is one cube."""
+    return [b] + [x for x in p.all_blobs.get(color, []) if x is not b and _touches(x, b, 2)]
+
+
+def _whole_area(p: Percept, b: Blob, color: str) -> int:
+    """The area of component ``b`` with its pieces (:func:`_pieces`)."""
+    return sum(x.area for x in _pieces(p, b, color))
 
 
 def _solid_rows(labels: np.ndarray | None, b: Blob, color: str) -> int:

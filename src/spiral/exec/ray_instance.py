@@ -208,13 +208,9 @@ def _end(pid: int, created: float, grace_s: float) -> None:
         parent.send_signal(signal.SIGTERM)
     except psutil.Error:
         pass
-    _, alive = psutil.wait_procs(family, timeout=grace_s)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=5)
+    from spiral.exec.watchdog import kill_survivors
+
+    psutil.wait_procs(kill_survivors(family, grace_s), timeout=5)
 
 
 def _alive(pid: int, created: float) -> bool:

@@ -111,12 +111,21 @@ def _main(psutil_dir: str, grace_s: float, poll_s: float = 1.0) -> None:
                 procs.append(p)
         except psutil.Error:
             continue
+    kill_survivors(procs, grace_s)
+
+
+def kill_survivors(procs: list, grace_s: float) -> list:
+    """Wait up to ``grace_s`` for ``procs`` (psutil processes already asked to end) to
+    exit, SIGKILL the ones that did not, and return those."""
+    import psutil
+
     _, alive = psutil.wait_procs(procs, timeout=grace_s)
     for p in alive:
         try:
             p.kill()
         except psutil.Error:
             pass
+    return alive
 
 
 if __name__ == "__main__":

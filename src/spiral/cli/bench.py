@@ -16,10 +16,9 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
-from spiral.cli.consoles import consoles
+from spiral.cli.consoles import consoles, fail
 from spiral.errors import SpiralError
 from spiral.redaction import redact
 
@@ -31,12 +30,6 @@ console, out_console = consoles()  # both redact secrets from what they print
 
 EXIT_TASK_ERRORS = 4  # `bench run`: some tasks ended as error rows (docs/guarantees.md)
 
-
-def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    if exc.hint:
-        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 _SHORT = {"missing_action": "missing", "incomplete_action": "incompl", "physical_violation": "physical",
@@ -122,10 +115,10 @@ def _critic_suite(critic: str, config: Path | None, set_: list[str], out: Path |
         path = out_dir / filename
         atomic_write_bytes(path, redact(json.dumps(report, indent=1)).encode())
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return None
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
+        fail(console, SpiralError(f"cannot write {exc.filename}: {exc.strerror}", "choose a writable --out"))
         return None
     return report, path
 
@@ -135,7 +128,7 @@ def _critic_real(critic: str, config: Path | None, set_: list[str], n: int, seed
     from spiral.bench.critic_real import PARTS, evaluate, set_size
 
     if part not in PARTS:
-        _fail(SpiralError(f"unknown --part {part!r}", f"use one of {', '.join(PARTS)}"))
+        fail(console, SpiralError(f"unknown --part {part!r}", f"use one of {', '.join(PARTS)}"))
         return
     # the model works at 64 px; the clips keep the loop's frames per segment and fps
     got = _critic_suite(critic, config, set_, out, quiet, "critic on real clips", "critic_real.json", "real-",
@@ -304,7 +297,7 @@ def run_cmd(
                                 progress=lambda d, n: p.update(task, completed=d, total=n), match=match,
                                 executor=ex)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     ov = summary["overall"]
     t = Table(title=f"{path.name} · {mode} · {summary['tasks']} tasks", box=box.SIMPLE_HEAVY)
@@ -336,7 +329,7 @@ def schema_cmd(out: Path | None = typer.Option(None, "--out", "-o", help="Write 
     try:
         out.write_text(text)
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {out}: {exc.strerror}", "choose a writable --out"))
+        fail(console, SpiralError(f"cannot write {out}: {exc.strerror}", "choose a writable --out"))
     console.print(f"wrote {out}", highlight=False)
 
 
@@ -349,7 +342,7 @@ def compare_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories
     try:
         rows = compare(dirs)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     metrics = [k for k in rows[0] if k not in ("results", "mode", "tasks")]
     t = Table(box=box.SIMPLE_HEAVY)
@@ -376,7 +369,7 @@ def report_cmd(dirs: list[Path] = typer.Argument(..., help="Results directories 
     try:
         p = write_report(dirs, out)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     out_console.print(f"wrote {p}")
 

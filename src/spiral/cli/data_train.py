@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
-from spiral.cli.consoles import consoles
+from spiral.cli.consoles import consoles, fail
 from spiral.errors import ConfigError, SpiralError
 
 console, out_console = consoles()  # both redact secrets from what they print
@@ -20,16 +19,10 @@ dataset_app = typer.Typer(help="Build and inspect ActWM-Dataset-Lite.", no_args_
 train_app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 
-def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-    if exc.hint:
-        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
-    raise typer.Exit(2)
-
 
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        _fail(SpiralError(f"--out {out} exists and is not a directory", "choose another --out"))
+        fail(console, SpiralError(f"--out {out} exists and is not a directory", "choose another --out"))
 
 
 @dataset_app.command("build")
@@ -57,7 +50,7 @@ def dataset_build(
     from spiral.data.actwm_lite import DatasetSpec, build
 
     if max_steps < min_steps:
-        _fail(SpiralError(f"--max-steps {max_steps} is below --min-steps {min_steps}", "raise --max-steps"))
+        fail(console, SpiralError(f"--max-steps {max_steps} is below --min-steps {min_steps}", "raise --max-steps"))
     _check_out_dir(out)
     spec = DatasetSpec(train=train, validation=validation, test=test, min_steps=min_steps, max_steps=max_steps,
                        size=size, frames_per_step=frames, shard_size=shard_size, seed=seed)
@@ -69,7 +62,7 @@ def dataset_build(
             m = build(out, spec, workers=workers, progress=lambda d, n: p.update(task, completed=d, total=n),
                       executor=make_executor(executor, workers=workers, address=ray_address))
         except SpiralError as exc:
-            _fail(exc)
+            fail(console, exc)
             return
     out_console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in m["splits"].items()) + " episodes")
 
@@ -82,7 +75,7 @@ def dataset_info(root: Path = typer.Argument(Path("data/actwm-lite"), help="Data
     try:
         out_console.print_json(json.dumps(info(root)))
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
 
 
 @dataset_app.command("show")
@@ -94,13 +87,13 @@ def dataset_show(root: Path = typer.Argument(Path("data/actwm-lite"), help="Data
     from spiral.data.actwm_lite import SPLITS, show
 
     if split not in SPLITS:
-        _fail(SpiralError(f"unknown split {split!r}", f"choose one of {', '.join(SPLITS)}"))
+        fail(console, SpiralError(f"unknown split {split!r}", f"choose one of {', '.join(SPLITS)}"))
     if out.is_dir() or out.suffix.lower() not in (".png", ".mp4"):
-        _fail(SpiralError(f"--out {out} is neither a .png nor an .mp4 file", "e.g. --out samples.png or samples.mp4"))
+        fail(console, SpiralError(f"--out {out} is neither a .png nor an .mp4 file", "e.g. --out samples.png or samples.mp4"))
     try:
         p = show(root, out, split, n)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     out_console.print(f"wrote {p}")
 
@@ -154,13 +147,13 @@ def train_world_model(
         try:
             kinds[k.strip()] = float(w)
         except ValueError:
-            _fail(ConfigError(f"--oversample-kind {item!r} is not KIND=WEIGHT",
+            fail(console, ConfigError(f"--oversample-kind {item!r} is not KIND=WEIGHT",
                               "write it like --oversample-kind move_next_to=1"))
             return
     for name, w in [("--oversample-revealed", oversample_revealed), *[(f"--oversample-kind {k}", v)
                                                                     for k, v in kinds.items()]]:
         if not math.isfinite(w) or w < 0:
-            _fail(ConfigError(f"{name} weight {w} must be a finite number >= 0", "e.g. 1 (drawn twice as often)"))
+            fail(console, ConfigError(f"{name} weight {w} must be a finite number >= 0", "e.g. 1 (drawn twice as often)"))
     _check_out_dir(out)
     cfg = TrainConfig(data=str(data), out=str(out), max_steps=max_steps, max_minutes=max_minutes, schedule=schedule,
                       batch_size=batch_size, lr=lr, seed=seed, threads=threads,
@@ -181,7 +174,7 @@ def train_world_model(
         try:
             report = train(cfg, tabletop_inputs(), progress=cb)
         except SpiralError as exc:
-            _fail(exc)
+            fail(console, exc)
             return
     out_console.print_json(json.dumps(report["validation"]))
     if install:
@@ -274,12 +267,12 @@ def train_grpo(
     from spiral.rl.tiny_policy import TinyTI2VPolicy, mine_requests, world_requests
 
     if trainable not in ("heads", "all"):
-        _fail(ConfigError(f"--trainable {trainable!r} is not heads or all", "use --trainable heads"))
+        fail(console, ConfigError(f"--trainable {trainable!r} is not heads or all", "use --trainable heads"))
     if suite not in ("hard", "lite"):
-        _fail(ConfigError(f"--suite {suite!r} is not hard or lite", "use --suite hard"))
+        fail(console, ConfigError(f"--suite {suite!r} is not hard or lite", "use --suite hard"))
     _check_out_dir(out)
     if (curriculum or curriculum_file is not None) and (executor != "local" or workers > 1):
-        _fail(ConfigError("a curriculum samples its rollouts in this process (its chain stages run the loop here)",
+        fail(console, ConfigError("a curriculum samples its rollouts in this process (its chain stages run the loop here)",
                           "drop --executor/--workers, or train without --curriculum"))
     torch.set_num_threads(threads)
     try:
@@ -335,7 +328,7 @@ def train_grpo(
             if trainer.log is not None:
                 trainer.log.close()
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
     if trainer.stopped:
         out_console.print(f"[bold yellow]GRPO {trainer.stopped}[/]")
     if trainer.best is not None:

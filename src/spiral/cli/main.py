@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from spiral import __version__
-from spiral.cli.consoles import consoles
+from spiral.cli.consoles import consoles, fail
 from spiral.config import DEFAULT_GENERATOR
 from spiral.errors import SpiralError
 
@@ -37,12 +37,6 @@ console, out_console = consoles()  # both redact secrets from what they print
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 3
 
-
-def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    if exc.hint:
-        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -148,11 +142,11 @@ def run(
             if progress:
                 progress.stop()
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     except OSError as exc:  # the disk filled up, a permission changed, … mid-run: the checkpoint holds
         where = f" {exc.filename}" if exc.filename else ""
-        _fail(SpiralError(f"could not write the run directory{where}: {exc.strerror or exc}",
+        fail(console, SpiralError(f"could not write the run directory{where}: {exc.strerror or exc}",
                           "free disk space or fix the permissions, then continue with --resume --out DIR "
                           "(accepted segments are kept)"))
         return
@@ -251,13 +245,13 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory written by `s
     from spiral.report.html import collect
 
     if not (run_dir / CONFIG).exists():
-        _fail(SpiralError(f"{run_dir} is not a SPIRAL run directory (no config.json)", "pass a directory made by `spiral run`"))
+        fail(console, SpiralError(f"{run_dir} is not a SPIRAL run directory (no config.json)", "pass a directory made by `spiral run`"))
     try:
         from spiral.redaction import redact_obj
 
         info = redact_obj(collect(run_dir))  # (the consoles redact too; a table may wrap a secret over lines)
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:  # JSON, UTF-8, shape
-        _fail(SpiralError(f"cannot read run {run_dir}: {type(exc).__name__}: {exc}",
+        fail(console, SpiralError(f"cannot read run {run_dir}: {type(exc).__name__}: {exc}",
                           "is the run directory complete and unmodified?"))
         return
     out_console.print(f"[bold]{escape(str(info['goal']))}[/]  [dim]mode {info['mode']} · generator "
@@ -330,7 +324,7 @@ def config_cmd(generator: str | None = typer.Option(None, "--generator", help="A
         try:
             cls = load_class(role, name)
         except SpiralError as exc:
-            _fail(exc)
+            fail(console, exc)
             return
         t = Table(title=f"{role} {name!r} options (set with --set {role}.KEY=VALUE)", title_justify="left")
         for col in ("key", "default", "description"):
@@ -421,9 +415,9 @@ def scene_new(old_out: Path | None = typer.Argument(None, metavar="FILE", help="
         if picture:
             save_png(picture, render_scene(sc, size))
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename or scene_out or picture}: {exc.strerror or exc}",
+        fail(console, SpiralError(f"cannot write {exc.filename or scene_out or picture}: {exc.strerror or exc}",
                           "choose a writable path"))
     wrote = " and ".join(str(p) for p in (scene_out, picture) if p)
     out_console.print(f"wrote {wrote}: " + ", ".join(o.name for o in sc.objects))
@@ -474,10 +468,10 @@ def scene_render(scene: Path = typer.Argument(..., help="Scene JSON file."),
         _check_out_file(target)
         save_png(target, render_scene(sc, size))
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     except OSError as exc:
-        _fail(SpiralError(f"cannot write {exc.filename or target}: {exc.strerror or exc}", "choose a writable path"))
+        fail(console, SpiralError(f"cannot write {exc.filename or target}: {exc.strerror or exc}", "choose a writable path"))
     out_console.print(f"wrote {target}")
 
 

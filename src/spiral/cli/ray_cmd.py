@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from spiral.cli.consoles import consoles
+from spiral.cli.consoles import consoles, fail
 from spiral.errors import SpiralError
 
 app = typer.Typer(help="A local Ray instance kept running between commands: `spiral ray start` once, then "
@@ -19,12 +18,6 @@ console, out_console = consoles()
 DIR_HELP = ("The instance's private directory (sessions, logs, sockets; at most 50 characters); "
             "default $SPIRAL_RAY_DIR or $TMPDIR/spiral-ray-<uid>.")
 
-
-def _fail(exc: SpiralError) -> None:
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    if exc.hint:
-        console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 @app.command("start")
@@ -41,7 +34,7 @@ def start_cmd(
     try:
         inst = ray_instance.start(directory, num_cpus=num_cpus, num_gpus=num_gpus)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     out_console.print(f"Ray instance running at {inst.address} (directory {inst.dir}).\n"
                       f"Use it: spiral bench run --executor ray --ray-address spiral …"
@@ -60,7 +53,7 @@ def status_cmd(
     try:
         inst = ray_instance.status(directory)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     if as_json:
         out_console.print_json(json.dumps(ray_instance.describe(inst) if inst else None))
@@ -88,7 +81,7 @@ def stop_cmd(
     try:
         inst = ray_instance.stop(directory, grace_s=grace)
     except SpiralError as exc:
-        _fail(exc)
+        fail(console, exc)
         return
     if inst is None:
         out_console.print("no Ray instance of `spiral ray start` runs; nothing to stop", highlight=False)

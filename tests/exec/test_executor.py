@@ -162,3 +162,26 @@ def test_ray_executor_writes_in_place_only_on_this_machine(monkeypatch, address,
     with ray_executor.RayExecutor(address=address, ship_files=ship_files) as ex:
         assert fake.inited
         assert ex._ship is ships
+
+
+def test_ray_executor_decides_where_files_go_on_every_entry(monkeypatch):
+    """An executor that wrote in place on the instance it started ships again when entered
+    later with Ray already connected elsewhere (nothing known about where the tasks run)."""
+    import sys
+
+    from spiral.exec import ray_executor
+
+    fake = _FakeRay(1)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(ray_executor, "check_address", lambda address: None)
+    new = type("P", (), {"pid": 1 << 30})()
+    calls = iter([[], [new]])
+    monkeypatch.setattr(ray_executor, "_children", lambda: next(calls))
+    monkeypatch.setattr(ray_executor.RayExecutor, "_watch", lambda self, procs: None)
+    monkeypatch.setattr(ray_executor, "_end_monitor", lambda procs: None)
+    ex = ray_executor.RayExecutor()
+    with ex:
+        assert ex._ship is False  # its own instance: this machine's files
+    fake.inited = True  # connected by someone else before the next entry
+    with ex:
+        assert ex._ship is True

@@ -63,6 +63,7 @@ def short_dir():
 
 def test_start_records_status_refuses_a_second_and_stop_ends_exactly_it(fake_ray, short_dir):
     assert ray_instance.status(short_dir) is None
+    short_dir.chmod(0o755)  # start makes it private whatever it was
     inst = ray_instance.start(short_dir, num_cpus=2)
     assert inst.address == "127.0.0.1:6399" and inst.num_cpus == 2
     assert json.loads((short_dir / "instance.json").read_text())["pid"] == inst.pid
@@ -107,6 +108,20 @@ def test_a_dead_instance_is_forgotten_and_bad_records_and_dirs_are_refused(short
     with pytest.raises(ConfigError, match="no Ray instance of `spiral ray start` runs") as e:
         ray_instance.address(short_dir)
     assert "spiral ray start" in e.value.hint
+    # a live process that got the recorded pid later (its start time differs) is not the instance,
+    # and stop leaves it alone
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (short_dir / "instance.json").write_text(json.dumps({
+            "address": "127.0.0.1:1", "pid": other.pid, "created": 1.0, "dir": str(short_dir), "num_cpus": None,
+            "num_gpus": None, "started": 1.0}))
+        assert ray_instance.stop(short_dir, grace_s=0.5) is None
+        assert other.poll() is None
+        ray_instance._end(other.pid, 1.0, grace_s=0.5)  # the start time does not match: nothing sent
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
     (short_dir / "instance.json").write_text("{not json")
     with pytest.raises(ConfigError, match="is not a record of `spiral ray start`"):
         ray_instance.status(short_dir)

@@ -287,7 +287,7 @@ def run_cmd(
             "actors": ray_actors, "actor_num_gpus": ray_gpus_per_actor, "task_num_cpus": ray_task_cpus,
             "ship_files": False if ray_shared_fs else None, "actor_config": base if ray_actors else None}
         ex = make_executor(executor, workers=workers, address=ray_address, **ray_opts)
-        if executor == "ray" and ray_address is None:
+        if executor == "ray" and ray_address is None and not os.environ.get("RAY_ADDRESS"):  # ray.init starts one
             console.print("note: a local Ray instance is started for this run and stopped after it (seconds); "
                           "for repeated runs keep one: `spiral ray start`, then --ray-address spiral",
                           highlight=False, soft_wrap=True)

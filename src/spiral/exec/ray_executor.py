@@ -76,7 +76,7 @@ class RayExecutor:
         self.max_in_flight = max(1, int(max_in_flight))
         self.max_retries = int(max_retries)
         self.ship_files = ship_files
-        self._ship = ship_files is not False  # decided on entering (``None``: by where the tasks run)
+        self._ship = True  # decided on entering (``ship_files=None``: by where the tasks run)
         self.num_cpus = num_cpus
         self.task_num_cpus = float(task_num_cpus)
         self.actors = int(actors)
@@ -105,6 +105,7 @@ class RayExecutor:
             raise ConfigError("the ray executor needs Ray, which is not installed",
                               "pip install 'spiral-actwm[ray]' (or run with --executor local)") from None
         self._ray = ray
+        self._ship = self.ship_files is not False
         if not ray.is_initialized():
             address = self.address
             try:
@@ -131,7 +132,7 @@ class RayExecutor:
                 self._instance = [p for p in _children() if p.pid not in before]
                 self._watch(self._instance)
             if self.ship_files is None:  # on this machine only: the tasks write where the driver reads
-                started = address is None and bool(self._instance)  # (not RAY_ADDRESS's cluster)
+                started = bool(self._instance)  # (not RAY_ADDRESS's cluster)
                 self._ship = not (started or (self.address == ray_instance.KEYWORD and _one_node(ray)))
         try:
             if self.actors:

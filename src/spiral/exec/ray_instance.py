@@ -197,10 +197,12 @@ def _address_in(d: Path) -> str | None:
 def _end(pid: int, created: float, grace_s: float) -> None:
     import psutil
 
+    from spiral.exec.watchdog import kill_survivors, same_process
+
+    parent = same_process(pid, created)
+    if parent is None:
+        return
     try:
-        parent = psutil.Process(pid)
-        if abs(parent.create_time() - created) > 1e-3:
-            return
         family = [parent, *parent.children(recursive=True)]
     except psutil.Error:
         return
@@ -208,8 +210,6 @@ def _end(pid: int, created: float, grace_s: float) -> None:
         parent.send_signal(signal.SIGTERM)
     except psutil.Error:
         pass
-    from spiral.exec.watchdog import kill_survivors
-
     psutil.wait_procs(kill_survivors(family, grace_s), timeout=5)
 
 
@@ -217,8 +217,10 @@ def _alive(pid: int, created: float) -> bool:
     try:
         import psutil
 
-        p = psutil.Process(pid)
-        return abs(p.create_time() - created) < 1e-3 and p.status() != psutil.STATUS_ZOMBIE
+        from spiral.exec.watchdog import same_process
+
+        p = same_process(pid, created)
+        return p is not None and p.status() != psutil.STATUS_ZOMBIE
     except Exception:  # noqa: BLE001 - gone (or no psutil: Ray is not installed, so nothing runs)
         return False
 

@@ -104,14 +104,26 @@ def _main(psutil_dir: str, grace_s: float, poll_s: float = 1.0) -> None:
                 continue
     procs = []
     for pid, created in watched.items():
-        try:
-            p = psutil.Process(pid)
-            if abs(p.create_time() - created) < 1e-3:  # not another process that got the pid since
+        p = same_process(pid, created)
+        if p is not None:
+            try:
                 p.terminate()
                 procs.append(p)
-        except psutil.Error:
-            continue
+            except psutil.Error:
+                continue
     kill_survivors(procs, grace_s)
+
+
+def same_process(pid: int, created: float):
+    """The psutil process ``pid`` if it is still the one started at ``created`` (its
+    ``create_time``), not another that got the pid since; else ``None``."""
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        return p if abs(p.create_time() - created) < 1e-3 else None
+    except psutil.Error:
+        return None
 
 
 def kill_survivors(procs: list, grace_s: float) -> list:

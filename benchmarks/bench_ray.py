@@ -102,7 +102,6 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
     ``ray_running`` (on an instance started once, outside the clock: ``--ray-address auto``
     after ``ray start --head``). The load average before each run is kept: the machine is
     shared; so are the CPU seconds of each run (:class:`CpuMeter`), which the load disturbs less."""
-    import statistics
 
     import ray
 
@@ -151,7 +150,7 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
         ray.shutdown()
 
     def med(arm: str, key: str = "wall_s") -> float:
-        return round(statistics.median(r[key] for r in runs[arm]), 2)
+        return _median(runs, arm, key)
 
     loc = med("local")
     return {"tasks": tasks, "workers": workers, "repeats": repeats, "local_s": loc,
@@ -161,7 +160,17 @@ def overhead(suite: str, out: Path, base: dict, tasks: int, workers: int, repeat
             "cpu_s": {arm: med(arm, "cpu_s") for arm in runs},
             "ray_fresh_over_local": round(med("ray_fresh") / loc - 1, 3),
             "ray_running_over_local": round(med("ray_running") / loc - 1, 3),
-            "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
+            "runs": _rounded(runs)}
+
+
+def _median(runs: dict[str, list[dict]], arm: str, key: str = "wall_s") -> float:
+    import statistics
+
+    return round(statistics.median(r[key] for r in runs[arm]), 2)
+
+
+def _rounded(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    return {arm: [{k: round(v, 2) for k, v in r.items()} for r in rs] for arm, rs in runs.items()}
 
 
 def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, workers: int, repeats: int) -> dict:
@@ -171,7 +180,6 @@ def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, worke
     instance started and stopped by the command, counted) and ``ray_kept`` (``--executor
     ray --ray-address spiral``: the instance of ``spiral ray start``, started once before
     the first run and stopped after the last; those two commands are timed apart)."""
-    import statistics
     import subprocess
     import sys
 
@@ -205,12 +213,12 @@ def overhead_cli(suite: str, out: Path, generator: str | None, tasks: int, worke
         shutil.rmtree(env["SPIRAL_RAY_DIR"], ignore_errors=True)
 
     def med(arm: str) -> float:
-        return round(statistics.median(r["wall_s"] for r in runs[arm]), 2)
+        return _median(runs, arm)
 
     return {"local_s": med("local"), "ray_s": med("ray"), "ray_over_local": round(med("ray") / med("local") - 1, 3),
             "ray_kept_s": med("ray_kept"), "ray_kept_over_local": round(med("ray_kept") / med("local") - 1, 3),
             "spiral_ray_start_stop": {kk: round(v, 2) for kk, v in kept.items()},
-            "runs": {arm: [{kk: round(v, 2) for kk, v in r.items()} for r in rs] for arm, rs in runs.items()}}
+            "runs": _rounded(runs)}
 
 
 def main() -> None:

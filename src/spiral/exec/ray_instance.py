@@ -53,7 +53,10 @@ class Instance:
     started: float  # wall clock
 
 
-def default_dir() -> Path:
+def default_dir(directory: str | Path | None = None) -> Path:
+    """``directory`` if given, else ``$SPIRAL_RAY_DIR``, else ``$TMPDIR/spiral-ray-<uid>``."""
+    if directory is not None:
+        return Path(directory)
     env = os.environ.get("SPIRAL_RAY_DIR")
     if env:
         return Path(env)
@@ -64,7 +67,7 @@ def default_dir() -> Path:
 def status(directory: str | Path | None = None) -> Instance | None:
     """The instance recorded in ``directory`` if it still runs (else ``None``; a stale
     record, of an instance that died, is removed)."""
-    d = Path(directory) if directory is not None else default_dir()
+    d = default_dir(directory)
     state = d / STATE
     try:
         inst = Instance(**json.loads(state.read_text()))
@@ -84,7 +87,7 @@ def address(directory: str | Path | None = None) -> str:
     """The address of the running instance of ``spiral ray start`` (``--ray-address spiral``)."""
     inst = status(directory)
     if inst is None:
-        d = Path(directory) if directory is not None else default_dir()
+        d = default_dir(directory)
         raise ConfigError(f"--ray-address {KEYWORD}: no Ray instance of `spiral ray start` runs (directory {d})",
                           START_HINT)
     return inst.address
@@ -98,7 +101,7 @@ def start(directory: str | Path | None = None, num_cpus: int | None = None, num_
 
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("`spiral ray start` needs Ray, which is not installed", "pip install 'spiral-actwm[ray]'")
-    d = Path(directory) if directory is not None else default_dir()
+    d = default_dir(directory)
     running = status(d)
     if running is not None:
         raise ConfigError(f"a Ray instance of `spiral ray start` already runs at {running.address} (directory {d})",
@@ -149,7 +152,7 @@ def stop(directory: str | Path | None = None, grace_s: float = 30.0) -> Instance
     """Stop the instance recorded in ``directory`` (``None`` when none ran): SIGTERM to its
     ``ray start`` process (Ray drains and ends its processes), SIGKILL to whatever of the
     instance still runs after ``grace_s``; then its sessions (logs, sockets) are removed."""
-    d = Path(directory) if directory is not None else default_dir()
+    d = default_dir(directory)
     inst = status(d)
     if inst is None:
         return None

@@ -28,27 +28,18 @@ from pathlib import Path
 import numpy as np
 
 
-def _mask(gen, frame: np.ndarray, prompt: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The layer masks the sampler drew for this request (the same steps as generate_clips)."""
-    import torch
+def _mask(gen, frame: np.ndarray, request: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """The layer masks the sampler drew for this recorded request (its seed and hints)."""
+    from spiral.models.tiny_ti2v.sampling import generate_clips
 
-    from spiral.models.tiny_ti2v.sampling import colour_parts, predict, prune_mask
-
-    cfg = gen.model.config
-    pred = predict(gen.model, gen.tok, frame[None], [prompt])
-    g = torch.Generator().manual_seed(int(seed))
-    thr = cfg.mask_threshold + min(cfg.mask_jitter, 0.3) * (2 * float(torch.rand(1, generator=g)) - 1)
-    a = (torch.sigmoid(pred["mask_a"][0]) > thr).numpy()
-    b = None
-    if bool(torch.sigmoid(pred["has_b"][0]) > 0.5):
-        b = (torch.sigmoid(pred["mask_b"][0]) > thr).numpy() & ~a
-    parts, _ = colour_parts(frame, gen.model.palette)
-    a = prune_mask(a, parts, cfg.layer_cover)
-    b = None if b is None else prune_mask(b, parts, cfg.layer_cover)
-    return a, b
+    res = generate_clips(gen.model, gen.tok, frame[None], [request["prompt"]], [request["seed"]],
+                         num_frames=request.get("num_frames"), steps=request.get("steps"),
+                         temperature=gen.cfg.temperature, guidance=request.get("guidance"),
+                         cleanup=gen.cfg.layer_cleanup, hints=[request.get("hints") or {}])
+    return res[0]["layer_masks"]
 
 
-def classify_step(gen, frame, action, verdict, torn, registry) -> str:
+def classify_step(gen, frame, action, request, verdict, torn, registry) -> str:
     from spiral.models.tiny_ti2v.sampling import colour_parts
     from spiral.worlds.tabletop.perception import perceive
 
@@ -75,7 +66,7 @@ def classify_step(gen, frame, action, verdict, torn, registry) -> str:
         k = int(np.argmin(np.hypot(xs + 0.5 - o.x * W, ys + 0.5 - o.y * H)))
         return int(parts[ys[k], xs[k]])
 
-    mask_a, mask_b = _mask(gen, frame, action.prompt, action_seed(action))
+    mask_a, mask_b = _mask(gen, frame, request)
     subj = comp(action.subject)
     moving = {action.subject, *(action.objects if action.kind == "swap" else [])}
     load = set()
@@ -110,13 +101,6 @@ def classify_step(gen, frame, action, verdict, torn, registry) -> str:
     return "other: " + ",".join(sorted(kinds))
 
 
-_SEEDS: dict[int, int] = {}
-
-
-def action_seed(action) -> int:
-    return _SEEDS[id(action)]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path, help="a plan-only bench output directory (development split only)")
@@ -149,11 +133,10 @@ def main() -> int:
                 break
             clip = np.load(seg)
             action = SubAction.model_validate(step)
-            _SEEDS[id(action)] = reqs[k]["seed"]
             v = critic.critique(Clip(frames=clip, fps=8), action)
             torn, shape = shape_problems(clip[-1], registry)
             if not v.passed or torn or shape:
-                found.append(classify_step(gen, clip[0], action, v, torn, registry))
+                found.append(classify_step(gen, clip[0], action, reqs[k], v, torn, registry))
                 if not args.all_steps:
                     break
         if not found:

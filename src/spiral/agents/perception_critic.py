@@ -444,18 +444,23 @@ class PerceptionCritic:
         uncovered = {by_color_id(r.registry, oid) for oid in r.under} - {None}
         rings: dict[str, Blob] = {}  # still bowls next to where the movers stood: judged against their render
         near = grow(stood, 3)
+        # the soft edges that excuse a pixel are those of objects: a faded piece too small to be one
+        # (a ghost of the mover, in its colour) excuses nothing next to it
+        obj_lab = np.full(lab.shape, -1, lab.dtype)
         for c, blobs in last.all_blobs.items():
+            k = _COLOR_NAMES.index(c)
             for b in blobs:
                 if b.area < min_area(size):
                     continue
                 box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
+                obj_lab[box][lab[box] == k] = k
                 if by_color.get(c, {}).get("kind") == "bowl":  # its ring only: residue may lie inside
                     if c not in moving_colors and c not in rings and near[box].any():
                         rings[c] = b
                     elif c in moving_colors:  # where a moving bowl ends, its inside is clean too
                         now[box] = True
                     else:
-                        now[box] |= lab[box] == _COLOR_NAMES.index(c)
+                        now[box] |= lab[box] == k
                 elif c in uncovered:  # its box only: the row above its top is where the mover stood
                     now[box] = True
                 else:  # its box and the pixel around it (its soft edge)
@@ -475,15 +480,6 @@ class PerceptionCritic:
                 expected[y0:y1, x0:x1][fresh] = patch[fresh]
                 drawn |= fresh
                 known[y0:y1, x0:x1] |= drawn
-        # the soft edges that excuse a pixel are those of objects: a faded piece too small to be one
-        # (a ghost of the mover, in its colour) excuses nothing next to it
-        obj_lab = np.full(lab.shape, -1, lab.dtype)
-        for c, blobs in last.all_blobs.items():
-            k = _COLOR_NAMES.index(c)
-            for b in blobs:
-                if b.area >= min_area(size):
-                    box = (slice(b.y0, b.y1 + 1), slice(b.x0, b.x1 + 1))
-                    obj_lab[box][lab[box] == k] = k
         found = residue(frames[-1], stood, now, self.cfg.residue_tol, self.cfg.residue_px, labels=obj_lab,
                         expected=expected, known=known, table_only=bool(bowls_moving))
         if not found:

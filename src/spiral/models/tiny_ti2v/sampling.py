@@ -215,7 +215,7 @@ def sample_components(mask: np.ndarray, logits: torch.Tensor, parts: np.ndarray,
     probability sigmoid(:func:`component_logit`), drawn from ``gen``; a component not
     carried leaves the mask. Returns the mask and the decisions (``index``: the component's
     pixels, flat; ``keep``), which score the sample again (:func:`components_logprob`)."""
-    inside = np.bincount(parts[mask], minlength=int(parts.max()) + 1)
+    inside, _ = _cover(mask, parts)
     spare = int(np.argmax(inside))
     out, decisions = mask.copy(), []
     for c in np.flatnonzero(inside):
@@ -682,7 +682,8 @@ def generate_clips(model: TinyTI2V, tok: Tokenizer, frames: np.ndarray, prompts:
         # cells: the sampled decisions with what scores them again (GRPO: spiral.rl.tiny_policy)
         result = {"frames": clip, "logprob": logprob, "ends": ends, "steps": k_i,
                   "n_layers": len(layers), "scale": scale, "lift": lift,
-                  "cells": cells, "temperature": tau_i, "guidance": w, "hint": hint}
+                  "cells": cells, "temperature": tau_i, "guidance": w, "hint": hint,
+                  "layer_masks": (mask_a, mask_b)}  # after the clean-up (None: no second layer)
         if mask_decisions:
             result["masks"] = masks
         results.append(result)
